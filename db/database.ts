@@ -1,0 +1,118 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<
+  Date | null,
+  Date | string | null | undefined,
+  Date | string | null
+>;
+
+export const ROLES = ["User", "Admin", "AppAdmin"] as const;
+export type Role = (typeof ROLES)[number];
+export const STATUSES = ["pending", "invited", "active", "suspended", "deleted"] as const;
+export type UserStatus = (typeof STATUSES)[number];
+export const EMAIL_TOKEN_KINDS = [
+  "verification",
+  "invitation",
+  "password_reset",
+  "email_change",
+] as const;
+export type EmailTokenKind = (typeof EMAIL_TOKEN_KINDS)[number];
+export const MAIL_STATUSES = ["queued", "sent", "abandoned"] as const;
+export type MailStatus = (typeof MAIL_STATUSES)[number];
+export const MEMBERSHIP_ROLES = ["Admin", "Member"] as const;
+export type MembershipRole = (typeof MEMBERSHIP_ROLES)[number];
+
+export type UsersTable = {
+  id: Generated<number>;
+  email: string;
+  username: string;
+  first_name: string;
+  last_name: string;
+  role: ColumnType<Role, Role | undefined, Role>;
+  status: UserStatus;
+  email_verified: ColumnType<boolean, boolean | undefined, boolean>;
+  password_hash: string | null;
+  /** Bumped whenever every access token issued so far must stop working. */
+  token_version: ColumnType<number, number | undefined, number>;
+  last_login_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+  /** What restore brings the user back to. */
+  status_before_delete: UserStatus | null;
+};
+
+export type SessionsTable = {
+  id: Generated<number>;
+  user_id: number;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: Timestamp;
+  last_used_at: Timestamp;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  revoked_at: NullableTimestamp;
+};
+
+export type RefreshTokensTable = {
+  token_hash: string;
+  session_id: number;
+  created_at: Timestamp;
+  spent_at: NullableTimestamp;
+};
+
+export type EmailTokensTable = {
+  id: Generated<number>;
+  user_id: number;
+  kind: EmailTokenKind;
+  token_hash: string;
+  new_email: string | null;
+  created_at: Timestamp;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  used_at: NullableTimestamp;
+};
+
+export type MailOutboxTable = {
+  id: Generated<number>;
+  user_id: number | null;
+  kind: string;
+  recipient: string;
+  /** Template data; holds the raw emailed token until the mail is sent, then is cleared. */
+  payload: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  message_id: string;
+  status: ColumnType<MailStatus, MailStatus | undefined, MailStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  sent_at: NullableTimestamp;
+};
+
+export type OrganizationsTable = {
+  id: Generated<number>;
+  name: string;
+  parent_id: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+export type MembershipsTable = {
+  user_id: number;
+  organization_id: number;
+  role: MembershipRole;
+  created_at: Timestamp;
+};
+
+export type Database = {
+  users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  email_tokens: EmailTokensTable;
+  mail_outbox: MailOutboxTable;
+  organizations: OrganizationsTable;
+  memberships: MembershipsTable;
+};
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;

@@ -1,0 +1,63 @@
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { Database, EmailTokenKind } from "./database.ts";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Seconds since the user's newest token of this kind was issued, if any. */
+export async function secondsSinceLastToken(
+  db: Db,
+  userId: number,
+  kind: EmailTokenKind,
+): Promise<number | undefined> {
+  const row = await db
+    .selectFrom("email_tokens")
+    .select(sql<number>`extract(epoch from now() - max(created_at))::float8`.as("age"))
+    .where("user_id", "=", userId)
+    .where("kind", "=", kind)
+    .executeTakeFirst();
+  return row?.age ?? undefined;
+}
+
+/** Replaces any earlier token of the kind: only the newest link works. */
+export async function replaceEmailToken(
+  db: Db,
+  token: {
+    userId: number;
+    kind: EmailTokenKind;
+    tokenHash: string;
+    ttlSeconds: number;
+    newEmail?: string;
+  },
+): Promise<void> {
+  await db
+    .deleteFrom("email_tokens")
+    .where("user_id", "=", token.userId)
+    .where("kind", "=", token.kind)
+    .where("used_at", "is", null)
+    .execute();
+  await db
+    .insertInto("email_tokens")
+    .values({
+      user_id: token.userId,
+      kind: token.kind,
+      token_hash: token.tokenHash,
+      new_email: token.newEmail ?? null,
+      expires_at: sql`now() + make_interval(secs => ${token.ttlSeconds})`,
+    })
+    .execute();
+}
+
+/**
+ * Marks a live token used and returns it, in one statement, so a token can be spent once
+ * even when two requests race with it.
+ */
+export const spendEmailToken = (db: Db, kind: EmailTokenKind, tokenHash: string) =>
+  db
+    .updateTable("email_tokens")
+    .set({ used_at: sql`now()` })
+    .where("token_hash", "=", tokenHash)
+    .where("kind", "=", kind)
+    .where("used_at", "is", null)
+    .where("expires_at", ">", sql<Date>`now()`)
+    .returning(["user_id", "new_email"])
+    .executeTakeFirst();

@@ -1,0 +1,57 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, Migrator, PostgresDialect } from "kysely";
+import pg from "pg";
+import type { Database } from "./database.ts";
+import { migrationProvider } from "./migrations/index.ts";
+import { PGliteDialect } from "./pglite-dialect.ts";
+
+export type DatabaseOptions = {
+  /** postgres://… for PostgreSQL; unset for the embedded PGlite database. */
+  databaseUrl?: string | undefined;
+  /** Where PGlite keeps its files; "memory://" keeps them in memory (tests). */
+  dataDir: string;
+  poolMax?: number;
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
+};
+
+export type DatabaseHandle = {
+  db: Kysely<Database>;
+  kind: "postgres" | "pglite";
+  close: () => Promise<void>;
+};
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolMax ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+      statement_timeout: options.statementTimeoutMs ?? 5000,
+    });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    pool.on("error", () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: "postgres", close: () => db.destroy() };
+  }
+  const dataDir = options.dataDir.startsWith("memory://")
+    ? options.dataDir
+    : ensureDir(join(options.dataDir, "pglite"));
+  const pglite = await PGlite.create(dataDir);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return { db, kind: "pglite", close: () => db.destroy() };
+}
+
+function ensureDir(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Applies every pending migration; throws with the failing migration's error. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}

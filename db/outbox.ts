@@ -1,0 +1,29 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "./database.ts";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export type OutgoingMail = {
+  userId: number | null;
+  kind: string;
+  recipient: string;
+  payload: Record<string, unknown>;
+};
+
+/**
+ * Queues a mail in the caller's transaction: it is sent only if the change that caused it
+ * commits. The Message-ID is fixed now so a resend after a crash can be de-duplicated.
+ */
+export async function enqueueMail(db: Db, mail: OutgoingMail, domain: string): Promise<void> {
+  await db
+    .insertInto("mail_outbox")
+    .values({
+      user_id: mail.userId,
+      kind: mail.kind,
+      recipient: mail.recipient,
+      payload: JSON.stringify(mail.payload),
+      message_id: `<${randomUUID()}@${domain}>`,
+    })
+    .execute();
+}

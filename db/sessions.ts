@@ -1,0 +1,88 @@
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { Database } from "./database.ts";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export async function createSession(
+  db: Db,
+  session: { userId: number; userAgent: string | undefined; ip: string; ttlSeconds: number },
+): Promise<number> {
+  const row = await db
+    .insertInto("sessions")
+    .values({
+      user_id: session.userId,
+      user_agent: session.userAgent?.slice(0, 512) ?? null,
+      ip: session.ip,
+      expires_at: sql`now() + make_interval(secs => ${session.ttlSeconds})`,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export const addRefreshToken = (db: Db, sessionId: number, tokenHash: string) =>
+  db
+    .insertInto("refresh_tokens")
+    .values({ session_id: sessionId, token_hash: tokenHash })
+    .execute();
+
+/** A refresh token with its session's state. */
+export const findRefreshToken = (db: Db, tokenHash: string) =>
+  db
+    .selectFrom("refresh_tokens as r")
+    .innerJoin("sessions as s", "s.id", "r.session_id")
+    .select([
+      "r.session_id",
+      "r.spent_at",
+      "s.user_id",
+      sql<boolean>`s.revoked_at is null and s.expires_at > now()`.as("session_active"),
+    ])
+    .where("r.token_hash", "=", tokenHash)
+    .executeTakeFirst();
+
+/** Spends a token once; false when it was already spent (a concurrent refresh won). */
+export async function spendRefreshToken(db: Db, tokenHash: string): Promise<boolean> {
+  const result = await db
+    .updateTable("refresh_tokens")
+    .set({ spent_at: sql`now()` })
+    .where("token_hash", "=", tokenHash)
+    .where("spent_at", "is", null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export const touchSession = (db: Db, sessionId: number) =>
+  db
+    .updateTable("sessions")
+    .set({ last_used_at: sql`now()` })
+    .where("id", "=", sessionId)
+    .execute();
+
+export const revokeSession = (db: Db, sessionId: number, userId?: number) =>
+  db
+    .updateTable("sessions")
+    .set({ revoked_at: sql`now()` })
+    .where("id", "=", sessionId)
+    .$if(userId !== undefined, (q) => q.where("user_id", "=", userId as number))
+    .where("revoked_at", "is", null)
+    .executeTakeFirst();
+
+/** Ends every live session of the user, or every one but `exceptSessionId`. */
+export const revokeUserSessions = (db: Db, userId: number, exceptSessionId?: number) =>
+  db
+    .updateTable("sessions")
+    .set({ revoked_at: sql`now()` })
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .$if(exceptSessionId !== undefined, (q) => q.where("id", "!=", exceptSessionId as number))
+    .execute();
+
+export const listLiveSessions = (db: Db, userId: number) =>
+  db
+    .selectFrom("sessions")
+    .select(["id", "user_agent", "ip", "created_at", "last_used_at", "expires_at"])
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", sql<Date>`now()`)
+    .orderBy("last_used_at", "desc")
+    .execute();

@@ -1,0 +1,77 @@
+import { type Kysely, sql, type Transaction } from "kysely";
+import { AppError } from "../server/errors.ts";
+import type { Database, NewUser, UserRow, UserUpdate } from "./database.ts";
+import { uniqueViolation } from "./unique-violation.ts";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+const TAKEN: Record<string, AppError> = {
+  users_email_key: new AppError("EMAIL_TAKEN", "That email is already in use"),
+  users_username_key: new AppError("USERNAME_TAKEN", "That username is already in use"),
+};
+
+/** Runs a write and turns a uniqueness race into the contract's 409. */
+async function mapTaken<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    const taken = TAKEN[uniqueViolation(error) ?? ""];
+    if (taken) throw new AppError(taken.apiCode, taken.message, { cause: error });
+    throw error;
+  }
+}
+
+export const insertUser = (db: Db, user: NewUser): Promise<UserRow> =>
+  mapTaken(db.insertInto("users").values(user).returningAll().executeTakeFirstOrThrow());
+
+export const updateUser = (db: Db, id: number, patch: UserUpdate): Promise<UserRow | undefined> =>
+  mapTaken(
+    db
+      .updateTable("users")
+      .set({ ...patch, updated_at: sql`now()` })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirst(),
+  );
+
+export const findUserById = (db: Db, id: number): Promise<UserRow | undefined> =>
+  db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+
+/** Among users not deleted, case-insensitively (the unique indexes' expression). */
+export const findUserByUsername = (db: Db, username: string): Promise<UserRow | undefined> =>
+  db
+    .selectFrom("users")
+    .selectAll()
+    .where(sql`lower(username)`, "=", username.toLowerCase())
+    .where("deleted_at", "is", null)
+    .executeTakeFirst();
+
+export const findUserByEmail = (db: Db, email: string): Promise<UserRow | undefined> =>
+  db
+    .selectFrom("users")
+    .selectAll()
+    .where(sql`lower(email)`, "=", email.toLowerCase())
+    .where("deleted_at", "is", null)
+    .executeTakeFirst();
+
+/** Usernames in use (lower-cased) that start with the given prefix. */
+export async function usernamesStartingWith(db: Db, prefix: string): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom("users")
+    .select(sql<string>`lower(username)`.as("name"))
+    .where(sql`lower(username)`, "like", `${prefix.replace(/[\\%_]/g, "\\$&")}%`)
+    .where("deleted_at", "is", null)
+    .execute();
+  return new Set(rows.map((row) => row.name));
+}
+
+/** Ends every access token issued so far (password change, suspension, deletion…). */
+export const bumpTokenVersion = (db: Db, id: number) =>
+  db
+    .updateTable("users")
+    .set({ token_version: sql`token_version + 1`, updated_at: sql`now()` })
+    .where("id", "=", id)
+    .execute();
+
+export const recordLogin = (db: Db, id: number) =>
+  db.updateTable("users").set({ last_login_at: sql`now()` }).where("id", "=", id).execute();

@@ -1,0 +1,12 @@
+import { router } from "../../server/trpc.ts";
+import { logoutRoute } from "./logout.ts";
+import { logoutAllRoute } from "./logout-all.ts";
+import { refreshRoute } from "./refresh.ts";
+import { tokenRoute } from "./token.ts";
+
+export const authRouter = router({
+  token: tokenRoute,
+  refresh: refreshRoute,
+  logout: logoutRoute,
+  logoutAll: logoutAllRoute,
+});

@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { findUserByEmail, recordLogin, updateUser } from "../../db/users.ts";
+import { mayAuthenticate } from "../../server/auth/authenticate.ts";
+import { startSession } from "../../server/auth/sessions.ts";
+import { AppError } from "../../server/errors.ts";
+import {
+  hashPassword,
+  needsRehash,
+  verifyAgainstDummy,
+  verifyPassword,
+} from "../../server/passwords/hash.ts";
+import { publicProcedure } from "../../server/trpc.ts";
+import { ZEmail, ZPassword } from "../users/user-schema.ts";
+import { ZTokenPair } from "./token-schema.ts";
+
+export const ZTokenInput = z.strictObject({ email: ZEmail, password: ZPassword });
+
+const invalidCredentials = () =>
+  new AppError("INVALID_CREDENTIALS", "The email or password is incorrect");
+
+export const tokenRoute = publicProcedure
+  .meta({
+    openapi: {
+      method: "POST",
+      path: "/auth/token",
+      tags: ["auth"],
+      summary: "Log in",
+      protect: false,
+    },
+    errors: ["VALIDATION_ERROR", "INVALID_CREDENTIALS", "RATE_LIMITED"],
+  })
+  .input(ZTokenInput)
+  .output(ZTokenPair)
+  .mutation(async ({ ctx, input }) => {
+    const password = input.password.normalize("NFKC");
+    const user = await findUserByEmail(ctx.db, input.email);
+    // Unknown, suspended and password-less users cost one verify too: timing reveals nothing.
+    if (!user?.password_hash || !mayAuthenticate(user.status)) {
+      await verifyAgainstDummy(password);
+      throw invalidCredentials();
+    }
+    if (!(await verifyPassword(user.password_hash, password))) throw invalidCredentials();
+    if (needsRehash(user.password_hash)) {
+      await updateUser(ctx.db, user.id, { password_hash: await hashPassword(password) });
+    }
+    await recordLogin(ctx.db, user.id);
+    return startSession(ctx, user);
+  });

@@ -1,0 +1,13 @@
+import { createCallerFactory, router } from "../server/trpc.ts";
+import { authRouter } from "./auth/router.ts";
+import { usersRouter } from "./users/router.ts";
+
+export const appRouter = router({
+  auth: authRouter,
+  users: usersRouter,
+});
+
+/** The type TypeScript clients import for `@trpc/client`. */
+export type AppRouter = typeof appRouter;
+
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { MEMBERSHIP_ROLES } from "../../db/database.ts";
+import { accessibleOrganizations } from "../../db/organizations.ts";
+import { loadVisibleUser, requireSelfOrAdmin } from "../../server/permissions.ts";
+import { authedProcedure } from "../../server/trpc.ts";
+import { ZUserId } from "./user-schema.ts";
+
+export const accessibleOrganizationsRoute = authedProcedure
+  .meta({
+    openapi: {
+      method: "GET",
+      path: "/users/{id}/accessible-organizations",
+      tags: ["users"],
+      summary:
+        "Organizations the user can reach, with the role inherited from the nearest membership",
+    },
+    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "USER_NOT_FOUND"],
+  })
+  .input(z.strictObject({ id: ZUserId }))
+  .output(
+    z.object({
+      organizations: z.array(
+        z.object({ id: z.number().int(), name: z.string(), role: z.enum(MEMBERSHIP_ROLES) }),
+      ),
+    }),
+  )
+  .query(async ({ ctx, input }) => {
+    requireSelfOrAdmin(ctx.user, input.id);
+    const user = await loadVisibleUser(ctx.db, ctx.user, { id: input.id });
+    return { organizations: await accessibleOrganizations(ctx.db, user.id) };
+  });

@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { createAccount } from "../../server/accounts.ts";
+import { requireMayGrant } from "../../server/permissions.ts";
+import { adminProcedure } from "../../server/trpc.ts";
+import { toUser, ZEmail, ZName, ZPassword, ZRole, ZUser, ZUsername } from "./user-schema.ts";
+
+export const ZCreateUserInput = z.strictObject({
+  email: ZEmail,
+  firstName: ZName,
+  lastName: ZName,
+  username: ZUsername.optional(),
+  role: ZRole.default("User"),
+  password: ZPassword.optional().meta({
+    description: "Optional temporary password; the invitation lets the user set their own",
+  }),
+});
+
+export const createUserRoute = adminProcedure
+  .meta({
+    openapi: {
+      method: "POST",
+      path: "/users",
+      tags: ["users"],
+      summary: "Create a user (status invited; an invitation mail is sent)",
+    },
+    successStatus: 201,
+    errors: [
+      "VALIDATION_ERROR",
+      "WEAK_PASSWORD",
+      "UNAUTHENTICATED",
+      "UNAUTHORIZED",
+      "EMAIL_TAKEN",
+      "USERNAME_TAKEN",
+    ],
+  })
+  .input(ZCreateUserInput)
+  .output(ZUser)
+  .mutation(async ({ ctx, input }) => {
+    requireMayGrant(ctx.user, input.role);
+    return toUser(await createAccount(ctx, { ...input, status: "invited" }));
+  });

@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { revokeUserSessions } from "../../db/sessions.ts";
+import { bumpTokenVersion, updateUser } from "../../db/users.ts";
+import { AppError } from "../../server/errors.ts";
+import { loadManagedUser } from "../../server/permissions.ts";
+import { adminProcedure } from "../../server/trpc.ts";
+import { success, ZSuccess, ZUserId } from "./user-schema.ts";
+
+export const deleteUserRoute = adminProcedure
+  .meta({
+    openapi: {
+      method: "DELETE",
+      path: "/users/{id}",
+      tags: ["users"],
+      summary: "Soft-delete a user (sessions end; email and username become free)",
+    },
+    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "USER_NOT_FOUND", "CONFLICT"],
+  })
+  .input(z.strictObject({ id: ZUserId }))
+  .output(ZSuccess)
+  .mutation(async ({ ctx, input }) => {
+    const target = await loadManagedUser(ctx.db, ctx.user, input.id);
+    if (target.id === ctx.user.id) throw new AppError("CONFLICT", "You cannot delete yourself");
+    if (target.status === "deleted") throw new AppError("CONFLICT", "The user is already deleted");
+    await ctx.db.transaction().execute(async (tx) => {
+      await updateUser(tx, target.id, {
+        status: "deleted",
+        status_before_delete: target.status,
+        deleted_at: new Date(),
+      });
+      await revokeUserSessions(tx, target.id);
+      await bumpTokenVersion(tx, target.id);
+    });
+    return success("User deleted");
+  });

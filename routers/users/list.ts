@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { listUsers } from "../../db/user-list.ts";
+import { isAdmin, visibilityFor } from "../../server/permissions.ts";
+import { authedProcedure } from "../../server/trpc.ts";
+import { toUser, ZUser } from "./user-schema.ts";
+
+export const ZListUsersInput = z.strictObject({
+  $filter: z.string().max(2000).optional().meta({
+    description: "OData v4 filter",
+    example: "startswith(lastName,'Lov') and status eq 'active'",
+  }),
+  $orderby: z.string().max(200).optional().meta({ example: "lastName asc,createdAt desc" }),
+  $select: z.string().max(300).optional().meta({ example: "id,email,lastName" }),
+  $top: z.number().int().min(1).max(1000).default(100),
+  $skip: z.number().int().min(0).max(1_000_000_000).default(0),
+  $skiptoken: z
+    .string()
+    .max(4000)
+    .optional()
+    .meta({ description: "Opaque cursor from a previous page's nextLink" }),
+});
+
+type ListInput = z.infer<typeof ZListUsersInput>;
+
+export const listUsersRoute = authedProcedure
+  .meta({
+    openapi: {
+      method: "GET",
+      path: "/users",
+      tags: ["users"],
+      summary:
+        "List users (OData $filter, $orderby, $select, $top, $skip; nextLink pages by keyset)",
+    },
+    errors: ["INVALID_FILTER", "UNAUTHENTICATED"],
+  })
+  .input(ZListUsersInput)
+  .output(
+    z.object({
+      value: z.array(ZUser.partial()),
+      count: z.number().int(),
+      nextLink: z.string().optional(),
+    }),
+  )
+  .query(async ({ ctx, input }) => {
+    const page = await listUsers(ctx.db, {
+      filter: input.$filter,
+      orderby: input.$orderby,
+      select: input.$select,
+      top: input.$top,
+      skip: input.$skip,
+      cursor: input.$skiptoken,
+      cursorKey: ctx.tokens.cursorKey,
+      visibility: visibilityFor(ctx.user),
+      mayIncludeDeleted: isAdmin(ctx.user),
+    });
+    const value = page.rows.map((row) => project(toUser(row), page.select));
+    return {
+      value,
+      count: page.count,
+      ...(page.nextCursor && { nextLink: nextLink(ctx.config.PUBLIC_URL, input, page.nextCursor) }),
+    };
+  });
+
+function project<T extends Record<string, unknown>>(
+  user: T,
+  fields: readonly string[] | undefined,
+) {
+  if (!fields) return user;
+  return Object.fromEntries(fields.map((field) => [field, user[field]])) as Partial<T>;
+}
+
+function nextLink(publicUrl: string, input: ListInput, cursor: string): string {
+  const params = new URLSearchParams();
+  for (const key of ["$filter", "$orderby", "$select"] as const) {
+    const value = input[key];
+    if (value !== undefined) params.set(key, value);
+  }
+  params.set("$top", String(input.$top));
+  params.set("$skiptoken", cursor);
+  return `${publicUrl}/api/users?${params.toString()}`;
+}

@@ -1,0 +1,13 @@
+import { z } from "zod";
+import { loadVisibleUser } from "../../server/permissions.ts";
+import { authedProcedure } from "../../server/trpc.ts";
+import { toUser, ZUser } from "./user-schema.ts";
+
+export const meRoute = authedProcedure
+  .meta({
+    openapi: { method: "GET", path: "/users/me", tags: ["users"], summary: "Who am I" },
+    errors: ["UNAUTHENTICATED"],
+  })
+  .input(z.strictObject({}).optional())
+  .output(ZUser)
+  .query(async ({ ctx }) => toUser(await loadVisibleUser(ctx.db, ctx.user, { id: ctx.user.id })));

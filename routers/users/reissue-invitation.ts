@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { AppError } from "../../server/errors.ts";
+import { queueTokenMail, requireReissueAllowed } from "../../server/mail/token-mail.ts";
+import { loadManagedUser } from "../../server/permissions.ts";
+import { adminProcedure } from "../../server/trpc.ts";
+import { success, ZSuccess, ZUserId } from "./user-schema.ts";
+
+export const reissueInvitationRoute = adminProcedure
+  .meta({
+    openapi: {
+      method: "POST",
+      path: "/users/{id}/invitation",
+      tags: ["users"],
+      summary: "Send the invitation mail again (the previous link stops working)",
+    },
+    errors: [
+      "VALIDATION_ERROR",
+      "UNAUTHENTICATED",
+      "UNAUTHORIZED",
+      "USER_NOT_FOUND",
+      "CONFLICT",
+      "RATE_LIMITED",
+    ],
+  })
+  .input(z.strictObject({ id: ZUserId }))
+  .output(ZSuccess)
+  .mutation(async ({ ctx, input }) => {
+    const target = await loadManagedUser(ctx.db, ctx.user, input.id);
+    if (target.status !== "invited") throw new AppError("CONFLICT", "The user is not invited");
+    await requireReissueAllowed(ctx.db, ctx.config, target.id, "invitation");
+    await ctx.db.transaction().execute((tx) =>
+      queueTokenMail(tx, ctx.config, {
+        kind: "invitation",
+        user: target,
+        recipient: target.email,
+      }),
+    );
+    return success("Invitation email sent");
+  });

@@ -1,0 +1,35 @@
+import { router } from "../../server/trpc.ts";
+import { accessibleOrganizationsRoute } from "./accessible-organizations.ts";
+import { createUserRoute } from "./create.ts";
+import { deleteUserRoute } from "./delete.ts";
+import { editUserRoute } from "./edit.ts";
+import { getUserRoute } from "./get.ts";
+import { listUsersRoute } from "./list.ts";
+import { meRoute } from "./me.ts";
+import { reissueInvitationRoute } from "./reissue-invitation.ts";
+import { reissueVerificationRoute } from "./reissue-verification.ts";
+import { restoreUserRoute } from "./restore.ts";
+import { endSessionRoute, listSessionsRoute } from "./sessions.ts";
+import { setOwnPasswordRoute } from "./set-own-password.ts";
+import { setPasswordRoute } from "./set-password.ts";
+import { signupRoute } from "./signup.ts";
+import { updateMeRoute } from "./update-me.ts";
+
+export const usersRouter = router({
+  signup: signupRoute,
+  list: listUsersRoute,
+  me: meRoute,
+  updateMe: updateMeRoute,
+  get: getUserRoute,
+  create: createUserRoute,
+  edit: editUserRoute,
+  delete: deleteUserRoute,
+  restore: restoreUserRoute,
+  setOwnPassword: setOwnPasswordRoute,
+  setPassword: setPasswordRoute,
+  reissueVerification: reissueVerificationRoute,
+  reissueInvitation: reissueInvitationRoute,
+  accessibleOrganizations: accessibleOrganizationsRoute,
+  sessions: listSessionsRoute,
+  endSession: endSessionRoute,
+});

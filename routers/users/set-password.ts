@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { hashNewPassword } from "../../server/accounts.ts";
+import { replacePassword } from "../../server/passwords/replace.ts";
+import { loadManagedUser } from "../../server/permissions.ts";
+import { adminProcedure } from "../../server/trpc.ts";
+import { success, ZPassword, ZSuccess, ZUserId } from "./user-schema.ts";
+
+export const setPasswordRoute = adminProcedure
+  .meta({
+    openapi: {
+      method: "PUT",
+      path: "/users/{id}/password",
+      tags: ["users"],
+      summary: "Set a user's password (all of their sessions end)",
+    },
+    errors: [
+      "VALIDATION_ERROR",
+      "WEAK_PASSWORD",
+      "UNAUTHENTICATED",
+      "UNAUTHORIZED",
+      "USER_NOT_FOUND",
+    ],
+  })
+  .input(z.strictObject({ id: ZUserId, newPassword: ZPassword }))
+  .output(ZSuccess)
+  .mutation(async ({ ctx, input }) => {
+    const target = await loadManagedUser(ctx.db, ctx.user, input.id);
+    const hash = await hashNewPassword(ctx.config, input.newPassword, {
+      email: target.email,
+      username: target.username,
+      firstName: target.first_name,
+      lastName: target.last_name,
+    });
+    await replacePassword(ctx.db, target.id, hash);
+    return success("Password set");
+  });

@@ -1,0 +1,30 @@
+import { z } from "zod";
+import { createAccount } from "../../server/accounts.ts";
+import { publicProcedure } from "../../server/trpc.ts";
+import { toUser, ZEmail, ZName, ZPassword, ZUser, ZUsername } from "./user-schema.ts";
+
+export const ZSignupInput = z.strictObject({
+  email: ZEmail,
+  password: ZPassword,
+  firstName: ZName,
+  lastName: ZName,
+  username: ZUsername.optional(),
+});
+
+export const signupRoute = publicProcedure
+  .meta({
+    openapi: {
+      method: "POST",
+      path: "/users/signup",
+      tags: ["users"],
+      summary: "Sign up (status pending; a verification mail is sent)",
+      protect: false,
+    },
+    successStatus: 201,
+    errors: ["VALIDATION_ERROR", "WEAK_PASSWORD", "EMAIL_TAKEN", "USERNAME_TAKEN", "RATE_LIMITED"],
+  })
+  .input(ZSignupInput)
+  .output(ZUser)
+  .mutation(async ({ ctx, input }) =>
+    toUser(await createAccount(ctx, { ...input, role: "User", status: "pending" })),
+  );

@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { updateUser } from "../../db/users.ts";
+import { userNotFound } from "../../server/permissions.ts";
+import { authedProcedure } from "../../server/trpc.ts";
+import { toUser, ZName, ZUser, ZUsername } from "./user-schema.ts";
+
+export const ZProfilePatch = z.strictObject({
+  firstName: ZName.optional(),
+  lastName: ZName.optional(),
+  username: ZUsername.optional(),
+});
+
+export const updateMeRoute = authedProcedure
+  .meta({
+    openapi: { method: "PATCH", path: "/users/me", tags: ["users"], summary: "Edit my profile" },
+    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "USERNAME_TAKEN"],
+  })
+  .input(ZProfilePatch)
+  .output(ZUser)
+  .mutation(async ({ ctx, input }) => {
+    const user = await updateUser(ctx.db, ctx.user.id, {
+      first_name: input.firstName,
+      last_name: input.lastName,
+      username: input.username,
+    });
+    if (!user) throw userNotFound();
+    return toUser(user);
+  });

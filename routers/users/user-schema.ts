@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { ROLES, STATUSES, type UserRow } from "../../db/database.ts";
+
+const RESERVED_USERNAMES = new Set([
+  "me",
+  "profile",
+  "password",
+  "signup",
+  "admin",
+  "api",
+  "auth",
+  "users",
+  "user",
+  "root",
+  "system",
+  "support",
+  "verification",
+  "invitation",
+  "sessions",
+  "email",
+  "null",
+  "undefined",
+]);
+
+export const ZEmail = z
+  .string()
+  .trim()
+  .max(254)
+  .check(z.email())
+  .meta({ example: "ada@example.com" });
+
+export const ZUsername = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(3)
+  .max(32)
+  .regex(/^[a-z0-9._-]+$/, "Only a-z, 0-9, '.', '_' and '-' are allowed")
+  .regex(/[a-z]/, "Must contain at least one letter")
+  .refine((name) => !RESERVED_USERNAMES.has(name), "This username is reserved")
+  .meta({ example: "ada_lovelace" });
+
+export const isReservedUsername = (name: string) => RESERVED_USERNAMES.has(name);
+
+export const ZName = z.string().trim().min(1).max(100);
+
+/** Bounded here; the password policy (length in code points, strength) runs in the procedure. */
+export const ZPassword = z.string().min(1).max(1024);
+
+export const ZRole = z.enum(ROLES);
+export const ZStatus = z.enum(STATUSES);
+export const ZUserId = z.number().int().positive().max(2147483647);
+
+export const ZUser = z
+  .object({
+    id: z.number().int(),
+    email: z.string(),
+    username: z.string(),
+    firstName: z.string(),
+    lastName: z.string(),
+    status: ZStatus,
+    role: ZRole,
+    emailVerified: z.boolean(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    lastLoginAt: z.iso.datetime().nullable(),
+  })
+  .meta({ id: "User" });
+
+export type TUser = z.infer<typeof ZUser>;
+
+type PublicUserRow = Pick<
+  UserRow,
+  | "id"
+  | "email"
+  | "username"
+  | "first_name"
+  | "last_name"
+  | "status"
+  | "role"
+  | "email_verified"
+  | "created_at"
+  | "updated_at"
+  | "last_login_at"
+>;
+
+/** The one mapping from a stored user to what the API shows (never the hash or internals). */
+export const toUser = (row: PublicUserRow): TUser => ({
+  id: row.id,
+  email: row.email,
+  username: row.username,
+  firstName: row.first_name,
+  lastName: row.last_name,
+  status: row.status,
+  role: row.role,
+  emailVerified: row.email_verified,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+  lastLoginAt: row.last_login_at?.toISOString() ?? null,
+});
+
+export const ZSuccess = z.object({ success: z.literal(true), message: z.string() });
+export const success = (message: string) => ({ success: true as const, message });

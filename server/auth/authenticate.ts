@@ -1,0 +1,46 @@
+import { findAuthState } from "../../db/auth-state.ts";
+import type { Role, UserStatus } from "../../db/database.ts";
+import type { Context } from "../context.ts";
+import { AppError } from "../errors.ts";
+
+/** The caller, as stored at the moment of the request. */
+export type Caller = {
+  id: number;
+  role: Role;
+  status: UserStatus;
+  email: string;
+  username: string;
+  sessionId: number;
+};
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+
+export const mayAuthenticate = (status: UserStatus) =>
+  status !== "suspended" && status !== "deleted";
+
+/**
+ * Verifies the bearer token, then re-reads the user and the token's session in one indexed
+ * query, so deletion, suspension, password changes and ended sessions cut off tokens at once.
+ */
+export async function authenticate(ctx: Context): Promise<Caller> {
+  const match = BEARER.exec(ctx.request.authorization ?? "");
+  if (!match?.[1]) throw new AppError("UNAUTHENTICATED", "A bearer token is required");
+  const subject = await ctx.tokens.verifyAccessToken(match[1]);
+  const state = await findAuthState(ctx.db, subject.userId, subject.sessionId);
+  if (
+    !state ||
+    !mayAuthenticate(state.status) ||
+    state.token_version !== subject.tokenVersion ||
+    !state.session_active
+  ) {
+    throw new AppError("UNAUTHENTICATED", "Invalid or expired access token");
+  }
+  return {
+    id: state.id,
+    role: state.role,
+    status: state.status,
+    email: state.email,
+    username: state.username,
+    sessionId: subject.sessionId,
+  };
+}

@@ -1,0 +1,79 @@
+import { z } from "zod";
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const onOff = z.enum(["on", "off"]);
+
+const ZEnv = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  APP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  JWT_ISSUER: z.string().min(1).default("users-api"),
+  JWT_AUDIENCE: z.string().min(1).default("users-api"),
+  ACCESS_TOKEN_TTL: seconds(900),
+  REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
+  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(128).default(15),
+  HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  HASH_MAX_QUEUE: z.coerce.number().int().min(0).default(200),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024),
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  MAIL_FROM: z.string().min(3).default("Users API <no-reply@localhost>"),
+  ADMIN_EMAIL: z.email().optional(),
+  ADMIN_PASSWORD: z.string().min(1).optional(),
+  RATE_LIMIT: onOff.default("on"),
+});
+
+export type Env = z.infer<typeof ZEnv>;
+
+export type Config = Readonly<
+  Omit<Env, "PUBLIC_URL" | "APP_URL"> & {
+    PUBLIC_URL: string;
+    APP_URL: string;
+  }
+>;
+
+/** Thrown when a setting is wrong; the message is one line naming it. */
+export class ConfigError extends Error {}
+
+/**
+ * Parses the settings once. This is the only reader of `process.env` in the service, so every
+ * setting is listed above and documented in the README.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.keys(ZEnv.shape)
+      .filter((key) => env[key] !== undefined && env[key] !== "")
+      .map((key) => [key, env[key]]),
+  );
+  const parsed = ZEnv.safeParse(relevant);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? "settings");
+    throw new ConfigError(`Invalid setting ${name}: ${issue?.message ?? "invalid value"}`);
+  }
+  const values = parsed.data;
+  if (values.ADMIN_EMAIL && !values.ADMIN_PASSWORD) {
+    throw new ConfigError("Invalid setting ADMIN_PASSWORD: required when ADMIN_EMAIL is set");
+  }
+  const publicUrl = stripSlash(values.PUBLIC_URL ?? `http://localhost:${values.PORT}`);
+  return Object.freeze({
+    ...values,
+    PUBLIC_URL: publicUrl,
+    APP_URL: stripSlash(values.APP_URL ?? publicUrl),
+  });
+}
+
+const stripSlash = (url: string) => url.replace(/\/+$/, "");

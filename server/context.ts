@@ -1,0 +1,33 @@
+import type { FastifyBaseLogger } from "fastify";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/database.ts";
+import type { TokenService } from "./auth/tokens.ts";
+import type { Config } from "./config.ts";
+
+/** What the service is built from; made once at start-up (or per test file). */
+export type Deps = {
+  db: Kysely<Database>;
+  config: Config;
+  tokens: TokenService;
+  log: FastifyBaseLogger;
+};
+
+/** The parts of an HTTP request that procedures may use; the same for both doors. */
+export type RequestInfo = {
+  authorization: string | undefined;
+  ip: string;
+  userAgent: string | undefined;
+};
+
+export type Context = Deps & { request: RequestInfo };
+
+export function createContext(deps: Deps, request: Partial<RequestInfo> = {}): Context {
+  return {
+    ...deps,
+    request: {
+      authorization: request.authorization,
+      ip: request.ip ?? "127.0.0.1",
+      userAgent: request.userAgent,
+    },
+  };
+}

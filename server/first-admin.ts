@@ -1,0 +1,42 @@
+import type { FastifyBaseLogger } from "fastify";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/database.ts";
+import { findUserByEmail, insertUser } from "../db/users.ts";
+import { deriveUsername, hashNewPassword } from "./accounts.ts";
+import type { Config } from "./config.ts";
+import { AppError } from "./errors.ts";
+
+/**
+ * Creates the first AppAdmin from ADMIN_EMAIL / ADMIN_PASSWORD when no user has that email.
+ * Idempotent: a second start, or two processes starting at once, create it once.
+ */
+export async function ensureFirstAdmin(deps: {
+  db: Kysely<Database>;
+  config: Pick<Config, "ADMIN_EMAIL" | "ADMIN_PASSWORD" | "PASSWORD_MIN_LENGTH">;
+  log: Pick<FastifyBaseLogger, "info">;
+}): Promise<"created" | "exists" | "skipped"> {
+  const { db, config, log } = deps;
+  if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) return "skipped";
+  const email = config.ADMIN_EMAIL;
+  if (await findUserByEmail(db, email)) return "exists";
+  const passwordHash = await hashNewPassword(config, config.ADMIN_PASSWORD, { email });
+  try {
+    await db.transaction().execute(async (tx) =>
+      insertUser(tx, {
+        email,
+        username: await deriveUsername(tx, email),
+        first_name: "App",
+        last_name: "Admin",
+        role: "AppAdmin",
+        status: "active",
+        email_verified: true,
+        password_hash: passwordHash,
+      }),
+    );
+  } catch (error) {
+    if (error instanceof AppError && error.apiCode === "EMAIL_TAKEN") return "exists";
+    throw error;
+  }
+  log.info({ email }, "first AppAdmin created");
+  return "created";
+}

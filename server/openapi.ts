@@ -1,0 +1,55 @@
+import type { AnyRouter } from "@trpc/server";
+import {
+  forEachOpenApiProcedure,
+  generateOpenApiDocument,
+  type OpenAPIObject,
+} from "trpc-to-openapi";
+import { API_ERRORS, type ApiErrorCode, ZApiErrorBody } from "./errors.ts";
+import { REST_PREFIX } from "./rest.ts";
+import type { Meta } from "./trpc.ts";
+
+/**
+ * The OpenAPI document, generated from the procedures' meta and zod schemas by trpc-to-openapi,
+ * then completed: the success status each operation really answers with (201, 202), and every
+ * error response pointing at the one error schema with the codes that status can carry.
+ */
+export function buildOpenApiDocument(
+  router: AnyRouter,
+  publicUrl: string,
+  version: string,
+): OpenAPIObject {
+  const document = generateOpenApiDocument(router, {
+    title: "Users API",
+    description:
+      "User accounts: signup, login, admin management, passwords, verification and invitation mail, profile images and organizations. Errors are `{code, message, issues?}`.",
+    version,
+    baseUrl: `${publicUrl}${REST_PREFIX}`,
+    securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+    defs: { Error: ZApiErrorBody },
+  });
+  forEachOpenApiProcedure<Meta>(router._def.procedures, ({ meta }) => {
+    const { path, method } = meta.openapi;
+    const operation = document.paths?.[path]?.[method.toLowerCase() as "get"];
+    if (!operation?.responses) return;
+    const { 200: ok, ...generated } = operation.responses;
+    const responses: Record<string, unknown> = { [String(meta.successStatus ?? 200)]: ok };
+    for (const status of Object.keys(generated)) delete operation.responses[status];
+    for (const [status, codes] of errorsByStatus([...(meta.errors ?? []), "INTERNAL_ERROR"])) {
+      responses[status] = {
+        description: codes.join(", "),
+        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      };
+    }
+    operation.responses = responses;
+  });
+  return document;
+}
+
+function errorsByStatus(codes: ApiErrorCode[]): Map<string, ApiErrorCode[]> {
+  const byStatus = new Map<string, ApiErrorCode[]>();
+  for (const code of new Set(codes)) {
+    const status = String(API_ERRORS[code].status);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return new Map([...byStatus].sort(([a], [b]) => a.localeCompare(b)));
+}

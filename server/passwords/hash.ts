@@ -1,0 +1,125 @@
+import { randomBytes } from "node:crypto";
+import type { Algorithm, Options, Version } from "@node-rs/argon2";
+import { hash, parseOptions, verify } from "@node-rs/argon2";
+import { createLimiter, type Limiter, type LimiterOptions } from "../limiter.ts";
+
+// argon2id, run on libuv's thread pool by @node-rs/argon2, never on the main thread. Each hash or
+// verify holds ~19 MiB for ~20–40 ms, so a limiter bounds how many run at once (memory, and the
+// thread pool that DNS and fs also use) and sheds load with a 503 when too many wait.
+
+// The package's enums are `const enum`s, which isolated modules cannot read: their values here.
+const ARGON2ID = 2 satisfies Algorithm.Argon2id;
+const VERSION_0X13 = 1 satisfies Version.V0x13;
+
+/** OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane (and a 16-byte salt, a 32-byte hash). */
+export const ARGON2_OPTIONS = {
+  algorithm: ARGON2ID,
+  version: VERSION_0X13,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+  outputLen: 32,
+} as const satisfies Options;
+const MIN_SALT_BYTES = 16;
+
+/**
+ * Stored hashes with costs beyond these are not ours and would tie up a thread (or memory) for
+ * far too long: they are treated as malformed.
+ */
+const SANE_LIMITS = { memoryCost: 1_048_576, timeCost: 32, parallelism: 16 };
+
+export const HASHING_DEFAULTS: LimiterOptions = { concurrency: 4, maxQueue: 200 };
+
+let limiter: Limiter = createLimiter(HASHING_DEFAULTS);
+
+/**
+ * Sets how many hashes/verifies run at once and how many may wait (beyond that: 503). Call once
+ * at start-up, before any hashing; it also prepares the dummy hash used for unknown users.
+ */
+export function configureHashing(options: Partial<LimiterOptions> = {}): void {
+  limiter = createLimiter({ ...HASHING_DEFAULTS, ...options });
+  // Ready before the first unknown-user login, which would otherwise pay for it too.
+  dummyHash().catch(() => {});
+}
+
+/** The argon2id PHC string of an NFKC-normalised password (see checkPasswordPolicy). */
+export function hashPassword(normalised: string): Promise<string> {
+  return limiter.run(() => hash(normalised, ARGON2_OPTIONS));
+}
+
+type ParsedHash = ReturnType<typeof parseOptions>;
+
+function parseHash(encoded: string): ParsedHash | undefined {
+  try {
+    return parseOptions(encoded);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Verifies without ever throwing on a bad hash; only the limiter's 503 can reject. */
+async function verifyEncoded(encoded: string, password: string): Promise<boolean> {
+  const parsed = parseHash(encoded);
+  if (
+    !parsed ||
+    parsed.memoryCost > SANE_LIMITS.memoryCost ||
+    parsed.timeCost > SANE_LIMITS.timeCost ||
+    parsed.parallelism > SANE_LIMITS.parallelism
+  ) {
+    return false;
+  }
+  return limiter.run(async () => {
+    try {
+      return await verify(encoded, password);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * True when `normalised` matches the stored hash; false for a wrong password and for a missing,
+ * malformed or foreign hash (never throws for those).
+ */
+export function verifyPassword(
+  encoded: string | null | undefined,
+  normalised: string,
+): Promise<boolean> {
+  if (typeof encoded !== "string") return verifyAgainstDummy(normalised);
+  return verifyEncoded(encoded, normalised);
+}
+
+/** True when a stored hash is weaker than ARGON2_OPTIONS (or unreadable): rehash after login. */
+export function needsRehash(encoded: string): boolean {
+  const parsed = parseHash(encoded);
+  if (!parsed) return true;
+  return (
+    parsed.algorithm !== ARGON2_OPTIONS.algorithm ||
+    parsed.version !== ARGON2_OPTIONS.version ||
+    parsed.memoryCost < ARGON2_OPTIONS.memoryCost ||
+    parsed.timeCost < ARGON2_OPTIONS.timeCost ||
+    parsed.outputLen < ARGON2_OPTIONS.outputLen ||
+    parsed.saltLen < MIN_SALT_BYTES
+  );
+}
+
+let dummy: Promise<string> | undefined;
+
+/** A hash of a random secret with our parameters, made once (a failure is retried next time). */
+function dummyHash(): Promise<string> {
+  dummy ??= hash(randomBytes(32), ARGON2_OPTIONS).catch((error: unknown) => {
+    dummy = undefined;
+    throw error;
+  });
+  return dummy;
+}
+
+/**
+ * Costs what verifyPassword costs (same parameters, same limiter) and always resolves false: call
+ * it for unknown, suspended or password-less users so login timing does not tell them apart.
+ */
+export async function verifyAgainstDummy(normalised: string): Promise<boolean> {
+  const encoded = await dummyHash();
+  await verifyEncoded(encoded, normalised);
+  return false;
+}

@@ -1,0 +1,264 @@
+import { Worker } from "node:worker_threads";
+import { AppError } from "../errors.ts";
+import {
+  STRENGTH_WORKER_ROLE,
+  type StrengthMessage,
+  type StrengthRequest,
+  type StrengthResult,
+} from "./strength-worker.ts";
+
+// The contract's password policy. The main thread only does the cheap rules (length, personal
+// details); the blocklist and zxcvbn run in one long-lived worker thread (strength-worker.ts),
+// because zxcvbn takes 30–200 ms on a 128-character password.
+
+export const MAX_PASSWORD_LENGTH = 128;
+/** zxcvbn scores below this are "too guessable" (< 10^10 guesses is score 3). */
+export const MIN_STRENGTH_SCORE = 3;
+/** Checks waiting for the worker beyond this are refused with 503 rather than queued forever. */
+const MAX_PENDING_CHECKS = 1000;
+/** With checks pending and no answer for this long, the worker is presumed stuck and replaced. */
+const WORKER_STALL_MS = 15_000;
+/**
+ * NFKC can merge at most a handful of code points into one, so a string this long can never
+ * normalise to 128 code points: refuse it before paying for normalising it.
+ */
+const MAX_RAW_LENGTH = 8 * MAX_PASSWORD_LENGTH;
+/** With the `u` flag a surrogate pair is one code point, so this matches only unpaired halves. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+export type PasswordContext = {
+  email?: string | undefined;
+  username?: string | undefined;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+};
+
+const weak = (message: string) => new AppError("WEAK_PASSWORD", message);
+
+/**
+ * Applies the password policy and returns the NFKC-normalised password, the form to hash and to
+ * verify; throws `AppError("WEAK_PASSWORD")` naming the first rule that fails.
+ */
+export async function checkPasswordPolicy(
+  password: string,
+  context: PasswordContext,
+  minLength: number,
+): Promise<string> {
+  if (password.length > MAX_RAW_LENGTH) {
+    throw weak(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+  }
+  // A lone surrogate cannot be encoded as UTF-8 for hashing: it would silently become U+FFFD.
+  if (LONE_SURROGATE.test(password)) throw weak("Password must be valid Unicode text");
+  const normalised = password.normalize("NFKC");
+  const length = countCodePoints(normalised);
+  if (length < minLength) throw weak(`Password must be at least ${minLength} characters`);
+  if (length > MAX_PASSWORD_LENGTH) {
+    throw weak(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+  }
+
+  const personal = personalDetailsRule(normalised.toLowerCase(), context);
+  const verdict = await strengthInWorker({
+    password: normalised,
+    userInputs: userInputs(context),
+    // Scoring is the expensive part; skip it when a cheaper rule already refuses the password.
+    score: personal === undefined,
+  });
+  if (verdict.blocklisted) {
+    throw weak("Password is too common: it appears in lists of frequently used passwords");
+  }
+  if (personal) throw weak(personal);
+  if (verdict.score === null || verdict.score < MIN_STRENGTH_SCORE) {
+    const hint = verdict.warning ? ` (${verdict.warning.replace(/\.$/, "")})` : "";
+    throw weak(
+      `Password is too easy to guess${hint}: avoid repeats, sequences, keyboard patterns and common words, or use a longer passphrase`,
+    );
+  }
+  return normalised;
+}
+
+function countCodePoints(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+const normaliseDetail = (value: string | undefined): string =>
+  (value ?? "").normalize("NFKC").trim().toLowerCase();
+
+/** The email's local part: everything before the last `@` (the whole value when there is none). */
+const localPart = (email: string): string => {
+  const at = email.lastIndexOf("@");
+  return at === -1 ? email : email.slice(0, at);
+};
+
+/** Details shorter than this would refuse far too many passwords to be worth matching. */
+const MIN_DETAIL_LENGTH = 3;
+
+function personalDetailsRule(lowerPassword: string, context: PasswordContext): string | undefined {
+  const local = localPart(normaliseDetail(context.email));
+  if (countCodePoints(local) >= MIN_DETAIL_LENGTH && lowerPassword.includes(local)) {
+    return "Password must not contain your email address or the part of it before the @";
+  }
+  const username = normaliseDetail(context.username);
+  if (countCodePoints(username) >= MIN_DETAIL_LENGTH && lowerPassword.includes(username)) {
+    return "Password must not contain your username";
+  }
+  return undefined;
+}
+
+/** zxcvbn's user inputs: the whole email, its local part and the words in it, and the names. */
+function userInputs(context: PasswordContext): string[] {
+  const email = normaliseDetail(context.email);
+  const local = localPart(email);
+  const inputs = [
+    email,
+    local,
+    ...local.split(/[^\p{L}\p{N}]+/u),
+    normaliseDetail(context.username),
+    normaliseDetail(context.firstName),
+    normaliseDetail(context.lastName),
+  ];
+  return [...new Set(inputs.filter((input) => input.length > 0))];
+}
+
+// ---- the worker -----------------------------------------------------------------------------
+
+type Pending = { resolve: (result: StrengthResult) => void; reject: (error: Error) => void };
+
+type Channel = {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  ready: Promise<void>;
+  /** Started when a check is pending, refreshed by every answer. */
+  stallTimer: NodeJS.Timeout | undefined;
+};
+
+let channel: Channel | undefined;
+let nextRequestId = 1;
+
+function spawnWorker(): Worker {
+  const options = {
+    name: "password-strength",
+    workerData: { role: STRENGTH_WORKER_ROLE },
+    // The worker needs none of the parent's flags, and some (--inspect…) are refused in workers.
+    execArgv: [],
+  };
+  if (!import.meta.url.endsWith(".ts")) {
+    return new Worker(new URL("./strength-worker.js", import.meta.url), options);
+  }
+  // Running from TypeScript (tsx for the app, vitest for tests). Node 20 does not apply the
+  // parent's module hooks to worker threads, so the worker registers tsx itself before loading
+  // the TypeScript file; this works the same whatever loaded this module.
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./strength-worker.ts", import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+function openChannel(): Channel {
+  if (channel) return channel;
+  const worker = spawnWorker();
+  // Idle, the worker never keeps the process alive; it is ref'ed only while checks are pending.
+  worker.unref();
+  let markReady = () => {};
+  let markFailed = (_error: Error) => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    markFailed = reject;
+  });
+  // Only warmUpPasswordWorker() awaits this; checks learn of a dead worker through their own promise.
+  ready.catch(() => {});
+  const current: Channel = { worker, pending: new Map(), ready, stallTimer: undefined };
+  channel = current;
+
+  worker.on("message", (message: StrengthMessage) => {
+    if (message.type === "ready") {
+      markReady();
+      return;
+    }
+    const waiter = current.pending.get(message.id);
+    if (!waiter) return;
+    settled(current, message.id);
+    if (message.type === "error") {
+      waiter.reject(new Error(`Password strength check failed: ${message.message}`));
+    } else {
+      waiter.resolve({
+        blocklisted: message.blocklisted,
+        score: message.score,
+        warning: message.warning,
+      });
+    }
+  });
+  const fail = (error: Error) => {
+    markFailed(error);
+    shutChannel(current, error);
+  };
+  worker.on("error", (error) => fail(error));
+  worker.on("exit", (code) => fail(new Error(`Password strength worker exited with code ${code}`)));
+  return current;
+}
+
+function settled(current: Channel, id: number): void {
+  current.pending.delete(id);
+  if (current.pending.size === 0) {
+    current.worker.unref();
+    clearTimeout(current.stallTimer);
+    current.stallTimer = undefined;
+  } else {
+    current.stallTimer?.refresh();
+  }
+}
+
+/** Rejects every pending check and forgets the worker, so the next check starts a fresh one. */
+function shutChannel(current: Channel, error: Error): void {
+  if (channel === current) channel = undefined;
+  clearTimeout(current.stallTimer);
+  current.stallTimer = undefined;
+  const waiters = [...current.pending.values()];
+  current.pending.clear();
+  for (const waiter of waiters) waiter.reject(error);
+}
+
+function strengthInWorker(request: Omit<StrengthRequest, "id">): Promise<StrengthResult> {
+  const current = openChannel();
+  if (current.pending.size >= MAX_PENDING_CHECKS) {
+    return Promise.reject(
+      new AppError("SERVICE_UNAVAILABLE", "Server busy, retry shortly", { retryAfter: 1 }),
+    );
+  }
+  const id = nextRequestId++;
+  return new Promise<StrengthResult>((resolve, reject) => {
+    current.pending.set(id, { resolve, reject });
+    if (current.pending.size === 1) {
+      current.worker.ref();
+      current.stallTimer = setTimeout(() => {
+        void current.worker.terminate();
+        shutChannel(current, new Error("Password strength worker stopped answering"));
+      }, WORKER_STALL_MS);
+      current.stallTimer.unref();
+    }
+    current.worker.postMessage({ id, ...request } satisfies StrengthRequest);
+  });
+}
+
+/**
+ * Starts the strength worker (if needed) and resolves once its blocklist and dictionaries are
+ * loaded, so the first real check is fast. Optional: checks start the worker on demand.
+ */
+export async function warmUpPasswordWorker(): Promise<void> {
+  const current = openChannel();
+  current.worker.ref();
+  try {
+    await current.ready;
+  } finally {
+    if (current.pending.size === 0) current.worker.unref();
+  }
+}
+
+/** Stops the strength worker (shutdown, tests); pending checks are rejected. */
+export async function closePasswordWorker(): Promise<void> {
+  const current = channel;
+  if (!current) return;
+  shutChannel(current, new Error("Password strength worker closed"));
+  await current.worker.terminate();
+}

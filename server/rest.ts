@@ -1,0 +1,110 @@
+import type { AnyRouter } from "@trpc/server";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { forEachOpenApiProcedure } from "trpc-to-openapi";
+import { z } from "zod";
+import { createContext, type Deps, type RequestInfo } from "./context.ts";
+import { AppError } from "./errors.ts";
+import type { Meta } from "./trpc.ts";
+
+export const REST_PREFIX = "/api";
+
+type Procedure = (input: unknown) => Promise<unknown>;
+type Caller = Record<string, unknown>;
+type CallerFactory = (ctx: ReturnType<typeof createContext>) => Caller;
+
+export const requestInfo = (req: FastifyRequest): RequestInfo => ({
+  authorization: req.headers.authorization,
+  ip: req.ip,
+  userAgent: req.headers["user-agent"],
+});
+
+/**
+ * The REST door: one Fastify route per procedure with `openapi` meta, at the path that meta
+ * gives. Fastify's router matches static segments before parameters whatever the order, and
+ * the handler calls the procedure directly, without a Fetch Request per call.
+ */
+export function registerRestRoutes(
+  app: FastifyInstance,
+  deps: Deps,
+  router: AnyRouter,
+  createCaller: CallerFactory,
+): void {
+  forEachOpenApiProcedure<Meta>(router._def.procedures, ({ path, procedure, meta }) => {
+    const { method, path: openapiPath } = meta.openapi;
+    const url = REST_PREFIX + openapiPath.replace(/\{(\w+)\}/g, ":$1");
+    const pathParams = [...openapiPath.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
+    const coerce = stringCoercer(procedure._def.inputs[0]);
+    const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
+    const segments = path.split(".");
+
+    app.route({
+      method,
+      url,
+      config: { procedure: path },
+      handler: async (req, reply) => {
+        const params = coerce(req.params as Record<string, unknown>);
+        let input: Record<string, unknown>;
+        if (takesBody) {
+          const body = req.body ?? {};
+          if (typeof body !== "object" || Array.isArray(body)) {
+            throw new AppError("VALIDATION_ERROR", "The request body must be a JSON object");
+          }
+          const clash = pathParams.find((name) => Object.hasOwn(body, name));
+          if (clash) {
+            throw new AppError("VALIDATION_ERROR", `'${clash}' is taken from the path`, {
+              issues: [{ path: clash, message: "Unrecognized key in body" }],
+            });
+          }
+          input = { ...(body as Record<string, unknown>), ...params };
+        } else {
+          input = { ...coerce(req.query as Record<string, unknown>), ...params };
+        }
+        const caller = createCaller(createContext(deps, requestInfo(req)));
+        const call = segments.reduce<unknown>((node, key) => (node as Caller)[key], caller);
+        const result = await (call as Procedure)(input);
+        reply.code(meta.successStatus ?? 200);
+        return result;
+      },
+    });
+  });
+}
+
+/**
+ * Query and path values arrive as strings; numbers and booleans are converted here, for the REST
+ * door only, by reading the input schema. trpc-to-openapi instead sets `coerce` on the shared
+ * schemas, which would loosen the native tRPC door too.
+ */
+function stringCoercer(schema: unknown) {
+  const kinds = new Map<string, "number" | "boolean">();
+  const object = unwrap(schema);
+  if (object instanceof z.ZodObject) {
+    for (const [key, field] of Object.entries(object.shape)) {
+      const inner = unwrap(field);
+      if (inner instanceof z.ZodNumber) kinds.set(key, "number");
+      if (inner instanceof z.ZodBoolean) kinds.set(key, "boolean");
+    }
+  }
+  return (values: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...values };
+    for (const [key, kind] of kinds) {
+      const value = out[key];
+      if (typeof value !== "string") continue;
+      if (kind === "number" && /^-?\d+(\.\d+)?$/.test(value)) out[key] = Number(value);
+      if (kind === "boolean" && (value === "true" || value === "false"))
+        out[key] = value === "true";
+    }
+    return out;
+  };
+}
+
+function unwrap(schema: unknown): unknown {
+  let current = schema;
+  while (
+    current instanceof z.ZodOptional ||
+    current instanceof z.ZodDefault ||
+    current instanceof z.ZodNullable
+  ) {
+    current = current.unwrap();
+  }
+  return current;
+}

@@ -1,0 +1,91 @@
+import type { FastifyInstance } from "fastify";
+import type { Kysely } from "kysely";
+import type { Database, Role, UserRow, UserStatus } from "../../db/database.ts";
+import { insertUser } from "../../db/users.ts";
+import { createCaller } from "../../routers/router.ts";
+import { buildApp } from "../../server/app.ts";
+import { startSession, type TokenPair } from "../../server/auth/sessions.ts";
+import { createTokenService } from "../../server/auth/tokens.ts";
+import { type Config, loadConfig } from "../../server/config.ts";
+import { createContext, type Deps } from "../../server/context.ts";
+import { hashPassword } from "../../server/passwords/hash.ts";
+import { openTestDatabase } from "./test-database.ts";
+
+/** A password that passes the policy, shared by the factories (hashed once per file). */
+export const PASSWORD = "violet-harbor-quantum-7-lantern";
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
+
+/** The whole service on a database of this test file's own. */
+export async function createTestApp(env: Record<string, string> = {}) {
+  const database = await openTestDatabase();
+  const config: Config = loadConfig({
+    NODE_ENV: "test",
+    DATA_DIR: "memory://",
+    RATE_LIMIT: "off",
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const tokens = createTokenService(config);
+  const app: FastifyInstance = await buildApp({ db: database.db, config, tokens });
+  const deps: Deps = { db: database.db, config, tokens, log: app.log };
+  const db: Kysely<Database> = database.db;
+  let passwordHash: string | undefined;
+  let counter = 0;
+
+  /** Stores a user directly (active, verified, with PASSWORD unless told otherwise). */
+  async function createUser(
+    overrides: {
+      role?: Role;
+      status?: UserStatus;
+      email?: string;
+      username?: string;
+      emailVerified?: boolean;
+    } = {},
+  ): Promise<UserRow> {
+    passwordHash ??= await hashPassword(PASSWORD);
+    counter += 1;
+    const tag = `${Date.now().toString(36)}${counter}`;
+    return insertUser(db, {
+      email: overrides.email ?? `user-${tag}@example.com`,
+      username: overrides.username ?? `user-${tag}`,
+      first_name: "Test",
+      last_name: `User ${counter}`,
+      role: overrides.role ?? "User",
+      status: overrides.status ?? "active",
+      email_verified: overrides.emailVerified ?? true,
+      password_hash: passwordHash,
+    });
+  }
+
+  /** Starts a session for the user and returns its tokens. */
+  const login = (user: UserRow): Promise<TokenPair> => startSession(createContext(deps), user);
+
+  /** A tRPC caller acting as the user (or anonymous). */
+  async function callerFor(user?: UserRow) {
+    const authorization = user ? `Bearer ${(await login(user)).accessToken}` : undefined;
+    return createCaller(createContext(deps, { authorization }));
+  }
+
+  /** A user with a fresh access token, for HTTP tests. */
+  async function userWithToken(overrides: Parameters<typeof createUser>[0] = {}) {
+    const user = await createUser(overrides);
+    const tokens = await login(user);
+    return { user, ...tokens, auth: { authorization: `Bearer ${tokens.accessToken}` } };
+  }
+
+  return {
+    app,
+    db,
+    deps,
+    config,
+    createUser,
+    login,
+    callerFor,
+    userWithToken,
+    close: async () => {
+      await app.close();
+      await database.close();
+    },
+  };
+}

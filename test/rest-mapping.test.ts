@@ -1,0 +1,79 @@
+import Fastify from "fastify";
+import { forEachOpenApiProcedure } from "trpc-to-openapi";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appRouter } from "../routers/router.ts";
+import type { Deps } from "../server/context.ts";
+import { registerRestRoutes } from "../server/rest.ts";
+import type { Meta } from "../server/trpc.ts";
+import { createTestApp, type TestApp } from "./helpers/test-app.ts";
+
+type Route = { procedure: string; method: string; path: string };
+const routes: Route[] = [];
+forEachOpenApiProcedure<Meta>(appRouter._def.procedures, ({ path, meta }) => {
+  routes.push({ procedure: path, method: meta.openapi.method, path: meta.openapi.path });
+});
+
+describe("REST mapping", () => {
+  it("has no two operations on one method and path shape", () => {
+    const shapes = routes.map((r) => `${r.method} ${r.path.replace(/\{\w+\}/g, "{}")}`);
+    expect(new Set(shapes).size).toBe(shapes.length);
+  });
+
+  it("routes every REST path to its own procedure, static segments before parameters", async () => {
+    const called: string[] = [];
+    // A caller that records which procedure the route reached instead of running it.
+    const recordingCaller = (): Record<string, unknown> => {
+      const node = (path: string[]): unknown =>
+        new Proxy(() => {}, {
+          get: (_t, key) => node([...path, String(key)]),
+          apply: () => {
+            called.push(path.join("."));
+            return {};
+          },
+        });
+      return node([]) as Record<string, unknown>;
+    };
+    const app = Fastify();
+    registerRestRoutes(app, {} as Deps, appRouter, recordingCaller);
+    for (const route of routes) {
+      const url = `/api${route.path.replace(/\{\w+\}/g, "123")}`;
+      const res = await app.inject({
+        method: route.method as "GET",
+        url,
+        payload: route.method === "GET" || route.method === "DELETE" ? undefined : {},
+      });
+      expect(res.statusCode, `${route.method} ${url}`).toBeLessThan(300);
+      expect(called.pop(), `${route.method} ${url}`).toBe(route.procedure);
+    }
+    await app.close();
+  });
+});
+
+describe("the native door stays strict after REST traffic", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it("coerces query strings for REST only", async () => {
+    const { user, auth } = await t.userWithToken();
+    const rest = await t.app.inject({ method: "GET", url: "/api/users?$top=1", headers: auth });
+    expect(rest.statusCode).toBe(200);
+    expect(rest.json().value).toHaveLength(1);
+
+    const caller = await t.callerFor(user);
+    await expect(caller.users.list({ $top: "1" } as never)).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+    });
+
+    const input = encodeURIComponent(JSON.stringify({ $top: "1" }));
+    const native = await t.app.inject({
+      method: "GET",
+      url: `/trpc/users.list?input=${input}`,
+      headers: auth,
+    });
+    expect(native.statusCode).toBe(400);
+    expect(native.json().error.data.code).toBe("INVALID_FILTER");
+  });
+});
