@@ -27,6 +27,9 @@ export function buildOpenApiDocument(
     securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
     defs: { Error: ZApiErrorBody },
   });
+  // trpc-to-openapi adds per-tRPC-code error schemas; every error here uses the one Error schema.
+  const schemas = document.components?.schemas ?? {};
+  for (const name of Object.keys(schemas)) if (name.startsWith("error.")) delete schemas[name];
   forEachOpenApiProcedure<Meta>(router._def.procedures, ({ meta }) => {
     const { path, method } = meta.openapi;
     const operation = document.paths?.[path]?.[method.toLowerCase() as "get"];

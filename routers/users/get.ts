@@ -7,7 +7,7 @@ export const getUserRoute = authedProcedure
   .meta({
     openapi: {
       method: "GET",
-      path: "/users/{idOrName}",
+      path: "/users/{id}",
       tags: ["users"],
       summary: "Get a user by id (all digits) or by username",
     },
@@ -15,13 +15,19 @@ export const getUserRoute = authedProcedure
   })
   .input(
     z.strictObject({
-      idOrName: z.string().min(1).max(64).meta({ example: "123" }),
+      // Named `id` like the other /users/{id} paths (OpenAPI treats differently named
+      // parameters at one position as the same path); it also takes a username.
+      id: z
+        .string()
+        .min(1)
+        .max(64)
+        .meta({ description: "A numeric id, or a username", example: "ada_lovelace" }),
     }),
   )
   .output(ZUser)
   .query(async ({ ctx, input }) => {
-    const id = /^\d{1,10}$/.test(input.idOrName) ? Number(input.idOrName) : undefined;
+    const id = /^\d{1,10}$/.test(input.id) ? Number(input.id) : undefined;
     const target =
-      id !== undefined && id <= 2147483647 ? { id } : { username: input.idOrName.toLowerCase() };
+      id !== undefined && id <= 2147483647 ? { id } : { username: input.id.toLowerCase() };
     return toUser(await loadVisibleUser(ctx.db, ctx.user, target));
   });

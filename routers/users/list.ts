@@ -5,19 +5,44 @@ import { authedProcedure } from "../../server/trpc.ts";
 import { toUser, ZUser } from "./user-schema.ts";
 
 export const ZListUsersInput = z.strictObject({
-  $filter: z.string().max(2000).optional().meta({
-    description: "OData v4 filter",
-    example: "startswith(lastName,'Lov') and status eq 'active'",
-  }),
-  $orderby: z.string().max(200).optional().meta({ example: "lastName asc,createdAt desc" }),
-  $select: z.string().max(300).optional().meta({ example: "id,email,lastName" }),
-  $top: z.number().int().min(1).max(1000).default(100),
-  $skip: z.number().int().min(0).max(1_000_000_000).default(0),
+  $filter: z
+    .string()
+    .max(2000)
+    .meta({
+      description:
+        "OData v4 filter: eq ne gt ge lt le, and or not, in (…), contains/startswith/endswith, tolower/toupper",
+      example: "startswith(lastName,'Lov') and status eq 'active'",
+    })
+    .optional(),
+  $orderby: z
+    .string()
+    .max(200)
+    .meta({ description: "Up to 3 fields, asc or desc", example: "lastName asc,createdAt desc" })
+    .optional(),
+  $select: z
+    .string()
+    .max(300)
+    .meta({ description: "The user fields to return", example: "id,email,lastName" })
+    .optional(),
+  $top: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .meta({ description: "Page size", example: 50 })
+    .default(100),
+  $skip: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000_000)
+    .meta({ description: "Rows to skip (prefer nextLink for deep pages)", example: 0 })
+    .default(0),
   $skiptoken: z
     .string()
     .max(4000)
-    .optional()
-    .meta({ description: "Opaque cursor from a previous page's nextLink" }),
+    .meta({ description: "Opaque cursor from a previous page's nextLink" })
+    .optional(),
 });
 
 type ListInput = z.infer<typeof ZListUsersInput>;
