@@ -1,5 +1,7 @@
-import { type Kysely, sql } from "kysely";
-import type { Database, MembershipRole } from "./database.ts";
+import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import type { Database, MembershipRole, OrganizationsTable } from "./database.ts";
+
+type Db = Kysely<Database> | Transaction<Database>;
 
 /**
  * Every organization the user is a member of or that lies below one, with the role of the
@@ -21,4 +23,119 @@ export async function accessibleOrganizations(db: Kysely<Database>, userId: numb
     ) nearest
     order by name, id`.execute(db);
   return rows;
+}
+
+export type OrganizationRow = Selectable<OrganizationsTable>;
+
+export const findOrganization = (db: Db, id: number) =>
+  db.selectFrom("organizations").selectAll().where("id", "=", id).executeTakeFirst();
+
+export const insertOrganization = (db: Db, org: { name: string; parentId: number | null }) =>
+  db
+    .insertInto("organizations")
+    .values({ name: org.name, parent_id: org.parentId })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+export const updateOrganization = (
+  db: Db,
+  id: number,
+  patch: { name?: string | undefined; parentId?: number | null | undefined },
+) =>
+  db
+    .updateTable("organizations")
+    .set({ name: patch.name, parent_id: patch.parentId, updated_at: sql`now()` })
+    .where("id", "=", id)
+    .returningAll()
+    .executeTakeFirst();
+
+/** Whether `candidateId` is `id` itself or lies above it: making it a child would close a cycle. */
+export async function isSelfOrAncestor(db: Db, id: number, candidateId: number): Promise<boolean> {
+  const { rows } = await sql<{ found: boolean }>`
+    with recursive up(id, parent_id) as (
+      select id, parent_id from organizations where id = ${candidateId}
+      union
+      select o.id, o.parent_id from organizations o join up on o.id = up.parent_id
+    )
+    select exists(select 1 from up where id = ${id}) as found`.execute(db);
+  return rows[0]?.found ?? false;
+}
+
+/** Serialises changes of the tree's shape, so two concurrent moves cannot close a cycle. */
+export const lockOrganizationTree = (db: Transaction<Database>) =>
+  sql`select pg_advisory_xact_lock(7316001)`.execute(db);
+
+export async function organizationHasDependants(db: Db, id: number): Promise<boolean> {
+  const { rows } = await sql<{ found: boolean }>`
+    select exists(select 1 from organizations where parent_id = ${id})
+        or exists(select 1 from memberships where organization_id = ${id}) as found`.execute(db);
+  return rows[0]?.found ?? false;
+}
+
+export const deleteOrganization = (db: Db, id: number) =>
+  db.deleteFrom("organizations").where("id", "=", id).executeTakeFirst();
+
+export async function listOrganizations(db: Db, page: { top: number; skip: number }) {
+  const [rows, total] = await Promise.all([
+    db
+      .selectFrom("organizations")
+      .selectAll()
+      .orderBy("id")
+      .limit(page.top)
+      .offset(page.skip)
+      .execute(),
+    db
+      .selectFrom("organizations")
+      .select(sql<number>`count(*)::int`.as("count"))
+      .executeTakeFirstOrThrow(),
+  ]);
+  return { rows, count: total.count };
+}
+
+export const upsertMembership = (
+  db: Db,
+  membership: { userId: number; organizationId: number; role: MembershipRole },
+) =>
+  db
+    .insertInto("memberships")
+    .values({
+      user_id: membership.userId,
+      organization_id: membership.organizationId,
+      role: membership.role,
+    })
+    .onConflict((oc) =>
+      oc.columns(["user_id", "organization_id"]).doUpdateSet({ role: membership.role }),
+    )
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+export const deleteMembership = (db: Db, userId: number, organizationId: number) =>
+  db
+    .deleteFrom("memberships")
+    .where("user_id", "=", userId)
+    .where("organization_id", "=", organizationId)
+    .executeTakeFirst();
+
+export async function listMembers(
+  db: Db,
+  organizationId: number,
+  page: { top: number; skip: number },
+) {
+  const [rows, total] = await Promise.all([
+    db
+      .selectFrom("memberships as m")
+      .innerJoin("users as u", "u.id", "m.user_id")
+      .select(["m.user_id", "m.role", "m.created_at", "u.email", "u.username", "u.status"])
+      .where("m.organization_id", "=", organizationId)
+      .orderBy("m.user_id")
+      .limit(page.top)
+      .offset(page.skip)
+      .execute(),
+    db
+      .selectFrom("memberships")
+      .select(sql<number>`count(*)::int`.as("count"))
+      .where("organization_id", "=", organizationId)
+      .executeTakeFirstOrThrow(),
+  ]);
+  return { rows, count: total.count };
 }

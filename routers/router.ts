@@ -1,10 +1,12 @@
 import { createCallerFactory, router } from "../server/trpc.ts";
 import { authRouter } from "./auth/router.ts";
+import { organizationsRouter } from "./organizations/router.ts";
 import { usersRouter } from "./users/router.ts";
 
 export const appRouter = router({
   auth: authRouter,
   users: usersRouter,
+  organizations: organizationsRouter,
 });
 
 /** The type TypeScript clients import for `@trpc/client`. */

@@ -1,0 +1,22 @@
+import { z } from "zod";
+import { appAdminProcedure } from "../../server/trpc.ts";
+import {
+  loadOrganization,
+  toOrganization,
+  ZOrganization,
+  ZOrganizationId,
+} from "./organization-schema.ts";
+
+export const getOrganizationRoute = appAdminProcedure
+  .meta({
+    openapi: {
+      method: "GET",
+      path: "/organizations/{id}",
+      tags: ["organizations"],
+      summary: "Get an organization",
+    },
+    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND"],
+  })
+  .input(z.strictObject({ id: ZOrganizationId }))
+  .output(ZOrganization)
+  .query(async ({ ctx, input }) => toOrganization(await loadOrganization(ctx.db, input.id)));

@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { listOrganizations } from "../../db/organizations.ts";
+import { appAdminProcedure } from "../../server/trpc.ts";
+import { toOrganization, ZOrganization, ZPage } from "./organization-schema.ts";
+
+export const listOrganizationsRoute = appAdminProcedure
+  .meta({
+    openapi: {
+      method: "GET",
+      path: "/organizations",
+      tags: ["organizations"],
+      summary: "List organizations",
+    },
+    errors: ["INVALID_FILTER", "UNAUTHENTICATED", "UNAUTHORIZED"],
+  })
+  .input(z.strictObject(ZPage))
+  .output(z.object({ value: z.array(ZOrganization), count: z.number().int() }))
+  .query(async ({ ctx, input }) => {
+    const page = await listOrganizations(ctx.db, { top: input.$top, skip: input.$skip });
+    return { value: page.rows.map(toOrganization), count: page.count };
+  });

@@ -1,0 +1,109 @@
+import { z } from "zod";
+import { deleteMembership, listMembers, upsertMembership } from "../../db/organizations.ts";
+import { AppError } from "../../server/errors.ts";
+import { loadVisibleUser } from "../../server/permissions.ts";
+import { appAdminProcedure } from "../../server/trpc.ts";
+import { ZUserId } from "../users/user-schema.ts";
+import {
+  loadOrganization,
+  ZMembershipRole,
+  ZOrganizationId,
+  ZPage,
+} from "./organization-schema.ts";
+
+const ZMembership = z
+  .object({
+    organizationId: z.number().int(),
+    userId: z.number().int(),
+    role: ZMembershipRole,
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: "Membership" });
+
+export const putMemberRoute = appAdminProcedure
+  .meta({
+    openapi: {
+      method: "PUT",
+      path: "/organizations/{id}/members/{userId}",
+      tags: ["organizations"],
+      summary: "Add a member or change their role",
+    },
+    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND", "USER_NOT_FOUND"],
+  })
+  .input(z.strictObject({ id: ZOrganizationId, userId: ZUserId, role: ZMembershipRole }))
+  .output(ZMembership)
+  .mutation(async ({ ctx, input }) => {
+    await loadOrganization(ctx.db, input.id);
+    await loadVisibleUser(ctx.db, ctx.user, { id: input.userId });
+    const row = await upsertMembership(ctx.db, {
+      userId: input.userId,
+      organizationId: input.id,
+      role: input.role,
+    });
+    return {
+      organizationId: row.organization_id,
+      userId: row.user_id,
+      role: row.role,
+      createdAt: row.created_at.toISOString(),
+    };
+  });
+
+export const deleteMemberRoute = appAdminProcedure
+  .meta({
+    openapi: {
+      method: "DELETE",
+      path: "/organizations/{id}/members/{userId}",
+      tags: ["organizations"],
+      summary: "Remove a member",
+    },
+    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND"],
+  })
+  .input(z.strictObject({ id: ZOrganizationId, userId: ZUserId }))
+  .output(z.object({ success: z.literal(true) }))
+  .mutation(async ({ ctx, input }) => {
+    const result = await deleteMembership(ctx.db, input.userId, input.id);
+    if (result.numDeletedRows === 0n) throw new AppError("NOT_FOUND", "No such membership");
+    return { success: true as const };
+  });
+
+export const listMembersRoute = appAdminProcedure
+  .meta({
+    openapi: {
+      method: "GET",
+      path: "/organizations/{id}/members",
+      tags: ["organizations"],
+      summary: "List an organization's direct members",
+    },
+    errors: ["INVALID_FILTER", "VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND"],
+  })
+  .input(z.strictObject({ id: ZOrganizationId, ...ZPage }))
+  .output(
+    z.object({
+      value: z.array(
+        z.object({
+          userId: z.number().int(),
+          email: z.string(),
+          username: z.string(),
+          status: z.string(),
+          role: ZMembershipRole,
+          createdAt: z.iso.datetime(),
+        }),
+      ),
+      count: z.number().int(),
+    }),
+  )
+  .query(async ({ ctx, input }) => {
+    await loadOrganization(ctx.db, input.id);
+    const page = await listMembers(ctx.db, input.id, { top: input.$top, skip: input.$skip });
+    return {
+      value: page.rows.map((row) => ({
+        userId: row.user_id,
+        email: row.email,
+        username: row.username,
+        status: row.status,
+        role: row.role,
+        createdAt: row.created_at.toISOString(),
+      })),
+      count: page.count,
+    };
+  });

@@ -1,0 +1,40 @@
+import type { Kysely } from "kysely";
+import { z } from "zod";
+import { type Database, MEMBERSHIP_ROLES } from "../../db/database.ts";
+import { findOrganization, type OrganizationRow } from "../../db/organizations.ts";
+import { AppError } from "../../server/errors.ts";
+
+export const ZOrganizationId = z.number().int().positive().max(2147483647);
+export const ZOrganizationName = z.string().trim().min(1).max(200);
+export const ZMembershipRole = z.enum(MEMBERSHIP_ROLES);
+
+export const ZOrganization = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    parentId: z.number().int().nullable(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: "Organization" });
+
+export const toOrganization = (row: OrganizationRow): z.infer<typeof ZOrganization> => ({
+  id: row.id,
+  name: row.name,
+  parentId: row.parent_id,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+});
+
+export const ZPage = {
+  $top: z.number().int().min(1).max(1000).default(100),
+  $skip: z.number().int().min(0).max(1_000_000_000).default(0),
+};
+
+export const organizationNotFound = () => new AppError("NOT_FOUND", "Organization not found");
+
+export async function loadOrganization(db: Kysely<Database>, id: number): Promise<OrganizationRow> {
+  const organization = await findOrganization(db, id);
+  if (!organization) throw organizationNotFound();
+  return organization;
+}
