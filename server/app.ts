@@ -11,10 +11,18 @@ import packageJson from "../package.json" with { type: "json" };
 import { appRouter, createCaller } from "../routers/router.ts";
 import { createContext, type Deps } from "./context.ts";
 import { API_ERRORS, AppError, errorBody, toAppError } from "./errors.ts";
+import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { registerRestRoutes, requestInfo } from "./rest.ts";
 
 export type AppOptions = { logger?: FastifyServerOptions["logger"] };
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Makes every new request a 503 while the requests in flight finish (graceful shutdown). */
+    startDraining: () => void;
+  }
+}
 
 /** Secrets never reach the logs, whatever logs a request. */
 export const LOG_REDACT = [
@@ -36,26 +44,43 @@ export async function buildApp(
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: base.config.BODY_LIMIT_BYTES,
+    genReqId: requestId,
+    // Draining answers in the contract's shape (registerHttpHygiene), not Fastify's.
+    return503OnClosing: false,
     // A user-supplied `__proto__` or `constructor` key is an error, never a prototype change.
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
   });
   const deps: Deps = { ...base, log: app.log };
+  let draining = false;
 
   app.setErrorHandler((error: FastifyError, req, reply) => {
     const appError = fromFastifyError(error) ?? toAppError(error);
     if (appError.apiCode === "INTERNAL_ERROR") req.log.error({ err: error }, "request failed");
+    if (appError.apiCode === "SERVICE_UNAVAILABLE") req.log.warn({ err: error }, "unavailable");
     if (appError.apiCode === "UNAUTHENTICATED") reply.header("WWW-Authenticate", "Bearer");
     if (appError.retryAfter) reply.header("Retry-After", String(appError.retryAfter));
-    reply.code(API_ERRORS[appError.apiCode].status).send(errorBody(appError));
-  });
-  app.setNotFoundHandler((req, reply) => {
+    const body = errorBody(appError);
     reply
-      .code(404)
-      .send({ code: "NOT_FOUND", message: `No route for ${req.method} ${req.url.split("?")[0]}` });
+      .code(API_ERRORS[appError.apiCode].status)
+      .send(appError.apiCode === "INTERNAL_ERROR" ? { ...body, requestId: req.id } : body);
   });
 
-  registerRestRoutes(app, deps, appRouter, createCaller);
+  await registerHttpHygiene(app, base.config, () => draining);
+  const restRoutes = registerRestRoutes(app, deps, appRouter, createCaller);
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split("?")[0] ?? "";
+    const allowed = new Set(restRoutes.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (allowed.size > 0) {
+      reply.header("allow", [...allowed].join(", "));
+      reply
+        .code(405)
+        .send({ code: "METHOD_NOT_ALLOWED", message: `${req.method} is not allowed here` });
+      return;
+    }
+    reply.code(404).send({ code: "NOT_FOUND", message: `No route for ${req.method} ${path}` });
+  });
+
   await app.register(fastifyTRPCPlugin, {
     prefix: "/trpc",
     trpcOptions: {
@@ -72,7 +97,14 @@ export async function buildApp(
   const document = buildOpenApiDocument(appRouter, base.config.PUBLIC_URL, packageJson.version);
   app.get("/api/openapi.json", () => document);
   await app.register(swagger, { mode: "static", specification: { document: document as never } });
-  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { persistAuthorization: true } });
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    uiConfig: { persistAuthorization: true },
+    // The docs page needs its own scripts and styles; the API answers keep `default-src 'none'`.
+    staticCSP: true,
+    transformStaticCSP: () =>
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+  });
 
   app.get("/healthz", () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
@@ -83,6 +115,9 @@ export async function buildApp(
       reply.code(503).header("Retry-After", "5");
       return { code: "SERVICE_UNAVAILABLE", message: "Database unreachable or not migrated" };
     }
+  });
+  app.decorate("startDraining", () => {
+    draining = true;
   });
   return app;
 }

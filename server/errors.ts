@@ -1,6 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import { ZodError, z } from "zod";
+import { isDatabaseUnavailable } from "../db/availability.ts";
 
 /** The contract's closed list of error codes, with their HTTP status and tRPC code. */
 export const API_ERRORS = {
@@ -32,10 +33,11 @@ export const ZApiErrorBody = z
     code: z.enum(Object.keys(API_ERRORS) as [ApiErrorCode, ...ApiErrorCode[]]),
     message: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    requestId: z.string().optional().meta({ description: "On 500s: quote it to support" }),
   })
   .meta({ id: "Error", description: "Every error response has this body" });
 
-export type ApiErrorBody = z.infer<typeof ZApiErrorBody>;
+export type ApiErrorBody = Omit<z.infer<typeof ZApiErrorBody>, "requestId">;
 export type ApiIssue = { path: string; message: string };
 
 /**
@@ -95,6 +97,12 @@ export function toAppError(error: unknown): AppError {
     if (error.cause instanceof ZodError) return toAppError(error.cause);
     const apiCode = GENERIC_BY_TRPC[error.code];
     if (apiCode) return new AppError(apiCode, error.message);
+  }
+  if (isDatabaseUnavailable(error)) {
+    return new AppError("SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly", {
+      retryAfter: 5,
+      cause: error,
+    });
   }
   return new AppError("INTERNAL_ERROR", "Internal server error", { cause: error });
 }

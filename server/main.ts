@@ -2,18 +2,26 @@ import { migrateToLatest, openDatabase } from "../db/open.ts";
 import { buildApp, LOG_REDACT } from "./app.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { AppError } from "./errors.ts";
 import { ensureFirstAdmin } from "./first-admin.ts";
+import { configureHashing } from "./passwords/hash.ts";
 import { closePasswordWorker } from "./passwords/policy.ts";
+
+/** Prints one line and stops: how start-up reports a setting it cannot work with. */
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
   }
+  configureHashing({ concurrency: config.HASH_CONCURRENCY, maxQueue: config.HASH_MAX_QUEUE });
   const database = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
@@ -22,30 +30,40 @@ async function main() {
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
   });
   await migrateToLatest(database.db);
-  const tokens = createTokenService(config);
   const app = await buildApp(
-    { db: database.db, config, tokens },
+    { db: database.db, config, tokens: createTokenService(config) },
     { logger: { level: config.LOG_LEVEL, redact: LOG_REDACT } },
   );
-  app.addHook("onClose", async () => {
+  try {
+    await ensureFirstAdmin({ db: database.db, config, log: app.log });
+  } catch (error) {
+    if (error instanceof AppError) fail(`Invalid setting ADMIN_PASSWORD: ${error.message}`);
+    throw error;
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    app.log.info({ signal }, "draining: new requests get 503, requests in flight finish");
+    app.startDraining();
+    // Requests still running after the timeout are cut so a deploy never hangs.
+    const timer = setTimeout(() => app.server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
+    await app.close();
+    clearTimeout(timer);
     await closePasswordWorker();
     await database.close();
-  });
-  await ensureFirstAdmin({ db: database.db, config, log: app.log });
-
-  const shutdown = async (signal: string) => {
-    app.log.info({ signal }, "shutting down");
-    await app.close();
+    app.log.info({ ms: Date.now() - started }, "stopped");
     process.exit(0);
   };
-  process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
 
   await app.listen({ port: config.PORT, host: config.HOST });
-  const database_ =
-    database.kind === "pglite" ? `embedded PGlite in ${config.DATA_DIR}` : "PostgreSQL";
+  const where = database.kind === "pglite" ? `embedded PGlite in ${config.DATA_DIR}` : "PostgreSQL";
   app.log.info(
-    `Users API at ${config.PUBLIC_URL}/api/users, docs at ${config.PUBLIC_URL}/docs (${database_})`,
+    `Users API at ${config.PUBLIC_URL}/api/users, docs at ${config.PUBLIC_URL}/docs (${where})`,
   );
 }
 

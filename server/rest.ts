@@ -8,6 +8,9 @@ import type { Meta } from "./trpc.ts";
 
 export const REST_PREFIX = "/api";
 
+/** A registered REST route: its method and a pattern matching concrete paths (for 405s). */
+export type RestRoute = { method: string; pattern: RegExp };
+
 type Procedure = (input: unknown) => Promise<unknown>;
 type Caller = Record<string, unknown>;
 type CallerFactory = (ctx: ReturnType<typeof createContext>) => Caller;
@@ -28,7 +31,8 @@ export function registerRestRoutes(
   deps: Deps,
   router: AnyRouter,
   createCaller: CallerFactory,
-): void {
+): RestRoute[] {
+  const routes: RestRoute[] = [];
   forEachOpenApiProcedure<Meta>(router._def.procedures, ({ path, procedure, meta }) => {
     const { method, path: openapiPath } = meta.openapi;
     const url = REST_PREFIX + openapiPath.replace(/\{(\w+)\}/g, ":$1");
@@ -36,6 +40,8 @@ export function registerRestRoutes(
     const coerce = stringCoercer(procedure._def.inputs[0]);
     const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
     const segments = path.split(".");
+    const pattern = new RegExp(`^${url.replace(/:\w+/g, "[^/]+")}/?$`);
+    routes.push({ method, pattern });
 
     app.route({
       method,
@@ -67,6 +73,7 @@ export function registerRestRoutes(
       },
     });
   });
+  return routes;
 }
 
 /**

@@ -30,10 +30,17 @@ const t = initTRPC
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure;
+/**
+ * Every error leaves a procedure as an AppError, so both doors and `createCaller` see the
+ * contract's code and status (a database outage is a 503, not a 500; a zod failure a 400).
+ */
+export const publicProcedure = t.procedure.use(async ({ next }) => {
+  const result = await next();
+  return result.ok ? result : { ...result, error: toAppError(result.error) };
+});
 
 /** Needs a valid bearer token; narrows `ctx.user` to the caller as stored now. */
-export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
+export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const user = await authenticate(ctx);
   return next({ ctx: { user } });
 });

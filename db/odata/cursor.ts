@@ -13,7 +13,7 @@ export type CursorPosition = { key: SortKey; value: CursorValue }[];
 
 type Payload = { o: string; f: string; v: unknown[] };
 
-// Far above any real cursor (four short values), low enough that garbage is refused cheaply.
+// Real cursors (at most four column values) stay well below this; longer input is refused unread.
 const MAX_CURSOR_LENGTH = 4000;
 
 /** `base64url(JSON).base64url(HMAC-SHA256)`: opaque to clients, unforgeable without the key. */

@@ -28,7 +28,7 @@ export function showChar(text: string, pos: number): string {
 }
 
 /** How a token is quoted in messages; long tokens are cut so the message stays short. */
-export function describe(token: Token): string {
+export function quoteToken(token: Token): string {
   if (token.kind === "end") return "the end of the filter";
   const text = token.text.length > 20 ? `${token.text.slice(0, 20)}…` : token.text;
   return `'${text}'`;

@@ -1,5 +1,5 @@
 import { ROLES, STATUSES } from "../database.ts";
-import { describe, invalid, Lexer, type Token } from "./lexer.ts";
+import { invalid, Lexer, quoteToken, type Token } from "./lexer.ts";
 
 export type FieldType = "int" | "text" | "enum" | "bool" | "datetime";
 
@@ -46,7 +46,12 @@ export type FilterAst =
   | { kind: "in"; field: FilterField; values: FilterValue[] }
   | { kind: "match"; fn: MatchFunction; field: FilterField; value: string };
 
-export type FilterLimits = Readonly<{ length: number; depth: number; terms: number; inValues: number }>;
+export type FilterLimits = Readonly<{
+  length: number;
+  depth: number;
+  terms: number;
+  inValues: number;
+}>;
 export const FILTER_LIMITS: FilterLimits = { length: 2000, depth: 32, terms: 200, inValues: 100 };
 
 const COMPARE_OPS: readonly string[] = ["eq", "ne", "gt", "ge", "lt", "le"];
@@ -102,21 +107,23 @@ class Parser {
   }
 
   private orChain(depth: number): FilterAst {
-    const items = [this.andChain(depth)];
+    const first = this.andChain(depth);
+    const items = [first];
     while (isWord(this.lexer.peek(), "or")) {
       this.next();
       items.push(this.andChain(depth));
     }
-    return items.length === 1 && items[0] ? items[0] : { kind: "or", items };
+    return items.length === 1 ? first : { kind: "or", items };
   }
 
   private andChain(depth: number): FilterAst {
-    const items = [this.unary(depth)];
+    const first = this.unary(depth);
+    const items = [first];
     while (isWord(this.lexer.peek(), "and")) {
       this.next();
       items.push(this.unary(depth));
     }
-    return items.length === 1 && items[0] ? items[0] : { kind: "and", items };
+    return items.length === 1 ? first : { kind: "and", items };
   }
 
   private unary(depth: number): FilterAst {
@@ -141,7 +148,7 @@ class Parser {
 
   /** A comparison, an `in` list or a matching function: one term of the filter. */
   private predicate(): FilterAst {
-    const after = this.previous ? ` after ${describe(this.previous)}` : "";
+    const after = this.previous ? ` after ${quoteToken(this.previous)}` : "";
     const token = this.next();
     if (token.kind !== "word") {
       throw invalid(token.pos, `expected a condition${after}${found(token)}`);
@@ -169,7 +176,7 @@ class Parser {
     if (!COMPARE_OPS.includes(op)) {
       throw invalid(
         opToken.pos,
-        `expected an operator (eq, ne, gt, ge, lt, le or in) after ${describe(left)}${found(opToken)}`,
+        `expected an operator (eq, ne, gt, ge, lt, le or in) after ${quoteToken(left)}${found(opToken)}`,
       );
     }
     const { type } = FILTER_FIELDS[field];
@@ -265,10 +272,11 @@ class Parser {
       token.kind === "datetime" ||
       word === "true" ||
       word === "false";
-    if (!isLiteral)
-      throw invalid(token.pos, `expected a value after ${describe(after)}${found(token)}`);
+    if (!isLiteral) {
+      throw invalid(token.pos, `expected a value after ${quoteToken(after)}${found(token)}`);
+    }
     const wrong = (expected: string) =>
-      invalid(token.pos, `${field} ${expected}, found ${describe(token)}`);
+      invalid(token.pos, `${field} ${expected}, found ${quoteToken(token)}`);
     switch (def.type) {
       case "int":
         if (token.kind !== "int") throw wrong("takes an integer");
@@ -310,7 +318,7 @@ function isWord(token: Token, keyword: string): boolean {
 
 /** ", found 'x'", or nothing at the end of the input (the position already says so). */
 function found(token: Token): string {
-  return token.kind === "end" ? "" : `, found ${describe(token)}`;
+  return token.kind === "end" ? "" : `, found ${quoteToken(token)}`;
 }
 
 /**

@@ -68,7 +68,9 @@ export async function checkPasswordPolicy(
   }
   if (personal) throw weak(personal);
   if (verdict.score === null || verdict.score < MIN_STRENGTH_SCORE) {
-    const hint = verdict.warning ? ` (${verdict.warning.replace(/\.$/, "")})` : "";
+    // zxcvbn's warning names the weakness it found, e.g. `Repeats like "aaa" are easy to guess`.
+    const warning = verdict.warning.replace(/\.$/, "");
+    const hint = warning ? ` (${warning.charAt(0).toLowerCase()}${warning.slice(1)})` : "";
     throw weak(
       `Password is too easy to guess${hint}: avoid repeats, sequences, keyboard patterns and common words, or use a longer passphrase`,
     );
@@ -209,14 +211,24 @@ function settled(current: Channel, id: number): void {
   }
 }
 
-/** Rejects every pending check and forgets the worker, so the next check starts a fresh one. */
-function shutChannel(current: Channel, error: Error): void {
+/**
+ * Rejects every pending check with a 503 (the next attempt gets a fresh worker, so retrying
+ * works) and forgets the worker, so the next check starts a new one.
+ */
+function shutChannel(current: Channel, cause: Error): void {
   if (channel === current) channel = undefined;
   clearTimeout(current.stallTimer);
   current.stallTimer = undefined;
   const waiters = [...current.pending.values()];
   current.pending.clear();
-  for (const waiter of waiters) waiter.reject(error);
+  for (const waiter of waiters) {
+    waiter.reject(
+      new AppError("SERVICE_UNAVAILABLE", "Password check unavailable, retry shortly", {
+        retryAfter: 1,
+        cause,
+      }),
+    );
+  }
 }
 
 function strengthInWorker(request: Omit<StrengthRequest, "id">): Promise<StrengthResult> {
@@ -255,7 +267,7 @@ export async function warmUpPasswordWorker(): Promise<void> {
   }
 }
 
-/** Stops the strength worker (shutdown, tests); pending checks are rejected. */
+/** Stops the strength worker (shutdown, tests); pending checks are rejected with a 503. */
 export async function closePasswordWorker(): Promise<void> {
   const current = channel;
   if (!current) return;
