@@ -103,6 +103,36 @@ export type MembershipsTable = {
   created_at: Timestamp;
 };
 
+export type ProfileImagesTable = {
+  user_id: number;
+  /** A Buffer from pg, a Uint8Array from PGlite; db/profile-images.ts hands out Buffers. */
+  content: Uint8Array;
+  content_type: string;
+  /** The content's hash, unquoted. */
+  etag: string;
+  width: number;
+  height: number;
+  byte_size: number;
+  uploaded_at: Timestamp;
+};
+
+export type RateLimitsTable = {
+  key: string;
+  count: number;
+  window_start: Timestamp;
+};
+
+export type AuditLogTable = {
+  id: Generated<number>;
+  actor_id: number | null;
+  action: string;
+  target_user_id: number | null;
+  target_organization_id: number | null;
+  /** What changed (field names and new values), never secrets. */
+  changes: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  created_at: Timestamp;
+};
+
 export type Database = {
   users: UsersTable;
   sessions: SessionsTable;
@@ -111,6 +141,9 @@ export type Database = {
   mail_outbox: MailOutboxTable;
   organizations: OrganizationsTable;
   memberships: MembershipsTable;
+  profile_images: ProfileImagesTable;
+  rate_limits: RateLimitsTable;
+  audit_log: AuditLogTable;
 };
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,4 +1,5 @@
 import { createCallerFactory, router } from "../server/trpc.ts";
+import { auditRouter } from "./audit/router.ts";
 import { authRouter } from "./auth/router.ts";
 import { organizationsRouter } from "./organizations/router.ts";
 import { usersRouter } from "./users/router.ts";
@@ -7,6 +8,7 @@ export const appRouter = router({
   auth: authRouter,
   users: usersRouter,
   organizations: organizationsRouter,
+  audit: auditRouter,
 });
 
 /** The type TypeScript clients import for `@trpc/client`. */

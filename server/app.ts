@@ -9,10 +9,12 @@ import Fastify, {
 import { sql } from "kysely";
 import packageJson from "../package.json" with { type: "json" };
 import { appRouter, createCaller } from "../routers/router.ts";
+import { createTokenService } from "./auth/tokens.ts";
 import { createContext, type Deps } from "./context.ts";
 import { API_ERRORS, AppError, errorBody, toAppError } from "./errors.ts";
 import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
+import { createRateLimitStore } from "./rate-limit.ts";
 import { registerRestRoutes, requestInfo } from "./rest.ts";
 
 export type AppOptions = { logger?: FastifyServerOptions["logger"] };
@@ -21,6 +23,8 @@ declare module "fastify" {
   interface FastifyInstance {
     /** Makes every new request a 503 while the requests in flight finish (graceful shutdown). */
     startDraining: () => void;
+    /** What the procedures run with (tests and thin routes use it). */
+    deps: Deps;
   }
 }
 
@@ -38,12 +42,13 @@ export const LOG_REDACT = [
 
 /** Builds the whole service without listening: `main.ts` listens, tests use `inject`. */
 export async function buildApp(
-  base: Omit<Deps, "log">,
+  base: Pick<Deps, "db" | "config">,
   options: AppOptions = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: base.config.BODY_LIMIT_BYTES,
+    trustProxy: trustProxy(base.config.TRUST_PROXY),
     genReqId: requestId,
     // Draining answers in the contract's shape (registerHttpHygiene), not Fastify's.
     return503OnClosing: false,
@@ -51,7 +56,14 @@ export async function buildApp(
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
   });
-  const deps: Deps = { ...base, log: app.log };
+  const deps: Deps = {
+    ...base,
+    tokens: createTokenService(base.config),
+    limits: createRateLimitStore(base.db, base.config),
+    log: app.log,
+  };
+  app.decorate("deps", deps);
+  app.addHook("onClose", () => deps.limits.close());
   let draining = false;
 
   app.setErrorHandler((error: FastifyError, req, reply) => {
@@ -121,6 +133,9 @@ export async function buildApp(
   });
   return app;
 }
+
+/** TRUST_PROXY: the proxies' addresses or CIDRs (comma-separated, or `loopback`); unset trusts no X-Forwarded-For. */
+const trustProxy = (setting: string | undefined): string | false => setting ?? false;
 
 /** Fastify's own 4xx (bad JSON, body too large, wrong content type) in the contract's shape. */
 function fromFastifyError(error: FastifyError): AppError | undefined {

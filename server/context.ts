@@ -3,12 +3,14 @@ import type { Kysely } from "kysely";
 import type { Database } from "../db/database.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
+import type { RateLimitStore } from "./rate-limit.ts";
 
 /** What the service is built from; made once at start-up (or per test file). */
 export type Deps = {
   db: Kysely<Database>;
   config: Config;
   tokens: TokenService;
+  limits: RateLimitStore;
   log: FastifyBaseLogger;
 };
 

@@ -1,6 +1,5 @@
 import { migrateToLatest, openDatabase } from "../db/open.ts";
 import { buildApp, LOG_REDACT } from "./app.ts";
-import { createTokenService } from "./auth/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { ensureFirstAdmin } from "./first-admin.ts";
@@ -31,7 +30,7 @@ async function main() {
   });
   await migrateToLatest(database.db);
   const app = await buildApp(
-    { db: database.db, config, tokens: createTokenService(config) },
+    { db: database.db, config },
     { logger: { level: config.LOG_LEVEL, redact: LOG_REDACT } },
   );
   try {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { findUserByEmail, recordLogin, updateUser } from "../../db/users.ts";
 import { mayAuthenticate } from "../../server/auth/authenticate.ts";
+import { guardLogin } from "../../server/auth/login-guard.ts";
 import { startSession } from "../../server/auth/sessions.ts";
 import { AppError } from "../../server/errors.ts";
 import {
@@ -32,14 +33,21 @@ export const tokenRoute = publicProcedure
   .input(ZTokenInput)
   .output(ZTokenPair)
   .mutation(async ({ ctx, input }) => {
+    const guard = await guardLogin(ctx, input.email);
     const password = input.password.normalize("NFKC");
     const user = await findUserByEmail(ctx.db, input.email);
-    // Unknown, suspended and password-less users cost one verify too: timing reveals nothing.
-    if (!user?.password_hash || !mayAuthenticate(user.status)) {
+    // Unknown, suspended, password-less and locked accounts cost one verify too, and answer the
+    // same as a wrong password: neither timing nor body tells them apart.
+    if (guard.locked || !user?.password_hash || !mayAuthenticate(user.status)) {
       await verifyAgainstDummy(password);
+      await guard.failed();
       throw invalidCredentials();
     }
-    if (!(await verifyPassword(user.password_hash, password))) throw invalidCredentials();
+    if (!(await verifyPassword(user.password_hash, password))) {
+      await guard.failed();
+      throw invalidCredentials();
+    }
+    await guard.succeeded();
     if (needsRehash(user.password_hash)) {
       await updateUser(ctx.db, user.id, { password_hash: await hashPassword(password) });
     }

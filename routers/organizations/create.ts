@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { insertOrganization } from "../../db/organizations.ts";
+import { audit } from "../../server/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import {
   loadOrganization,
@@ -27,5 +28,7 @@ export const createOrganizationRoute = appAdminProcedure
   .mutation(async ({ ctx, input }) => {
     const parentId = input.parentId ?? null;
     if (parentId !== null) await loadOrganization(ctx.db, parentId);
-    return toOrganization(await insertOrganization(ctx.db, { name: input.name, parentId }));
+    const organization = await insertOrganization(ctx.db, { name: input.name, parentId });
+    await audit(ctx, "organization.create", { organizationId: organization.id }, input);
+    return toOrganization(organization);
   });

@@ -4,6 +4,7 @@ import {
   lockOrganizationTree,
   organizationHasDependants,
 } from "../../db/organizations.ts";
+import { audit } from "../../server/audit.ts";
 import { AppError } from "../../server/errors.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import { success, ZSuccess } from "../users/user-schema.ts";
@@ -29,6 +30,7 @@ export const deleteOrganizationRoute = appAdminProcedure
       }
       const result = await deleteOrganization(tx, input.id);
       if (result.numDeletedRows === 0n) throw organizationNotFound();
+      await audit({ ...ctx, db: tx }, "organization.delete", { organizationId: input.id });
     });
     return success("Organization deleted");
   });

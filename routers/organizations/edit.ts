@@ -4,6 +4,7 @@ import {
   lockOrganizationTree,
   updateOrganization,
 } from "../../db/organizations.ts";
+import { audit } from "../../server/audit.ts";
 import { AppError } from "../../server/errors.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import {
@@ -45,7 +46,9 @@ export const editOrganizationRoute = appAdminProcedure
           );
         }
       }
-      return updateOrganization(tx, input.id, { name: input.name, parentId: input.parentId });
+      const { id, ...changes } = input;
+      await audit({ ...ctx, db: tx }, "organization.edit", { organizationId: id }, changes);
+      return updateOrganization(tx, id, changes);
     });
     if (!updated) throw organizationNotFound();
     return toOrganization(updated);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { deleteMembership, listMembers, upsertMembership } from "../../db/organizations.ts";
+import { audit } from "../../server/audit.ts";
 import { AppError } from "../../server/errors.ts";
 import { loadVisibleUser } from "../../server/permissions.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
@@ -40,6 +41,14 @@ export const putMemberRoute = appAdminProcedure
       organizationId: input.id,
       role: input.role,
     });
+    await audit(
+      ctx,
+      "membership.put",
+      { userId: input.userId, organizationId: input.id },
+      {
+        role: input.role,
+      },
+    );
     return {
       organizationId: row.organization_id,
       userId: row.user_id,
@@ -63,6 +72,7 @@ export const deleteMemberRoute = appAdminProcedure
   .mutation(async ({ ctx, input }) => {
     const result = await deleteMembership(ctx.db, input.userId, input.id);
     if (result.numDeletedRows === 0n) throw new AppError("NOT_FOUND", "No such membership");
+    await audit(ctx, "membership.delete", { userId: input.userId, organizationId: input.id });
     return { success: true as const };
   });
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { createAccount } from "../../server/accounts.ts";
+import { audit } from "../../server/audit.ts";
 import { requireMayGrant } from "../../server/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
 import { toUser, ZEmail, ZName, ZPassword, ZRole, ZUser, ZUsername } from "./user-schema.ts";
@@ -37,5 +38,7 @@ export const createUserRoute = adminProcedure
   .output(ZUser)
   .mutation(async ({ ctx, input }) => {
     requireMayGrant(ctx.user, input.role);
-    return toUser(await createAccount(ctx, { ...input, status: "invited" }));
+    const user = await createAccount(ctx, { ...input, status: "invited" });
+    await audit(ctx, "user.create", { userId: user.id }, { email: user.email, role: user.role });
+    return toUser(user);
   });

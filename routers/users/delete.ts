@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { revokeUserSessions } from "../../db/sessions.ts";
 import { bumpTokenVersion, updateUser } from "../../db/users.ts";
+import { audit } from "../../server/audit.ts";
 import { AppError } from "../../server/errors.ts";
 import { loadManagedUser } from "../../server/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
@@ -29,6 +30,7 @@ export const deleteUserRoute = adminProcedure
         deleted_at: new Date(),
       });
       await revokeUserSessions(tx, target.id);
+      await audit({ ...ctx, db: tx }, "user.delete", { userId: target.id });
       await bumpTokenVersion(tx, target.id);
     });
     return success("User deleted");

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { revokeUserSessions } from "../../db/sessions.ts";
 import { bumpTokenVersion, updateUser } from "../../db/users.ts";
+import { audit } from "../../server/audit.ts";
 import { AppError } from "../../server/errors.ts";
 import { loadManagedUser, requireMayGrant, userNotFound } from "../../server/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
@@ -50,6 +51,8 @@ export const editUserRoute = adminProcedure
         status: input.status,
         role: input.role,
       });
+      const { id, ...changes } = input;
+      await audit({ ...ctx, db: tx }, "user.edit", { userId: id }, changes);
       if (suspending) {
         await revokeUserSessions(tx, target.id);
         await bumpTokenVersion(tx, target.id);

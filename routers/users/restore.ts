@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { updateUser } from "../../db/users.ts";
+import { audit } from "../../server/audit.ts";
 import { AppError } from "../../server/errors.ts";
 import { loadManagedUser, userNotFound } from "../../server/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
@@ -35,5 +36,6 @@ export const restoreUserRoute = adminProcedure
       deleted_at: null,
     });
     if (!user) throw userNotFound();
+    await audit(ctx, "user.restore", { userId: user.id }, { status: user.status });
     return toUser(user);
   });

@@ -4,6 +4,7 @@ import { hashNewPassword } from "../../server/accounts.ts";
 import { AppError } from "../../server/errors.ts";
 import { verifyPassword } from "../../server/passwords/hash.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
+import { enforceRate, rateRules } from "../../server/rate-limit.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { success, ZPassword, ZSuccess } from "./user-schema.ts";
 
@@ -16,11 +17,18 @@ export const setOwnPasswordRoute = authedProcedure
       summary:
         "Set my password (every access token ends; other sessions end; this session's refresh token keeps working)",
     },
-    errors: ["VALIDATION_ERROR", "WEAK_PASSWORD", "UNAUTHENTICATED", "INVALID_CURRENT_PASSWORD"],
+    errors: [
+      "VALIDATION_ERROR",
+      "WEAK_PASSWORD",
+      "UNAUTHENTICATED",
+      "INVALID_CURRENT_PASSWORD",
+      "RATE_LIMITED",
+    ],
   })
   .input(z.strictObject({ currentPassword: ZPassword, newPassword: ZPassword }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
+    await enforceRate(ctx, rateRules(ctx.config).passwordPerAccount, String(ctx.user.id));
     const user = await findUserById(ctx.db, ctx.user.id);
     const current = input.currentPassword.normalize("NFKC");
     if (!user?.password_hash || !(await verifyPassword(user.password_hash, current))) {

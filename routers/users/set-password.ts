@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { hashNewPassword } from "../../server/accounts.ts";
+import { audit } from "../../server/audit.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
 import { loadManagedUser } from "../../server/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
@@ -32,5 +33,6 @@ export const setPasswordRoute = adminProcedure
       lastName: target.last_name,
     });
     await replacePassword(ctx.db, target.id, hash);
+    await audit(ctx, "user.password_set", { userId: target.id });
     return success("Password set");
   });

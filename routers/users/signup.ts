@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { createAccount } from "../../server/accounts.ts";
+import { enforceRate, rateRules } from "../../server/rate-limit.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { toUser, ZEmail, ZName, ZPassword, ZUser, ZUsername } from "./user-schema.ts";
 
@@ -25,6 +26,7 @@ export const signupRoute = publicProcedure
   })
   .input(ZSignupInput)
   .output(ZUser)
-  .mutation(async ({ ctx, input }) =>
-    toUser(await createAccount(ctx, { ...input, role: "User", status: "pending" })),
-  );
+  .mutation(async ({ ctx, input }) => {
+    await enforceRate(ctx, rateRules(ctx.config).signupPerIp, ctx.request.ip);
+    return toUser(await createAccount(ctx, { ...input, role: "User", status: "pending" }));
+  });

@@ -5,7 +5,6 @@ import { insertUser } from "../../db/users.ts";
 import { createCaller } from "../../routers/router.ts";
 import { buildApp } from "../../server/app.ts";
 import { startSession, type TokenPair } from "../../server/auth/sessions.ts";
-import { createTokenService } from "../../server/auth/tokens.ts";
 import { type Config, loadConfig } from "../../server/config.ts";
 import { createContext, type Deps } from "../../server/context.ts";
 import { hashPassword } from "../../server/passwords/hash.ts";
@@ -26,9 +25,8 @@ export async function createTestApp(env: Record<string, string> = {}) {
     LOG_LEVEL: "silent",
     ...env,
   });
-  const tokens = createTokenService(config);
-  const app: FastifyInstance = await buildApp({ db: database.db, config, tokens });
-  const deps: Deps = { db: database.db, config, tokens, log: app.log };
+  const app: FastifyInstance = await buildApp({ db: database.db, config });
+  const deps: Deps = app.deps;
   const db: Kysely<Database> = database.db;
   let passwordHash: string | undefined;
   let counter = 0;

@@ -1,0 +1,105 @@
+import { Redis } from "ioredis";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/database.ts";
+import {
+  clearWindow,
+  hitWindow,
+  peekWindow,
+  pruneWindows,
+  type WindowCount,
+} from "../db/rate-limits.ts";
+import type { Config } from "./config.ts";
+import { AppError } from "./errors.ts";
+
+/** Where the fixed-window counters live: the database (default) or Redis (REDIS_URL). */
+export type RateLimitStore = {
+  hit: (key: string, windowSeconds: number) => Promise<WindowCount>;
+  peek: (key: string, windowSeconds: number) => Promise<number>;
+  clear: (key: string) => Promise<void>;
+  close: () => Promise<void>;
+};
+
+export function databaseStore(db: Kysely<Database>): RateLimitStore {
+  let hits = 0;
+  return {
+    async hit(key, windowSeconds) {
+      // Now and then, drop old windows so the table stays small.
+      if (++hits % 1000 === 0) await pruneWindows(db);
+      return hitWindow(db, key, windowSeconds);
+    },
+    peek: (key, windowSeconds) => peekWindow(db, key, windowSeconds),
+    clear: async (key) => {
+      await clearWindow(db, key);
+    },
+    close: async () => {},
+  };
+}
+
+export function redisStore(url: string): RateLimitStore {
+  const redis = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false });
+  const name = (key: string) => `users-api:rl:${key}`;
+  return {
+    async hit(key, windowSeconds) {
+      const results = await redis
+        .multi()
+        .incr(name(key))
+        .pexpire(name(key), windowSeconds * 1000, "NX")
+        .pttl(name(key))
+        .exec();
+      const count = Number(results?.[0]?.[1] ?? 1);
+      const ttl = Number(results?.[2]?.[1] ?? windowSeconds * 1000);
+      return { count, resetInSeconds: Math.max(ttl, 0) / 1000 };
+    },
+    peek: async (key) => Number((await redis.get(name(key))) ?? 0),
+    clear: async (key) => {
+      await redis.del(name(key));
+    },
+    close: async () => {
+      await redis.quit();
+    },
+  };
+}
+
+export const createRateLimitStore = (
+  db: Kysely<Database>,
+  config: Pick<Config, "REDIS_URL">,
+): RateLimitStore => (config.REDIS_URL ? redisStore(config.REDIS_URL) : databaseStore(db));
+
+export type RateRule = { name: string; limit: number; windowSeconds: number };
+
+/** The limits, from the settings. */
+export const rateRules = (config: Config) => ({
+  signupPerIp: { name: "signup-ip", limit: config.SIGNUP_LIMIT_PER_HOUR, windowSeconds: 3600 },
+  loginPerIp: { name: "login-ip", limit: config.LOGIN_LIMIT_PER_IP, windowSeconds: 900 },
+  passwordPerAccount: {
+    name: "password-account",
+    limit: config.PASSWORD_LIMIT_PER_ACCOUNT,
+    windowSeconds: 900,
+  },
+  resetPerIp: { name: "reset-ip", limit: config.RESET_LIMIT_PER_IP, windowSeconds: 3600 },
+  resetPerRecipient: { name: "reset-recipient", limit: 3, windowSeconds: 3600 },
+});
+
+type RateDeps = { limits: RateLimitStore; config: Pick<Config, "RATE_LIMIT"> };
+
+/** Counts a hit; returns the seconds until the window resets when the hit is over the limit. */
+async function overLimit(deps: RateDeps, rule: RateRule, subject: string) {
+  if (deps.config.RATE_LIMIT === "off") return undefined;
+  const { count, resetInSeconds } = await deps.limits.hit(
+    `${rule.name}:${subject}`,
+    rule.windowSeconds,
+  );
+  return count > rule.limit ? Math.max(1, Math.ceil(resetInSeconds)) : undefined;
+}
+
+/** Counts a hit and refuses it with 429 RATE_LIMITED (with Retry-After) beyond the limit. */
+export async function enforceRate(deps: RateDeps, rule: RateRule, subject: string): Promise<void> {
+  const retryAfter = await overLimit(deps, rule, subject);
+  if (retryAfter !== undefined) {
+    throw new AppError("RATE_LIMITED", "Too many requests; retry later", { retryAfter });
+  }
+}
+
+/** Counts a hit and answers whether it is within the limit (for limits that must stay silent). */
+export const withinRate = async (deps: RateDeps, rule: RateRule, subject: string) =>
+  (await overLimit(deps, rule, subject)) === undefined;
