@@ -37,7 +37,10 @@ export function buildOpenApiDocument(
     const { 200: ok, ...generated } = operation.responses;
     const responses: Record<string, unknown> = { [String(meta.successStatus ?? 200)]: ok };
     for (const status of Object.keys(generated)) delete operation.responses[status];
-    for (const [status, codes] of errorsByStatus([...(meta.errors ?? []), "INTERNAL_ERROR"])) {
+    // Every operation validates its input and can fail; protected ones need a bearer token.
+    const common: ApiErrorCode[] = ["VALIDATION_ERROR", "INTERNAL_ERROR"];
+    if (meta.openapi.protect !== false) common.push("UNAUTHENTICATED");
+    for (const [status, codes] of errorsByStatus([...common, ...(meta.errors ?? [])])) {
       responses[status] = {
         description: codes.join(", "),
         content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },

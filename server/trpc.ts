@@ -5,7 +5,10 @@ import type { Context } from "./context.ts";
 import { type ApiErrorCode, toAppError } from "./errors.ts";
 import { requireRole } from "./permissions.ts";
 
-/** Our own meta beside trpc-to-openapi's: the success status and the errors an operation has. */
+/**
+ * Our own meta beside trpc-to-openapi's: the success status, and the errors particular to the
+ * operation (VALIDATION_ERROR, INTERNAL_ERROR and, when protected, UNAUTHENTICATED are implied).
+ */
 export type Meta = OpenApiMeta<{ successStatus?: 200 | 201 | 202; errors?: ApiErrorCode[] }>;
 
 const t = initTRPC

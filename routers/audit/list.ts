@@ -25,7 +25,7 @@ export const listAuditRoute = appAdminProcedure
       tags: ["audit"],
       summary: "Admin actions, newest first, optionally for one target user or one actor",
     },
-    errors: ["INVALID_FILTER", "VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED"],
+    errors: ["INVALID_FILTER", "UNAUTHORIZED"],
   })
   .input(z.strictObject({ ...ZPage, targetUserId: ZOptionalId, actorId: ZOptionalId }))
   .output(z.object({ value: z.array(ZAuditEntry), count: z.number().int() }))

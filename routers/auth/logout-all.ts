@@ -12,7 +12,6 @@ export const logoutAllRoute = authedProcedure
       tags: ["auth"],
       summary: "End every session of the caller, this one included",
     },
-    errors: ["UNAUTHENTICATED"],
   })
   .input(z.strictObject({}).optional())
   .output(ZDone)

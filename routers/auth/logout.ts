@@ -13,7 +13,6 @@ export const logoutRoute = publicProcedure
       summary: "End the session the refresh token belongs to",
       protect: false,
     },
-    errors: ["VALIDATION_ERROR"],
   })
   .input(z.strictObject({ refreshToken: ZRefreshToken }))
   .output(ZDone)

@@ -12,7 +12,7 @@ export const refreshRoute = publicProcedure
       summary: "Exchange a refresh token for a new pair (the old one is spent)",
       protect: false,
     },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED"],
+    errors: ["UNAUTHENTICATED"],
   })
   .input(z.strictObject({ refreshToken: ZRefreshToken }))
   .output(ZTokenPair)

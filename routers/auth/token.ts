@@ -28,7 +28,7 @@ export const tokenRoute = publicProcedure
       summary: "Log in",
       protect: false,
     },
-    errors: ["VALIDATION_ERROR", "INVALID_CREDENTIALS", "RATE_LIMITED"],
+    errors: ["INVALID_CREDENTIALS", "RATE_LIMITED"],
   })
   .input(ZTokenInput)
   .output(ZTokenPair)

@@ -19,7 +19,7 @@ export const createOrganizationRoute = appAdminProcedure
       summary: "Create an organization",
     },
     successStatus: 201,
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND"],
+    errors: ["UNAUTHORIZED", "NOT_FOUND"],
   })
   .input(
     z.strictObject({ name: ZOrganizationName, parentId: ZOrganizationId.nullable().optional() }),

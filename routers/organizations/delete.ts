@@ -18,7 +18,7 @@ export const deleteOrganizationRoute = appAdminProcedure
       tags: ["organizations"],
       summary: "Delete an empty organization (no children, no members)",
     },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND", "CONFLICT"],
+    errors: ["UNAUTHORIZED", "NOT_FOUND", "CONFLICT"],
   })
   .input(z.strictObject({ id: ZOrganizationId }))
   .output(ZSuccess)

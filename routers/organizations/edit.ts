@@ -24,7 +24,7 @@ export const editOrganizationRoute = appAdminProcedure
       tags: ["organizations"],
       summary: "Rename an organization or move it under another parent (null: a root)",
     },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND", "CONFLICT"],
+    errors: ["UNAUTHORIZED", "NOT_FOUND", "CONFLICT"],
   })
   .input(
     z.strictObject({

@@ -15,7 +15,7 @@ export const getOrganizationRoute = appAdminProcedure
       tags: ["organizations"],
       summary: "Get an organization",
     },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND"],
+    errors: ["UNAUTHORIZED", "NOT_FOUND"],
   })
   .input(z.strictObject({ id: ZOrganizationId }))
   .output(ZOrganization)

@@ -11,7 +11,7 @@ export const listOrganizationsRoute = appAdminProcedure
       tags: ["organizations"],
       summary: "List organizations",
     },
-    errors: ["INVALID_FILTER", "UNAUTHENTICATED", "UNAUTHORIZED"],
+    errors: ["INVALID_FILTER", "UNAUTHORIZED"],
   })
   .input(z.strictObject(ZPage))
   .output(z.object({ value: z.array(ZOrganization), count: z.number().int() }))

@@ -29,7 +29,7 @@ export const putMemberRoute = appAdminProcedure
       tags: ["organizations"],
       summary: "Add a member or change their role",
     },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND", "USER_NOT_FOUND"],
+    errors: ["UNAUTHORIZED", "NOT_FOUND", "USER_NOT_FOUND"],
   })
   .input(z.strictObject({ id: ZOrganizationId, userId: ZUserId, role: ZMembershipRole }))
   .output(ZMembership)
@@ -65,7 +65,7 @@ export const deleteMemberRoute = appAdminProcedure
       tags: ["organizations"],
       summary: "Remove a member",
     },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND"],
+    errors: ["UNAUTHORIZED", "NOT_FOUND"],
   })
   .input(z.strictObject({ id: ZOrganizationId, userId: ZUserId }))
   .output(z.object({ success: z.literal(true) }))
@@ -84,7 +84,7 @@ export const listMembersRoute = appAdminProcedure
       tags: ["organizations"],
       summary: "List an organization's direct members",
     },
-    errors: ["INVALID_FILTER", "VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "NOT_FOUND"],
+    errors: ["INVALID_FILTER", "UNAUTHORIZED", "NOT_FOUND"],
   })
   .input(z.strictObject({ id: ZOrganizationId, ...ZPage }))
   .output(

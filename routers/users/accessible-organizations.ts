@@ -14,7 +14,7 @@ export const accessibleOrganizationsRoute = authedProcedure
       summary:
         "Organizations the user can reach, with the role inherited from the nearest membership",
     },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "USER_NOT_FOUND"],
+    errors: ["UNAUTHORIZED", "USER_NOT_FOUND"],
   })
   .input(z.strictObject({ id: ZUserId }))
   .output(

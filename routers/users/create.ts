@@ -25,14 +25,7 @@ export const createUserRoute = adminProcedure
       summary: "Create a user (status invited; an invitation mail is sent)",
     },
     successStatus: 201,
-    errors: [
-      "VALIDATION_ERROR",
-      "WEAK_PASSWORD",
-      "UNAUTHENTICATED",
-      "UNAUTHORIZED",
-      "EMAIL_TAKEN",
-      "USERNAME_TAKEN",
-    ],
+    errors: ["WEAK_PASSWORD", "UNAUTHORIZED", "EMAIL_TAKEN", "USERNAME_TAKEN"],
   })
   .input(ZCreateUserInput)
   .output(ZUser)

@@ -15,7 +15,7 @@ export const deleteUserRoute = adminProcedure
       tags: ["users"],
       summary: "Soft-delete a user (sessions end; email and username become free)",
     },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "UNAUTHORIZED", "USER_NOT_FOUND", "CONFLICT"],
+    errors: ["UNAUTHORIZED", "USER_NOT_FOUND", "CONFLICT"],
   })
   .input(z.strictObject({ id: ZUserId }))
   .output(ZSuccess)

@@ -19,14 +19,7 @@ export const ZEditUserInput = z.strictObject({
 export const editUserRoute = adminProcedure
   .meta({
     openapi: { method: "PATCH", path: "/users/{id}", tags: ["users"], summary: "Edit a user" },
-    errors: [
-      "VALIDATION_ERROR",
-      "UNAUTHENTICATED",
-      "UNAUTHORIZED",
-      "USER_NOT_FOUND",
-      "USERNAME_TAKEN",
-      "CONFLICT",
-    ],
+    errors: ["UNAUTHORIZED", "USER_NOT_FOUND", "USERNAME_TAKEN", "CONFLICT"],
   })
   .input(ZEditUserInput)
   .output(ZUser)

@@ -11,7 +11,7 @@ export const getUserRoute = authedProcedure
       tags: ["users"],
       summary: "Get a user by id (all digits) or by username",
     },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "USER_NOT_FOUND"],
+    errors: ["USER_NOT_FOUND"],
   })
   .input(
     z.strictObject({

@@ -56,7 +56,7 @@ export const listUsersRoute = authedProcedure
       summary:
         "List users (OData $filter, $orderby, $select, $top, $skip; nextLink pages by keyset)",
     },
-    errors: ["INVALID_FILTER", "UNAUTHENTICATED"],
+    errors: ["INVALID_FILTER"],
   })
   .input(ZListUsersInput)
   .output(

@@ -6,7 +6,6 @@ import { toUser, ZUser } from "./user-schema.ts";
 export const meRoute = authedProcedure
   .meta({
     openapi: { method: "GET", path: "/users/me", tags: ["users"], summary: "Who am I" },
-    errors: ["UNAUTHENTICATED"],
   })
   .input(z.strictObject({}).optional())
   .output(ZUser)

@@ -13,14 +13,7 @@ export const reissueVerificationRoute = authedProcedure
       tags: ["users"],
       summary: "Send the verification mail again (the previous link stops working)",
     },
-    errors: [
-      "VALIDATION_ERROR",
-      "UNAUTHENTICATED",
-      "UNAUTHORIZED",
-      "USER_NOT_FOUND",
-      "CONFLICT",
-      "RATE_LIMITED",
-    ],
+    errors: ["UNAUTHORIZED", "USER_NOT_FOUND", "CONFLICT", "RATE_LIMITED"],
   })
   .input(z.strictObject({ id: ZUserId }))
   .output(ZSuccess)

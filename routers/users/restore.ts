@@ -14,15 +14,7 @@ export const restoreUserRoute = adminProcedure
       tags: ["users"],
       summary: "Restore a soft-deleted user",
     },
-    errors: [
-      "VALIDATION_ERROR",
-      "UNAUTHENTICATED",
-      "UNAUTHORIZED",
-      "USER_NOT_FOUND",
-      "CONFLICT",
-      "EMAIL_TAKEN",
-      "USERNAME_TAKEN",
-    ],
+    errors: ["UNAUTHORIZED", "USER_NOT_FOUND", "CONFLICT", "EMAIL_TAKEN", "USERNAME_TAKEN"],
   })
   .input(z.strictObject({ id: ZUserId }))
   .output(ZUser)

@@ -24,7 +24,6 @@ export const listSessionsRoute = authedProcedure
       tags: ["auth"],
       summary: "My live sessions",
     },
-    errors: ["UNAUTHENTICATED"],
   })
   .input(z.strictObject({}).optional())
   .output(z.object({ sessions: z.array(ZSession) }))
@@ -51,7 +50,7 @@ export const endSessionRoute = authedProcedure
       tags: ["auth"],
       summary: "End one of my sessions (its tokens stop working at once)",
     },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "NOT_FOUND"],
+    errors: ["NOT_FOUND"],
   })
   .input(z.strictObject({ id: z.number().int().positive().max(2147483647) }))
   .output(ZSuccess)

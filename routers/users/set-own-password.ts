@@ -17,13 +17,7 @@ export const setOwnPasswordRoute = authedProcedure
       summary:
         "Set my password (every access token ends; other sessions end; this session's refresh token keeps working)",
     },
-    errors: [
-      "VALIDATION_ERROR",
-      "WEAK_PASSWORD",
-      "UNAUTHENTICATED",
-      "INVALID_CURRENT_PASSWORD",
-      "RATE_LIMITED",
-    ],
+    errors: ["WEAK_PASSWORD", "INVALID_CURRENT_PASSWORD", "RATE_LIMITED"],
   })
   .input(z.strictObject({ currentPassword: ZPassword, newPassword: ZPassword }))
   .output(ZSuccess)

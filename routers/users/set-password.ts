@@ -14,13 +14,7 @@ export const setPasswordRoute = adminProcedure
       tags: ["users"],
       summary: "Set a user's password (all of their sessions end)",
     },
-    errors: [
-      "VALIDATION_ERROR",
-      "WEAK_PASSWORD",
-      "UNAUTHENTICATED",
-      "UNAUTHORIZED",
-      "USER_NOT_FOUND",
-    ],
+    errors: ["WEAK_PASSWORD", "UNAUTHORIZED", "USER_NOT_FOUND"],
   })
   .input(z.strictObject({ id: ZUserId, newPassword: ZPassword }))
   .output(ZSuccess)

@@ -22,7 +22,7 @@ export const signupRoute = publicProcedure
       protect: false,
     },
     successStatus: 201,
-    errors: ["VALIDATION_ERROR", "WEAK_PASSWORD", "EMAIL_TAKEN", "USERNAME_TAKEN", "RATE_LIMITED"],
+    errors: ["WEAK_PASSWORD", "EMAIL_TAKEN", "USERNAME_TAKEN", "RATE_LIMITED"],
   })
   .input(ZSignupInput)
   .output(ZUser)

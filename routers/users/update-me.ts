@@ -13,7 +13,7 @@ export const ZProfilePatch = z.strictObject({
 export const updateMeRoute = authedProcedure
   .meta({
     openapi: { method: "PATCH", path: "/users/me", tags: ["users"], summary: "Edit my profile" },
-    errors: ["VALIDATION_ERROR", "UNAUTHENTICATED", "USERNAME_TAKEN"],
+    errors: ["USERNAME_TAKEN"],
   })
   .input(ZProfilePatch)
   .output(ZUser)
