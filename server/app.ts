@@ -1,6 +1,5 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -10,12 +9,13 @@ import { sql } from "kysely";
 import packageJson from "../package.json" with { type: "json" };
 import { appRouter, createCaller } from "../routers/router.ts";
 import { createTokenService } from "./auth/tokens.ts";
-import { createContext, type Deps } from "./context.ts";
+import type { Deps } from "./context.ts";
 import { API_ERRORS, AppError, errorBody, toAppError } from "./errors.ts";
 import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { createRateLimitStore } from "./rate-limit.ts";
-import { registerRestRoutes, requestInfo } from "./rest.ts";
+import { registerRestRoutes } from "./rest.ts";
+import { registerTrpcRoutes } from "./trpc-http.ts";
 
 export type AppOptions = { logger?: FastifyServerOptions["logger"] };
 
@@ -66,6 +66,14 @@ export async function buildApp(
   app.addHook("onClose", () => deps.limits.close());
   let draining = false;
 
+  // An empty JSON body (a POST without input) is no input, not a parse error.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    const text = body.toString();
+    if (text === "") done(null, undefined);
+    else parseJson(req, text, done);
+  });
+
   app.setErrorHandler((error: FastifyError, req, reply) => {
     const appError = fromFastifyError(error) ?? toAppError(error);
     if (appError.apiCode === "INTERNAL_ERROR") req.log.error({ err: error }, "request failed");
@@ -93,18 +101,7 @@ export async function buildApp(
     reply.code(404).send({ code: "NOT_FOUND", message: `No route for ${req.method} ${path}` });
   });
 
-  await app.register(fastifyTRPCPlugin, {
-    prefix: "/trpc",
-    trpcOptions: {
-      router: appRouter,
-      createContext: ({ req }: { req: Parameters<typeof requestInfo>[0] }) =>
-        createContext(deps, requestInfo(req)),
-      onError: ({ error }: { error: Error }) => {
-        if (toAppError(error).apiCode === "INTERNAL_ERROR")
-          app.log.error({ err: error }, "trpc call failed");
-      },
-    },
-  });
+  registerTrpcRoutes(app, deps, appRouter, createCaller);
 
   const document = buildOpenApiDocument(appRouter, base.config.PUBLIC_URL, packageJson.version);
   app.get("/api/openapi.json", () => document);
