@@ -58,7 +58,7 @@ export async function buildApp(
   });
   const deps: Deps = {
     ...base,
-    tokens: createTokenService(base.config),
+    tokens: await createTokenService(base.config),
     limits: createRateLimitStore(base.db, base.config),
     log: app.log,
   };
@@ -115,6 +115,14 @@ export async function buildApp(
       "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
   });
 
+  app.get("/.well-known/jwks.json", (_req, reply) => {
+    if (!deps.tokens.jwks) {
+      return reply
+        .code(404)
+        .send({ code: "NOT_FOUND", message: "Tokens are signed with a shared secret (HS256)" });
+    }
+    return reply.header("cache-control", "public, max-age=300").send(deps.tokens.jwks);
+  });
   app.get("/healthz", () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
     try {

@@ -16,7 +16,38 @@ const ZEnv = z.object({
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  JWT_ALGORITHM: z.enum(["HS256", "EdDSA", "ES256"]).default("HS256"),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  JWT_PREVIOUS_SECRETS: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((secret) => secret.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().min(32, "each secret must be at least 32 characters"))),
+  JWT_PRIVATE_KEY: z
+    .string()
+    .transform((pem) => pem.replace(/\\n/g, "\n"))
+    .pipe(z.string().includes("PRIVATE KEY", { message: "must be a PKCS#8 PEM private key" }))
+    .optional(),
+  JWT_PREVIOUS_PUBLIC_KEYS: z
+    .string()
+    .default('{"keys":[]}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: 'must be a JWKS document: {"keys": [...]}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string().optional() })) }),
+    )
+    .transform((jwks) => jwks.keys),
   JWT_ISSUER: z.string().min(1).default("users-api"),
   JWT_AUDIENCE: z.string().min(1).default("users-api"),
   ACCESS_TOKEN_TTL: seconds(900),

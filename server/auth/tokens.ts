@@ -1,21 +1,25 @@
-import { createHash, createHmac, createSecretKey, randomUUID } from "node:crypto";
-import { jwtVerify, SignJWT } from "jose";
+import { randomUUID } from "node:crypto";
+import { type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
-import { loadSigningSecret } from "./signing-key.ts";
+import { type Keyring, loadKeyring } from "./keyring.ts";
 
-const ALGORITHM = "HS256";
 const TYPE = "at+jwt";
+const KID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Header parameters that would let a token choose its own key; never honoured, always refused. */
+const KEY_CARRYING_HEADERS = ["jwk", "jku", "x5u", "x5c", "x5t", "crit"] as const;
 
 export type AccessTokenSubject = { userId: number; tokenVersion: number; sessionId: number };
 
 export type TokenService = {
-  /** A key derived from the signing secret for other tamper-evident values (list cursors). */
+  /** A key derived from the signing key for other tamper-evident values (list cursors). */
   cursorKey: Uint8Array;
+  /** The public keys, when an asymmetric algorithm is configured. */
+  jwks: Keyring["jwks"];
   signAccessToken: (
     subject: AccessTokenSubject,
   ) => Promise<{ accessToken: string; expiresIn: number }>;
-  /** Checks signature, algorithm, type, issuer, audience and expiry; throws UNAUTHENTICATED. */
+  /** Checks key, algorithm, type, issuer, audience and expiry; throws UNAUTHENTICATED. */
   verifyAccessToken: (token: string) => Promise<AccessTokenSubject>;
 };
 
@@ -24,36 +28,54 @@ const unauthenticated = () => new AppError("UNAUTHENTICATED", "Invalid or expire
 const positiveInt = (value: unknown): number | undefined =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 
-export function createTokenService(
+export async function createTokenService(
   config: Pick<
     Config,
-    "JWT_SECRET" | "DATA_DIR" | "JWT_ISSUER" | "JWT_AUDIENCE" | "ACCESS_TOKEN_TTL"
+    | "JWT_ALGORITHM"
+    | "JWT_SECRET"
+    | "JWT_PREVIOUS_SECRETS"
+    | "JWT_PRIVATE_KEY"
+    | "JWT_PREVIOUS_PUBLIC_KEYS"
+    | "DATA_DIR"
+    | "JWT_ISSUER"
+    | "JWT_AUDIENCE"
+    | "ACCESS_TOKEN_TTL"
   >,
-): TokenService {
-  const secret = loadSigningSecret(config.JWT_SECRET, config.DATA_DIR);
-  // Imported once: building the key per request costs more than the verification itself.
-  const key = createSecretKey(secret);
-  const kid = createHash("sha256").update(secret).digest("base64url").slice(0, 16);
+): Promise<TokenService> {
+  // Keys are imported once: building a key per request costs more than verifying.
+  const keyring = await loadKeyring(config);
+  const algorithms = [...new Set([...keyring.verification.values()].map((key) => key.alg))];
+
+  // Picks the verification key by `kid`, pinned to that key's own algorithm.
+  const resolveKey = (header: JWTHeaderParameters) => {
+    const key =
+      header.kid && KID.test(header.kid) ? keyring.verification.get(header.kid) : undefined;
+    const carriesKey = KEY_CARRYING_HEADERS.some((name) => name in header);
+    if (!key || key.alg !== header.alg || carriesKey) throw unauthenticated();
+    return key.key;
+  };
 
   return {
-    cursorKey: createHmac("sha256", secret).update("list-cursor").digest(),
+    cursorKey: keyring.derivedSecret,
+    jwks: keyring.jwks,
     async signAccessToken({ userId, tokenVersion, sessionId }) {
+      const { current } = keyring;
       const accessToken = await new SignJWT({ sid: sessionId, ver: tokenVersion })
-        .setProtectedHeader({ alg: ALGORITHM, typ: TYPE, kid })
+        .setProtectedHeader({ alg: current.alg, typ: TYPE, kid: current.kid })
         .setIssuer(config.JWT_ISSUER)
         .setAudience(config.JWT_AUDIENCE)
         .setSubject(String(userId))
         .setJti(randomUUID())
         .setIssuedAt()
         .setExpirationTime(`${config.ACCESS_TOKEN_TTL}s`)
-        .sign(key);
+        .sign(current.key);
       return { accessToken, expiresIn: config.ACCESS_TOKEN_TTL };
     },
 
     async verifyAccessToken(token) {
       try {
-        const { payload, protectedHeader } = await jwtVerify(token, key, {
-          algorithms: [ALGORITHM],
+        const { payload } = await jwtVerify(token, resolveKey, {
+          algorithms,
           typ: TYPE,
           issuer: config.JWT_ISSUER,
           audience: config.JWT_AUDIENCE,
@@ -62,9 +84,7 @@ export function createTokenService(
         const userId = /^[1-9]\d{0,9}$/.test(payload.sub ?? "") ? Number(payload.sub) : undefined;
         const sessionId = positiveInt(payload.sid);
         const tokenVersion = positiveInt(payload.ver);
-        if (protectedHeader.kid !== kid || !userId || !sessionId || tokenVersion === undefined) {
-          throw unauthenticated();
-        }
+        if (!userId || !sessionId || tokenVersion === undefined) throw unauthenticated();
         return { userId, sessionId, tokenVersion };
       } catch {
         throw unauthenticated();
