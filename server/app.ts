@@ -12,10 +12,12 @@ import { createTokenService } from "./auth/tokens.ts";
 import type { Deps } from "./context.ts";
 import { API_ERRORS, AppError, errorBody, toAppError } from "./errors.ts";
 import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
+import { registerImageRoutes } from "./image-routes.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { createRateLimitStore } from "./rate-limit.ts";
 import { registerRestRoutes } from "./rest.ts";
 import { registerTrpcRoutes } from "./trpc-http.ts";
+import { allowTrpcImageUploads } from "./trpc-upload-limit.ts";
 
 export type AppOptions = { logger?: FastifyServerOptions["logger"] };
 
@@ -87,7 +89,10 @@ export async function buildApp(
   });
 
   await registerHttpHygiene(app, base.config, () => draining);
-  const restRoutes = registerRestRoutes(app, deps, appRouter, createCaller);
+  const restRoutes = [
+    ...registerRestRoutes(app, deps, appRouter, createCaller),
+    ...(await registerImageRoutes(app, deps)),
+  ];
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0] ?? "";
     const allowed = new Set(restRoutes.filter((r) => r.pattern.test(path)).map((r) => r.method));
@@ -101,7 +106,10 @@ export async function buildApp(
     reply.code(404).send({ code: "NOT_FOUND", message: `No route for ${req.method} ${path}` });
   });
 
-  registerTrpcRoutes(app, deps, appRouter, createCaller);
+  await app.register(async (scope) => {
+    allowTrpcImageUploads(scope, deps.config);
+    registerTrpcRoutes(scope, deps, appRouter, createCaller);
+  });
 
   const document = buildOpenApiDocument(appRouter, base.config.PUBLIC_URL, packageJson.version);
   app.get("/api/openapi.json", () => document);

@@ -60,6 +60,15 @@ const ZEnv = z.object({
     .int()
     .min(1024)
     .default(64 * 1024),
+  MAX_IMAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(20 * 1024 * 1024)
+    .default(5 * 1024 * 1024),
+  IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
+  IMAGE_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(2),
+  IMAGE_MAX_QUEUE: z.coerce.number().int().min(0).default(32),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).default("Users API <no-reply@localhost>"),
   ADMIN_EMAIL: z.email().optional(),

@@ -5,6 +5,7 @@ import {
   type OpenAPIObject,
 } from "trpc-to-openapi";
 import { API_ERRORS, type ApiErrorCode, ZApiErrorBody } from "./errors.ts";
+import { documentImageRoutes } from "./image-openapi.ts";
 import { REST_PREFIX } from "./rest.ts";
 import type { Meta } from "./trpc.ts";
 
@@ -48,7 +49,7 @@ export function buildOpenApiDocument(
     }
     operation.responses = responses;
   });
-  return document;
+  return documentImageRoutes(document);
 }
 
 function errorsByStatus(codes: ApiErrorCode[]): Map<string, ApiErrorCode[]> {

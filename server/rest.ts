@@ -34,6 +34,7 @@ export function registerRestRoutes(
 ): RestRoute[] {
   const routes: RestRoute[] = [];
   forEachOpenApiProcedure<Meta>(router._def.procedures, ({ path, procedure, meta }) => {
+    if (meta.rawRoute) return; // served by server/image-routes.ts
     const { method, path: openapiPath } = meta.openapi;
     const url = REST_PREFIX + openapiPath.replace(/\{(\w+)\}/g, ":$1");
     const pathParams = [...openapiPath.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);

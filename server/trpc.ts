@@ -9,7 +9,12 @@ import { requireRole } from "./permissions.ts";
  * Our own meta beside trpc-to-openapi's: the success status, and the errors particular to the
  * operation (VALIDATION_ERROR, INTERNAL_ERROR and, when protected, UNAUTHENTICATED are implied).
  */
-export type Meta = OpenApiMeta<{ successStatus?: 200 | 201 | 202; errors?: ApiErrorCode[] }>;
+export type Meta = OpenApiMeta<{
+  successStatus?: 200 | 201 | 202;
+  errors?: ApiErrorCode[];
+  /** Documented from this meta, but served by a thin Fastify route: server/rest.ts skips it. */
+  rawRoute?: boolean;
+}>;
 
 const t = initTRPC
   .context<Context>()

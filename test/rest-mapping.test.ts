@@ -10,6 +10,7 @@ import { createTestApp, type TestApp } from "./helpers/test-app.ts";
 type Route = { procedure: string; method: string; path: string };
 const routes: Route[] = [];
 forEachOpenApiProcedure<Meta>(appRouter._def.procedures, ({ path, meta }) => {
+  if (meta.rawRoute) return; // served by server/image-routes.ts
   routes.push({ procedure: path, method: meta.openapi.method, path: meta.openapi.path });
 });
 

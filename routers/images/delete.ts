@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { authedProcedure } from "../../server/trpc.ts";
+import { success, ZSuccess } from "../users/user-schema.ts";
+import { removeProfileImage } from "./profile-image.ts";
+
+export const deleteProfileImageRoute = authedProcedure
+  .meta({
+    openapi: {
+      method: "DELETE",
+      path: "/users/profile/image",
+      tags: ["images"],
+      summary: "Delete my profile image",
+    },
+    errors: ["IMAGE_NOT_FOUND"],
+  })
+  .input(z.strictObject({}).optional())
+  .output(ZSuccess)
+  .mutation(async ({ ctx }) => {
+    await removeProfileImage(ctx, ctx.user);
+    return success("Profile image deleted");
+  });

@@ -1,0 +1,23 @@
+import { z } from "zod";
+import { authedProcedure } from "../../server/trpc.ts";
+import { ZUserId } from "../users/user-schema.ts";
+import { loadProfileImage, toProfileImage, ZProfileImage, ZWithData } from "./profile-image.ts";
+
+export const getUserProfileImageRoute = authedProcedure
+  .meta({
+    rawRoute: true,
+    openapi: {
+      method: "GET",
+      path: "/users/{id}/profile/image",
+      tags: ["images"],
+      summary: "A user's profile image, for anyone who may see that user",
+    },
+    errors: ["USER_NOT_FOUND", "IMAGE_NOT_FOUND"],
+  })
+  .input(z.strictObject({ id: ZUserId, withData: ZWithData }))
+  .output(ZProfileImage)
+  .query(async ({ ctx, input }) => {
+    const withContent = input.withData ?? true;
+    const image = await loadProfileImage(ctx, ctx.user, { id: input.id }, { withContent });
+    return toProfileImage(ctx.config, image);
+  });

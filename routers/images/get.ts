@@ -1,0 +1,24 @@
+import { z } from "zod";
+import { authedProcedure } from "../../server/trpc.ts";
+import { loadProfileImage, toProfileImage, ZProfileImage, ZWithData } from "./profile-image.ts";
+
+export const getProfileImageRoute = authedProcedure
+  .meta({
+    rawRoute: true,
+    openapi: {
+      method: "GET",
+      path: "/users/profile/image",
+      tags: ["images"],
+      summary: "My profile image (the bytes, with ETag; 304 on If-None-Match)",
+    },
+    errors: ["IMAGE_NOT_FOUND"],
+  })
+  .input(z.strictObject({ withData: ZWithData }).optional())
+  .output(ZProfileImage)
+  .query(async ({ ctx, input }) => {
+    const withContent = input?.withData ?? true;
+    return toProfileImage(
+      ctx.config,
+      await loadProfileImage(ctx, ctx.user, "self", { withContent }),
+    );
+  });

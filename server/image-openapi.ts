@@ -1,0 +1,109 @@
+import type { OpenAPIObject } from "trpc-to-openapi";
+import {
+  DEFAULT_IMAGE_SETTINGS,
+  type ImageSettings,
+  PROFILE_IMAGE_TYPE,
+} from "./image-processing.ts";
+
+type Operation = {
+  parameters?: Array<{ in?: string; name?: string }>;
+  requestBody?: unknown;
+  responses?: Record<string, unknown>;
+  [key: string]: unknown;
+};
+
+const UPLOAD = { path: "/users/profile/image", method: "post" } as const;
+const GETS = [
+  { path: "/users/profile/image", method: "get" },
+  { path: "/users/{id}/profile/image", method: "get" },
+] as const;
+
+const binary = { type: "string", format: "binary" };
+
+const cachingHeaders = {
+  ETag: {
+    description: "Strong, quoted: a hash of the bytes",
+    schema: { type: "string", example: '"3q2-7wEjRWeJq83vASNFZ4mrze8BI0VniavN7wEjRWc"' },
+  },
+  "Cache-Control": { schema: { type: "string", example: "private, max-age=300" } },
+  "X-Content-Type-Options": { schema: { type: "string", example: "nosniff" } },
+};
+
+/**
+ * The image operations, as their thin routes (server/image-routes.ts) really serve them:
+ * trpc-to-openapi documents the procedures' JSON, so the upload's body becomes
+ * `multipart/form-data` with a binary `image`, and the GETs answer with image bytes and 304.
+ * Call it on the finished document; operations it does not find are left alone.
+ */
+export function documentImageRoutes(
+  document: OpenAPIObject,
+  limits: Pick<ImageSettings, "maxBytes" | "maxPixels"> = DEFAULT_IMAGE_SETTINGS,
+): OpenAPIObject {
+  const operation = (path: string, method: string) =>
+    (document.paths?.[path] as Record<string, Operation> | undefined)?.[method];
+
+  const upload = operation(UPLOAD.path, UPLOAD.method);
+  if (upload) {
+    upload.requestBody = {
+      required: true,
+      content: {
+        "multipart/form-data": {
+          schema: {
+            type: "object",
+            properties: {
+              image: {
+                ...binary,
+                contentMediaType: "application/octet-stream",
+                description: `One JPEG, PNG or WebP file, judged by its bytes; at most ${limits.maxBytes / 1024 / 1024} MiB and ${limits.maxPixels / 1e6} megapixels`,
+              },
+            },
+            required: ["image"],
+            additionalProperties: false,
+          },
+          encoding: { image: { contentType: "image/jpeg, image/png, image/webp" } },
+        },
+      },
+    };
+  }
+
+  for (const { path, method } of GETS) {
+    const get = operation(path, method);
+    if (!get?.responses) continue;
+    // `withData` is for native tRPC callers; the REST GET always sends the bytes.
+    get.parameters = [
+      ...(get.parameters ?? []).filter((p) => !(p.in === "query" && p.name === "withData")),
+      {
+        in: "header",
+        name: "If-None-Match",
+        required: false,
+        description: "An ETag from an earlier response: 304 when the image is unchanged",
+        schema: { type: "string" },
+      } as { in: string; name: string },
+    ];
+    const { 200: _json, ...errors } = get.responses;
+    get.responses = {
+      200: {
+        description: `The image bytes (${PROFILE_IMAGE_TYPE}, at most 512×512, no metadata)`,
+        headers: cachingHeaders,
+        content: { [PROFILE_IMAGE_TYPE]: { schema: binary } },
+      },
+      304: {
+        description: "Not modified: the If-None-Match ETag is current",
+        headers: cachingHeaders,
+      },
+      ...errors,
+    };
+  }
+
+  dropUnreferencedSchema(document, "ProfileImage");
+  return document;
+}
+
+/** The native-only output schema has no REST operation left once the GETs serve bytes. */
+function dropUnreferencedSchema(document: OpenAPIObject, name: string) {
+  const schemas = document.components?.schemas;
+  if (!schemas?.[name]) return;
+  const { [name]: _schema, ...others } = schemas;
+  const text = JSON.stringify({ paths: document.paths, others });
+  if (!text.includes(`"#/components/schemas/${name}"`)) delete schemas[name];
+}

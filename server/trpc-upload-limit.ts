@@ -1,0 +1,41 @@
+import { Transform } from "node:stream";
+import type { FastifyInstance } from "fastify";
+import type { Config } from "./config.ts";
+import { AppError } from "./errors.ts";
+import { imageProcessorFor } from "./image-processing.ts";
+
+/** The one tRPC path whose JSON body may exceed the app's bodyLimit (unbatched calls only). */
+export const TRPC_UPLOAD_PATH = "images.uploadProfileImage";
+
+const tooLarge = (limit: number) =>
+  new AppError("PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes`);
+
+/**
+ * Native tRPC callers upload `{imageBase64}` as JSON to /trpc/images.uploadProfileImage, which
+ * the app's bodyLimit (BODY_LIMIT_BYTES, 64 KiB) would refuse. Call it in an encapsulated scope
+ * before the tRPC route is added there: that route's limit becomes the base64 of MAX_IMAGE_BYTES,
+ * and every other tRPC path (batches included) is held to the app's limit as its body streams.
+ */
+export function allowTrpcImageUploads(scope: FastifyInstance, config: Config): void {
+  const { maxBytes } = imageProcessorFor(config).settings;
+  const normal = config.BODY_LIMIT_BYTES;
+  // base64 of the image, and room for the JSON around it.
+  const upload = Math.max(normal, Math.ceil(maxBytes / 3) * 4 + 1024);
+
+  scope.addHook("onRoute", (route) => {
+    route.bodyLimit = upload;
+  });
+  scope.addHook("preParsing", async (req, _reply, payload) => {
+    if ((req.params as { path?: string }).path === TRPC_UPLOAD_PATH) return payload;
+    if (Number(req.headers["content-length"]) > normal) throw tooLarge(normal);
+    let received = 0;
+    return payload.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          received += chunk.length;
+          callback(received > normal ? tooLarge(normal) : null, chunk);
+        },
+      }),
+    );
+  });
+}

@@ -1,0 +1,392 @@
+import type { LightMyRequestResponse } from "fastify";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UserRow } from "../../db/database.ts";
+import { insertOrganization, upsertMembership } from "../../db/organizations.ts";
+import { deleteProfileImageRoute } from "../../routers/images/delete.ts";
+import { ZApiErrorBody } from "../../server/errors.ts";
+import { registerRestRoutes } from "../../server/rest.ts";
+import { createCallerFactory, router } from "../../server/trpc.ts";
+import { imagePart, makeImage, multipart, pngBombHeader } from "./fixtures.ts";
+import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
+
+const URL_SELF = "/api/users/profile/image";
+const urlOf = (id: number) => `/api/users/${id}/profile/image`;
+
+let t: ImageTestApp;
+beforeAll(async () => {
+  t = await createImageTestApp();
+  // DELETE is a plain openapi-mapped procedure: mount it the way server/rest.ts does once wired.
+  if (!t.app.hasRoute({ method: "DELETE", url: URL_SELF })) {
+    const deleteOnly = router({ images: router({ deleteProfileImage: deleteProfileImageRoute }) });
+    registerRestRoutes(t.app, t.deps, deleteOnly, createCallerFactory(deleteOnly) as never);
+  }
+});
+afterAll(() => t.close());
+
+type Auth = { authorization: string };
+
+async function upload(
+  auth: Auth | Record<string, never>,
+  body: Awaited<ReturnType<typeof multipart>>,
+) {
+  return t.app.inject({
+    method: "POST",
+    url: URL_SELF,
+    headers: { ...auth, ...body.headers },
+    payload: body.payload,
+  });
+}
+
+function expectError(res: LightMyRequestResponse, status: number, code: string) {
+  expect(res.statusCode, res.body).toBe(status);
+  const body = ZApiErrorBody.strict().parse(res.json());
+  expect(body.code).toBe(code);
+  return body;
+}
+
+const storedImage = (userId: number) =>
+  t.db.selectFrom("profile_images").selectAll().where("user_id", "=", userId).executeTakeFirst();
+
+describe("upload and get over REST", () => {
+  it.each([
+    { format: "png" as const, width: 800, height: 600, alpha: true, expected: [512, 384] },
+    { format: "jpeg" as const, width: 2000, height: 1500, alpha: false, expected: [512, 384] },
+    { format: "webp" as const, width: 300, height: 200, alpha: false, expected: [300, 200] },
+  ])(
+    "stores a $format re-encoded as WebP inside 512×512 and serves it with caching headers",
+    async ({ format, width, height, alpha, expected }) => {
+      const { user, auth } = await t.userWithToken();
+      const original = await makeImage(format, width, height, { alpha });
+      const res = await upload(auth, await imagePart(original, `image/${format}`, `me.${format}`));
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json();
+      expect(body).toEqual({
+        imageUrl: `${t.config.PUBLIC_URL}/api/users/${user.id}/profile/image`,
+        uploadedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
+      });
+
+      for (const url of [URL_SELF, urlOf(user.id)]) {
+        const got = await t.app.inject({ method: "GET", url, headers: auth });
+        expect(got.statusCode, got.body).toBe(200);
+        expect(got.headers["content-type"]).toBe("image/webp");
+        expect(got.headers["content-length"]).toBe(String(got.rawPayload.length));
+        expect(got.headers.etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
+        expect(got.headers["cache-control"]).toBe("private, max-age=300");
+        expect(got.headers["x-content-type-options"]).toBe("nosniff");
+        expect(got.headers.vary).toMatch(/Authorization/);
+        expect(got.rawPayload.equals(original)).toBe(false);
+        const served = await sharp(got.rawPayload).metadata();
+        expect(served.format).toBe("webp");
+        expect([served.width, served.height]).toEqual(expected);
+        expect(served.hasAlpha).toBe(alpha);
+        // A full decode succeeds.
+        await sharp(got.rawPayload).raw().toBuffer();
+      }
+      const row = await storedImage(user.id);
+      expect(row).toMatchObject({
+        content_type: "image/webp",
+        width: expected[0],
+        height: expected[1],
+      });
+      expect(row?.byte_size).toBe(row?.content.byteLength);
+    },
+  );
+
+  it("orients by EXIF and strips the metadata (a marker in the EXIF never comes back)", async () => {
+    const { auth } = await t.userWithToken();
+    // Stored 1200×600 with "rotate 90° clockwise" (6): shown upright it is 600×1200.
+    const original = await makeImage("jpeg", 1200, 600, {
+      exifDescription: "MARKER-123",
+      orientation: 6,
+    });
+    expect(original.includes("MARKER-123")).toBe(true);
+    expect((await upload(auth, await imagePart(original, "image/jpeg", "me.jpg"))).statusCode).toBe(
+      200,
+    );
+
+    const got = await t.app.inject({ method: "GET", url: URL_SELF, headers: auth });
+    expect(got.rawPayload.includes("MARKER-123")).toBe(false);
+    const served = await sharp(got.rawPayload).metadata();
+    expect([served.width, served.height]).toEqual([256, 512]);
+    expect(served.exif).toBeUndefined();
+    expect(served.xmp).toBeUndefined();
+    expect(served.icc).toBeUndefined();
+    expect(served.orientation).toBeUndefined();
+  });
+
+  it("replaces the previous image: one row, a new ETag", async () => {
+    const { user, auth } = await t.userWithToken();
+    await upload(auth, await imagePart(await makeImage("png", 64, 64)));
+    const first = await t.app.inject({ method: "GET", url: URL_SELF, headers: auth });
+    await upload(auth, await imagePart(await makeImage("jpeg", 100, 50), "image/jpeg"));
+    const second = await t.app.inject({ method: "GET", url: URL_SELF, headers: auth });
+    expect(second.headers.etag).not.toBe(first.headers.etag);
+    expect((await sharp(second.rawPayload).metadata()).width).toBe(100);
+    const rows = await t.db
+      .selectFrom("profile_images")
+      .select("user_id")
+      .where("user_id", "=", user.id)
+      .execute();
+    expect(rows).toHaveLength(1);
+  });
+});
+
+describe("judged by the bytes", () => {
+  it.each([
+    { name: "text", data: "just some text, honestly a PNG" },
+    {
+      name: "SVG",
+      data: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>',
+    },
+    { name: "HTML", data: "<!doctype html><html><body><script>alert(1)</script></body></html>" },
+    { name: "a GIF", data: Buffer.from("R0lGODlhAQABAAAAACw=", "base64") },
+  ])("refuses $name labelled image/png with 415 and stores nothing", async ({ data }) => {
+    const { user, auth } = await t.userWithToken();
+    const res = await upload(auth, await imagePart(data, "image/png", "me.png"));
+    expectError(res, 415, "UNSUPPORTED_MEDIA_TYPE");
+    expect(await storedImage(user.id)).toBeUndefined();
+  });
+
+  it("refuses a PNG signature followed by garbage, and a truncated JPEG, with 415", async () => {
+    const { user, auth } = await t.userWithToken();
+    const png = await makeImage("png", 200, 200);
+    const garbage = Buffer.concat([png.subarray(0, 8), Buffer.alloc(500, 7)]);
+    expectError(await upload(auth, await imagePart(garbage)), 415, "UNSUPPORTED_MEDIA_TYPE");
+    const jpeg = await makeImage("jpeg", 400, 400);
+    const truncated = jpeg.subarray(0, Math.floor(jpeg.length / 2));
+    expectError(
+      await upload(auth, await imagePart(truncated, "image/jpeg")),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
+    expect(await storedImage(user.id)).toBeUndefined();
+  });
+
+  it("takes a real image whatever its declared type and name", async () => {
+    const { auth } = await t.userWithToken();
+    const jpeg = await makeImage("jpeg", 120, 80);
+    const res = await upload(auth, await imagePart(jpeg, "text/plain", "notes.txt"));
+    expect(res.statusCode, res.body).toBe(200);
+  });
+});
+
+describe("limits", () => {
+  it("refuses 6 MiB with 413 PAYLOAD_TOO_LARGE and keeps the image it had", async () => {
+    const { user, auth } = await t.userWithToken();
+    await upload(auth, await imagePart(await makeImage("png", 32, 32)));
+    const before = await storedImage(user.id);
+    const big = Buffer.alloc(6 * 1024 * 1024, 0x41);
+    (await makeImage("png", 8, 8)).copy(big);
+    expectError(await upload(auth, await imagePart(big)), 413, "PAYLOAD_TOO_LARGE");
+    expect((await storedImage(user.id))?.etag).toBe(before?.etag);
+
+    const other = await t.userWithToken();
+    expectError(await upload(other.auth, await imagePart(big)), 413, "PAYLOAD_TOO_LARGE");
+    expect(await storedImage(other.user.id)).toBeUndefined();
+  });
+
+  it("refuses two files with 400", async () => {
+    const { user, auth } = await t.userWithToken();
+    const png = await makeImage("png", 16, 16);
+    const body = await multipart([
+      { name: "image", data: png, filename: "a.png", contentType: "image/png" },
+      { name: "image", data: png, filename: "b.png", contentType: "image/png" },
+    ]);
+    expectError(await upload(auth, body), 400, "VALIDATION_ERROR");
+    expect(await storedImage(user.id)).toBeUndefined();
+  });
+
+  it("refuses no file, an empty form and an extra field with 400", async () => {
+    const { user, auth } = await t.userWithToken();
+    const png = await makeImage("png", 16, 16);
+    const bodies = [
+      await multipart([{ name: "caption", data: "hello" }]),
+      await multipart([]),
+      await multipart([
+        { name: "image", data: png, filename: "a.png", contentType: "image/png" },
+        { name: "caption", data: "hello" },
+      ]),
+      await imagePart(Buffer.alloc(0)),
+    ];
+    for (const body of bodies) expectError(await upload(auth, body), 400, "VALIDATION_ERROR");
+    expect(await storedImage(user.id)).toBeUndefined();
+  });
+
+  it("refuses a JSON body with 415: the upload is multipart", async () => {
+    const { auth } = await t.userWithToken();
+    const res = await t.app.inject({
+      method: "POST",
+      url: URL_SELF,
+      headers: auth,
+      payload: { imageBase64: "iVBORw0KGgo=" },
+    });
+    expectError(res, 415, "UNSUPPORTED_MEDIA_TYPE");
+  });
+
+  it("refuses a 40000×40000 PNG header quickly with 413, and the server still answers", async () => {
+    const { user, auth } = await t.userWithToken();
+    const bomb = pngBombHeader(40_000, 40_000);
+    expect(bomb.length).toBeLessThan(200);
+    const started = performance.now();
+    const res = await upload(auth, await imagePart(bomb));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expectError(res, 413, "PAYLOAD_TOO_LARGE");
+    expect(await storedImage(user.id)).toBeUndefined();
+    const health = await t.app.inject({ method: "GET", url: "/healthz" });
+    expect(health.statusCode).toBe(200);
+  });
+
+  it("leaves the JSON routes alone: multipart there is still 415", async () => {
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/api/users/signup",
+      ...(await multipart([{ name: "email", data: "a@example.com" }])),
+    });
+    expectError(res, 415, "UNSUPPORTED_MEDIA_TYPE");
+  });
+});
+
+describe("caching", () => {
+  it("answers If-None-Match with 304 (strong, weak, list, *) and a stale one with 200", async () => {
+    const { auth } = await t.userWithToken();
+    await upload(auth, await imagePart(await makeImage("png", 40, 40)));
+    const first = await t.app.inject({ method: "GET", url: URL_SELF, headers: auth });
+    const etag = first.headers.etag as string;
+    for (const ifNoneMatch of [etag, `W/${etag}`, `"stale", ${etag}`, "*"]) {
+      const res = await t.app.inject({
+        method: "GET",
+        url: URL_SELF,
+        headers: { ...auth, "if-none-match": ifNoneMatch },
+      });
+      expect(res.statusCode, ifNoneMatch).toBe(304);
+      expect(res.rawPayload.length).toBe(0);
+      expect(res.headers.etag).toBe(etag);
+      expect(res.headers["cache-control"]).toBe("private, max-age=300");
+    }
+    const stale = await t.app.inject({
+      method: "GET",
+      url: URL_SELF,
+      headers: { ...auth, "if-none-match": '"stale"' },
+    });
+    expect(stale.statusCode).toBe(200);
+    expect(stale.rawPayload.equals(first.rawPayload)).toBe(true);
+  });
+
+  it("keeps the ETag for the same bytes (it is the content's hash)", async () => {
+    const { auth } = await t.userWithToken();
+    const png = await makeImage("png", 40, 40);
+    await upload(auth, await imagePart(png));
+    const first = await t.app.inject({ method: "GET", url: URL_SELF, headers: auth });
+    await upload(auth, await imagePart(png));
+    const second = await t.app.inject({ method: "GET", url: URL_SELF, headers: auth });
+    expect(second.headers.etag).toBe(first.headers.etag);
+  });
+});
+
+describe("delete", () => {
+  it("deletes, then GET and DELETE are 404 IMAGE_NOT_FOUND", async () => {
+    const { user, auth } = await t.userWithToken();
+    await upload(auth, await imagePart(await makeImage("png", 20, 20)));
+    const res = await t.app.inject({ method: "DELETE", url: URL_SELF, headers: auth });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ success: true, message: "Profile image deleted" });
+    expect(await storedImage(user.id)).toBeUndefined();
+    expectError(
+      await t.app.inject({ method: "GET", url: URL_SELF, headers: auth }),
+      404,
+      "IMAGE_NOT_FOUND",
+    );
+    expectError(
+      await t.app.inject({ method: "GET", url: urlOf(user.id), headers: auth }),
+      404,
+      "IMAGE_NOT_FOUND",
+    );
+    expectError(
+      await t.app.inject({ method: "DELETE", url: URL_SELF, headers: auth }),
+      404,
+      "IMAGE_NOT_FOUND",
+    );
+  });
+});
+
+describe("who may see whose image", () => {
+  let owner: { user: UserRow; auth: Auth };
+  beforeAll(async () => {
+    owner = await t.userWithToken();
+    await upload(owner.auth, await imagePart(await makeImage("png", 30, 30)));
+  });
+
+  it("gives a user who may not see the owner 404 USER_NOT_FOUND, as for no such user", async () => {
+    const stranger = await t.userWithToken();
+    expectError(
+      await t.app.inject({ method: "GET", url: urlOf(owner.user.id), headers: stranger.auth }),
+      404,
+      "USER_NOT_FOUND",
+    );
+    expectError(
+      await t.app.inject({ method: "GET", url: urlOf(2_147_483_000), headers: stranger.auth }),
+      404,
+      "USER_NOT_FOUND",
+    );
+  });
+
+  it("shows it to a member of the owner's organization and to an admin", async () => {
+    const colleague = await t.userWithToken();
+    const admin = await t.userWithToken({ role: "Admin" });
+    const org = await insertOrganization(t.db, { name: `team-${owner.user.id}`, parentId: null });
+    for (const user of [owner.user, colleague.user]) {
+      await upsertMembership(t.db, { userId: user.id, organizationId: org.id, role: "Member" });
+    }
+    for (const viewer of [colleague, admin]) {
+      const res = await t.app.inject({
+        method: "GET",
+        url: urlOf(owner.user.id),
+        headers: viewer.auth,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.headers["content-type"]).toBe("image/webp");
+    }
+    // Visible, but without an image.
+    expectError(
+      await t.app.inject({ method: "GET", url: urlOf(colleague.user.id), headers: admin.auth }),
+      404,
+      "IMAGE_NOT_FOUND",
+    );
+  });
+
+  it("answers 400 for an id that is not a positive integer", async () => {
+    for (const id of ["abc", "0", "99999999999"]) {
+      expectError(
+        await t.app.inject({
+          method: "GET",
+          url: `/api/users/${id}/profile/image`,
+          headers: owner.auth,
+        }),
+        400,
+        "VALIDATION_ERROR",
+      );
+    }
+  });
+
+  it("answers 401 with WWW-Authenticate: Bearer without a token, before reading the body", async () => {
+    const png = await makeImage("png", 16, 16);
+    const requests = [
+      { method: "POST" as const, url: URL_SELF, ...(await imagePart(png)) },
+      { method: "GET" as const, url: URL_SELF },
+      { method: "GET" as const, url: urlOf(owner.user.id) },
+      { method: "DELETE" as const, url: URL_SELF },
+    ];
+    for (const request of requests) {
+      const res = await t.app.inject(request);
+      expectError(res, 401, "UNAUTHENTICATED");
+      expect(res.headers["www-authenticate"]).toBe("Bearer");
+    }
+    const forged = await t.app.inject({
+      method: "GET",
+      url: URL_SELF,
+      headers: { authorization: "Bearer a.b.c" },
+    });
+    expectError(forged, 401, "UNAUTHENTICATED");
+  });
+});

@@ -1,0 +1,109 @@
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toAppError } from "../../server/errors.ts";
+import { makeImage } from "./fixtures.ts";
+import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
+
+let t: ImageTestApp;
+beforeAll(async () => {
+  t = await createImageTestApp();
+});
+afterAll(() => t.close());
+
+/** The contract's code of what a call threw. */
+async function codeOf(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (error) {
+    return toAppError(error).apiCode;
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("the native tRPC door", () => {
+  it("uploads base64 and reads the same image the REST door serves", async () => {
+    const { user, auth } = await t.userWithToken();
+    const images = await t.imagesCallerFor(user);
+    const jpeg = await makeImage("jpeg", 1024, 768, { exifDescription: "MARKER-123" });
+    const uploaded = await images.uploadProfileImage({ imageBase64: jpeg.toString("base64") });
+    expect(uploaded).toEqual({
+      imageUrl: `${t.config.PUBLIC_URL}/api/users/${user.id}/profile/image`,
+      uploadedAt: expect.any(String),
+    });
+
+    const mine = await images.getProfileImage();
+    expect(mine).toMatchObject({
+      contentType: "image/webp",
+      width: 512,
+      height: 384,
+      imageUrl: uploaded.imageUrl,
+      uploadedAt: uploaded.uploadedAt,
+    });
+    const bytes = Buffer.from(mine.dataBase64 as string, "base64");
+    expect(bytes.length).toBe(mine.byteSize);
+    expect(bytes.includes("MARKER-123")).toBe(false);
+    expect((await sharp(bytes).metadata()).format).toBe("webp");
+
+    const rest = await t.app.inject({
+      method: "GET",
+      url: "/api/users/profile/image",
+      headers: auth,
+    });
+    expect(rest.headers.etag).toBe(mine.etag);
+    expect(rest.rawPayload.equals(bytes)).toBe(true);
+
+    const byId = await images.getUserProfileImage({ id: user.id, withData: false });
+    expect(byId.dataBase64).toBeUndefined();
+    expect(byId.etag).toBe(mine.etag);
+  });
+
+  it("refuses what REST refuses, with the same codes", async () => {
+    const user = await t.createUser();
+    const images = await t.imagesCallerFor(user);
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>').toString("base64");
+    expect(await codeOf(images.uploadProfileImage({ imageBase64: svg }))).toBe(
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
+    const big = Buffer.alloc(5 * 1024 * 1024 + 1).toString("base64");
+    expect(await codeOf(images.uploadProfileImage({ imageBase64: big }))).toBe("PAYLOAD_TOO_LARGE");
+    expect(await codeOf(images.uploadProfileImage({ imageBase64: "not base64!" }))).toBe(
+      "VALIDATION_ERROR",
+    );
+    expect(
+      await codeOf(images.uploadProfileImage({ imageBase64: "iVBO", extra: 1 } as never)),
+    ).toBe("VALIDATION_ERROR");
+    expect(await codeOf(images.getProfileImage())).toBe("IMAGE_NOT_FOUND");
+    expect(await codeOf(images.deleteProfileImage())).toBe("IMAGE_NOT_FOUND");
+    const anonymous = await t.imagesCallerFor();
+    expect(await codeOf(anonymous.getProfileImage())).toBe("UNAUTHENTICATED");
+    expect(await codeOf(anonymous.uploadProfileImage({ imageBase64: svg }))).toBe(
+      "UNAUTHENTICATED",
+    );
+  });
+
+  it("hides the image of a user the caller may not see (USER_NOT_FOUND)", async () => {
+    const owner = await t.userWithToken();
+    const png = await makeImage("png", 10, 10);
+    const ownerImages = await t.imagesCallerFor(owner.user);
+    await ownerImages.uploadProfileImage({ imageBase64: png.toString("base64") });
+    const stranger = await t.imagesCallerFor(await t.createUser());
+    expect(await codeOf(stranger.getUserProfileImage({ id: owner.user.id }))).toBe(
+      "USER_NOT_FOUND",
+    );
+    const admin = await t.imagesCallerFor(await t.createUser({ role: "Admin" }));
+    expect((await admin.getUserProfileImage({ id: owner.user.id })).width).toBe(10);
+  });
+
+  it("deletes", async () => {
+    const user = await t.createUser();
+    const images = await t.imagesCallerFor(user);
+    await images.uploadProfileImage({
+      imageBase64: (await makeImage("webp", 10, 10)).toString("base64"),
+    });
+    expect(await images.deleteProfileImage()).toEqual({
+      success: true,
+      message: "Profile image deleted",
+    });
+    expect(await codeOf(images.getProfileImage({ withData: false }))).toBe("IMAGE_NOT_FOUND");
+  });
+});
