@@ -52,6 +52,8 @@ export async function buildApp(
     bodyLimit: base.config.BODY_LIMIT_BYTES,
     trustProxy: trustProxy(base.config.TRUST_PROXY),
     genReqId: requestId,
+    // `/api/users/` is `/api/users`, as clients expect.
+    routerOptions: { ignoreTrailingSlash: true },
     // Draining answers in the contract's shape (registerHttpHygiene), not Fastify's.
     return503OnClosing: false,
     // A user-supplied `__proto__` or `constructor` key is an error, never a prototype change.

@@ -10,7 +10,7 @@ import { authenticate } from "./auth/authenticate.ts";
 import { createContext, type Deps } from "./context.ts";
 import { AppError } from "./errors.ts";
 import { imageProcessorFor } from "./image-processing.ts";
-import { REST_PREFIX, type RestRoute, requestInfo } from "./rest.ts";
+import { REST_PREFIX, type RestRoute, requestInfo, routePattern } from "./rest.ts";
 
 /**
  * The REST door for what JSON cannot carry: the multipart upload and the image bytes. Each route
@@ -63,11 +63,10 @@ export async function registerImageRoutes(app: FastifyInstance, deps: Deps): Pro
     });
   });
 
-  const pattern = (url: string) => new RegExp(`^${url.replace(/:\w+/g, "[^/]+")}/?$`);
   return [
-    { method: "POST", pattern: pattern(self) },
-    { method: "GET", pattern: pattern(self) },
-    { method: "GET", pattern: pattern(byId) },
+    { method: "POST", pattern: routePattern(self) },
+    { method: "GET", pattern: routePattern(self) },
+    { method: "GET", pattern: routePattern(byId) },
   ];
 
   async function serveImage(

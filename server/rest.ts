@@ -11,6 +11,9 @@ export const REST_PREFIX = "/api";
 /** A registered REST route: its method and a pattern matching concrete paths (for 405s). */
 export type RestRoute = { method: string; pattern: RegExp };
 
+/** Matches the concrete paths a Fastify route URL (`/api/users/:id`) serves, slash or not. */
+export const routePattern = (url: string) => new RegExp(`^${url.replace(/:\w+/g, "[^/]+")}/?$`);
+
 type Procedure = (input: unknown) => Promise<unknown>;
 type Caller = Record<string, unknown>;
 type CallerFactory = (ctx: ReturnType<typeof createContext>) => Caller;
@@ -41,8 +44,7 @@ export function registerRestRoutes(
     const coerce = stringCoercer(procedure._def.inputs[0]);
     const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
     const segments = path.split(".");
-    const pattern = new RegExp(`^${url.replace(/:\w+/g, "[^/]+")}/?$`);
-    routes.push({ method, pattern });
+    routes.push({ method, pattern: routePattern(url) });
 
     app.route({
       method,

@@ -72,6 +72,9 @@ export function registerTrpcRoutes(
         }),
       );
 
+      if (outcomes.some((outcome) => outcome.status === 401)) {
+        reply.header("WWW-Authenticate", "Bearer");
+      }
       if (!batch) {
         const [only] = outcomes as [Outcome];
         return reply.code(only.status).send(only.body);

@@ -13,7 +13,8 @@ export type Caller = {
   sessionId: number;
 };
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+// The scheme name is case-insensitive (RFC 9110 §11.1).
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
 export const mayAuthenticate = (status: UserStatus) =>
   status !== "suspended" && status !== "deleted";
