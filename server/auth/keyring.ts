@@ -34,7 +34,7 @@ export type Keyring = {
   derivedSecret: Uint8Array;
 };
 
-type KeyringConfig = Pick<
+export type KeyringConfig = Pick<
   Config,
   | "JWT_ALGORITHM"
   | "JWT_SECRET"

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
-import { type Keyring, loadKeyring } from "./keyring.ts";
+import { type Keyring, type KeyringConfig, loadKeyring } from "./keyring.ts";
 
 const TYPE = "at+jwt";
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -29,18 +29,7 @@ const positiveInt = (value: unknown): number | undefined =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 
 export async function createTokenService(
-  config: Pick<
-    Config,
-    | "JWT_ALGORITHM"
-    | "JWT_SECRET"
-    | "JWT_PREVIOUS_SECRETS"
-    | "JWT_PRIVATE_KEY"
-    | "JWT_PREVIOUS_PUBLIC_KEYS"
-    | "DATA_DIR"
-    | "JWT_ISSUER"
-    | "JWT_AUDIENCE"
-    | "ACCESS_TOKEN_TTL"
-  >,
+  config: KeyringConfig & Pick<Config, "JWT_ISSUER" | "JWT_AUDIENCE" | "ACCESS_TOKEN_TTL">,
 ): Promise<TokenService> {
   // Keys are imported once: building a key per request costs more than verifying.
   const keyring = await loadKeyring(config);
