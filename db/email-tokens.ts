@@ -3,21 +3,6 @@ import type { Database, EmailTokenKind } from "./database.ts";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** Seconds since the user's newest token of this kind was issued, if any. */
-export async function secondsSinceLastToken(
-  db: Db,
-  userId: number,
-  kind: EmailTokenKind,
-): Promise<number | undefined> {
-  const row = await db
-    .selectFrom("email_tokens")
-    .select(sql<number>`extract(epoch from now() - max(created_at))::float8`.as("age"))
-    .where("user_id", "=", userId)
-    .where("kind", "=", kind)
-    .executeTakeFirst();
-  return row?.age ?? undefined;
-}
-
 /** Replaces any earlier token of the kind: only the newest link works. */
 export async function replaceEmailToken(
   db: Db,

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./database.ts";
+import { notifyMailQueued } from "./outbox-notify.ts";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -13,7 +14,8 @@ export type OutgoingMail = {
 
 /**
  * Queues a mail in the caller's transaction: it is sent only if the change that caused it
- * commits. The Message-ID is fixed now so a resend after a crash can be de-duplicated.
+ * commits, and wakes the mail worker at commit. The Message-ID is fixed now so a resend after a
+ * crash can be de-duplicated.
  */
 export async function enqueueMail(db: Db, mail: OutgoingMail, domain: string): Promise<void> {
   await db
@@ -26,4 +28,5 @@ export async function enqueueMail(db: Db, mail: OutgoingMail, domain: string): P
       message_id: `<${randomUUID()}@${domain}>`,
     })
     .execute();
+  await notifyMailQueued(db);
 }

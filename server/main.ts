@@ -3,6 +3,8 @@ import { buildApp, LOG_REDACT } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { ensureFirstAdmin } from "./first-admin.ts";
+import { createMailTransport } from "./mail/transport.ts";
+import { createMailWorker } from "./mail/worker.ts";
 import { configureHashing } from "./passwords/hash.ts";
 import { closePasswordWorker } from "./passwords/policy.ts";
 
@@ -40,6 +42,17 @@ async function main() {
     throw error;
   }
 
+  const mailLog = app.log.child({ component: "mail" });
+  const mailTransport = createMailTransport(config, mailLog);
+  const mailWorker = createMailWorker({
+    db: database.db,
+    transport: mailTransport,
+    log: mailLog,
+    kind: database.kind,
+    databaseUrl: config.DATABASE_URL,
+  });
+  mailWorker.start();
+
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -49,8 +62,10 @@ async function main() {
     app.startDraining();
     // Requests still running after the timeout are cut so a deploy never hangs.
     const timer = setTimeout(() => app.server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
-    await app.close();
+    // The worker finishes the mail it is sending and marks it before the database closes.
+    await Promise.all([app.close(), mailWorker.stop()]);
     clearTimeout(timer);
+    mailTransport.close();
     await closePasswordWorker();
     await database.close();
     app.log.info({ ms: Date.now() - started }, "stopped");

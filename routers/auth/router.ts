@@ -1,6 +1,8 @@
 import { router } from "../../server/trpc.ts";
 import { logoutRoute } from "./logout.ts";
 import { logoutAllRoute } from "./logout-all.ts";
+import { passwordResetRoute } from "./password-reset.ts";
+import { passwordResetConfirmRoute } from "./password-reset-confirm.ts";
 import { refreshRoute } from "./refresh.ts";
 import { tokenRoute } from "./token.ts";
 
@@ -9,4 +11,6 @@ export const authRouter = router({
   refresh: refreshRoute,
   logout: logoutRoute,
   logoutAll: logoutAllRoute,
+  passwordReset: passwordResetRoute,
+  passwordResetConfirm: passwordResetConfirmRoute,
 });

@@ -20,7 +20,7 @@ export const reissueInvitationRoute = adminProcedure
   .mutation(async ({ ctx, input }) => {
     const target = await loadManagedUser(ctx.db, ctx.user, input.id);
     if (target.status !== "invited") throw new AppError("CONFLICT", "The user is not invited");
-    await requireReissueAllowed(ctx.db, ctx.config, target.id, "invitation");
+    await requireReissueAllowed(ctx, target.id, "invitation");
     await ctx.db.transaction().execute((tx) =>
       queueTokenMail(tx, ctx.config, {
         kind: "invitation",

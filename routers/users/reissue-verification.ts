@@ -27,7 +27,7 @@ export const reissueVerificationRoute = authedProcedure
     if (target.status !== "pending" && target.status !== "active") {
       throw new AppError("CONFLICT", `A ${target.status} user cannot be sent a verification mail`);
     }
-    await requireReissueAllowed(ctx.db, ctx.config, target.id, "verification");
+    await requireReissueAllowed(ctx, target.id, "verification");
     await ctx.db.transaction().execute((tx) =>
       queueTokenMail(tx, ctx.config, {
         kind: "verification",

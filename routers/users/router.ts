@@ -1,5 +1,8 @@
 import { router } from "../../server/trpc.ts";
+import { acceptInvitationRoute } from "./accept-invitation.ts";
 import { accessibleOrganizationsRoute } from "./accessible-organizations.ts";
+import { changeEmailRoute } from "./change-email.ts";
+import { confirmVerificationRoute } from "./confirm-verification.ts";
 import { createUserRoute } from "./create.ts";
 import { deleteUserRoute } from "./delete.ts";
 import { editUserRoute } from "./edit.ts";
@@ -14,6 +17,7 @@ import { setOwnPasswordRoute } from "./set-own-password.ts";
 import { setPasswordRoute } from "./set-password.ts";
 import { signupRoute } from "./signup.ts";
 import { updateMeRoute } from "./update-me.ts";
+import { userMailRoute } from "./user-mail.ts";
 
 export const usersRouter = router({
   signup: signupRoute,
@@ -32,4 +36,8 @@ export const usersRouter = router({
   accessibleOrganizations: accessibleOrganizationsRoute,
   sessions: listSessionsRoute,
   endSession: endSessionRoute,
+  confirmVerification: confirmVerificationRoute,
+  acceptInvitation: acceptInvitationRoute,
+  changeEmail: changeEmailRoute,
+  mail: userMailRoute,
 });

@@ -55,8 +55,7 @@ const TOKEN_TEMPLATES: Record<Exclude<MailKind, "email_changed_notice">, TokenTe
     subject: "Reset your password",
     intro: "Someone (hopefully you) asked to reset the password of your account.",
     action: "Choose a new password",
-    ignore:
-      "If you did not ask for this, you can ignore this mail: your password stays as it is.",
+    ignore: "If you did not ask for this, you can ignore this mail: your password stays as it is.",
   },
   email_change: {
     subject: "Confirm your new email address",

@@ -1,10 +1,11 @@
-import type { Kysely, Transaction } from "kysely";
+import type { Transaction } from "kysely";
 import type { Database, EmailTokenKind } from "../../db/database.ts";
-import { replaceEmailToken, secondsSinceLastToken } from "../../db/email-tokens.ts";
+import { replaceEmailToken } from "../../db/email-tokens.ts";
 import { enqueueMail } from "../../db/outbox.ts";
 import { hashToken, randomToken } from "../auth/opaque-tokens.ts";
 import type { Config } from "../config.ts";
-import { AppError } from "../errors.ts";
+import type { Context } from "../context.ts";
+import { enforceRate, type RateRule } from "../rate-limit.ts";
 
 /** How long each emailed link works, and the page of APP_URL it opens. */
 export const EMAIL_TOKENS: Record<EmailTokenKind, { ttlSeconds: number; path: string }> = {
@@ -13,8 +14,6 @@ export const EMAIL_TOKENS: Record<EmailTokenKind, { ttlSeconds: number; path: st
   invitation: { ttlSeconds: 7 * 24 * 3600, path: "/accept-invitation" },
   password_reset: { ttlSeconds: 3600, path: "/reset-password" },
 };
-
-const REISSUE_INTERVAL_SECONDS = 60;
 
 type MailConfig = Pick<Config, "APP_URL" | "PUBLIC_URL">;
 
@@ -54,18 +53,15 @@ export async function queueTokenMail(
   );
 }
 
-/** A second reissue of the same kind within 60 s is refused (429), unless RATE_LIMIT=off. */
-export async function requireReissueAllowed(
-  db: Kysely<Database>,
-  config: Pick<Config, "RATE_LIMIT">,
+/** One mail of a kind per user per minute: a second reissue within 60 s is a 429. */
+export const mailIntervalRule = (kind: EmailTokenKind): RateRule => ({
+  name: `mail-${kind}`,
+  limit: 1,
+  windowSeconds: 60,
+});
+
+export const requireReissueAllowed = (
+  ctx: Pick<Context, "limits" | "config">,
   userId: number,
   kind: EmailTokenKind,
-): Promise<void> {
-  if (config.RATE_LIMIT === "off") return;
-  const age = await secondsSinceLastToken(db, userId, kind);
-  if (age !== undefined && age < REISSUE_INTERVAL_SECONDS) {
-    throw new AppError("RATE_LIMITED", "A mail of this kind was sent less than a minute ago", {
-      retryAfter: Math.max(1, Math.ceil(REISSUE_INTERVAL_SECONDS - age)),
-    });
-  }
-}
+) => enforceRate(ctx, mailIntervalRule(kind), String(userId));

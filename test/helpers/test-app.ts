@@ -23,6 +23,8 @@ export async function createTestApp(env: Record<string, string> = {}) {
     DATA_DIR: "memory://",
     RATE_LIMIT: "off",
     LOG_LEVEL: "silent",
+    // Test files share two busy cores; load shedding is tested where it is meant to happen.
+    MAX_EVENT_LOOP_DELAY_MS: "0",
     ...env,
   });
   const app: FastifyInstance = await buildApp({ db: database.db, config });

@@ -650,11 +650,28 @@ describe("reissue rate limits (RATE_LIMIT=on)", () => {
     const target = await limited.createUser({ status: "invited", emailVerified: false });
     expect((await reissue(target, "invitation")).statusCode).toBe(200);
     await limited.db
-      .updateTable("email_tokens")
-      .set({ created_at: new Date(Date.now() - 61_000) })
-      .where("user_id", "=", target.id)
+      .updateTable("rate_limits")
+      .set({ window_start: new Date(Date.now() - 61_000) })
+      .where("key", "=", `mail-invitation:${target.id}`)
       .execute();
     expect((await reissue(target, "invitation")).statusCode).toBe(200);
+  });
+
+  it("counts reissues only: the first one right after the user was created goes out", async () => {
+    const created = await limited.app.inject({
+      method: "POST",
+      url: "/api/users",
+      headers: limitedAdmin.auth,
+      payload: { email: "fresh-invitee@example.com", firstName: "F", lastName: "I" },
+    });
+    expect(created.statusCode).toBe(201);
+    const target = await limited.db
+      .selectFrom("users")
+      .selectAll()
+      .where("id", "=", created.json().id)
+      .executeTakeFirstOrThrow();
+    expect((await reissue(target, "invitation")).statusCode).toBe(200);
+    expect((await reissue(target, "invitation")).statusCode).toBe(429);
   });
 
   it("throws RATE_LIMITED through the tRPC caller too", async () => {

@@ -1,0 +1,121 @@
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { Database } from "./database.ts";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** A queued mail the worker has leased for sending. */
+export type ClaimedMail = {
+  id: number;
+  kind: string;
+  recipient: string;
+  payload: Record<string, unknown> | null;
+  message_id: string;
+  /** Delivery attempts so far, this one included. */
+  attempts: number;
+};
+
+/**
+ * Claims up to `limit` due mails in one statement (its own short transaction): rows another
+ * worker is claiming right now are skipped (FOR UPDATE SKIP LOCKED), and each claimed row's
+ * `next_attempt_at` moves `leaseSeconds` ahead, so no other process takes it while it is being
+ * sent, and a process that dies mid-send leaves it to be retried when the lease runs out.
+ * The attempt is counted here, so a mail that crashes the process each time still runs out of
+ * attempts.
+ */
+export async function claimDueMails(
+  db: Db,
+  limit: number,
+  leaseSeconds: number,
+): Promise<ClaimedMail[]> {
+  const rows = await db
+    .with("due", (qb) =>
+      qb
+        .selectFrom("mail_outbox")
+        .select("id")
+        .where("status", "=", "queued")
+        .where("next_attempt_at", "<=", sql<Date>`now()`)
+        .orderBy("next_attempt_at")
+        .orderBy("id")
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .updateTable("mail_outbox")
+    .from("due")
+    .set({
+      next_attempt_at: sql`now() + make_interval(secs => ${leaseSeconds})`,
+      attempts: sql`mail_outbox.attempts + 1`,
+    })
+    .whereRef("mail_outbox.id", "=", "due.id")
+    .returning([
+      "mail_outbox.id",
+      "mail_outbox.kind",
+      "mail_outbox.recipient",
+      "mail_outbox.payload",
+      "mail_outbox.message_id",
+      "mail_outbox.attempts",
+    ])
+    .execute();
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+/** Delivered: the payload (which holds the raw emailed token) is dropped. */
+export const markMailSent = (db: Db, id: number) =>
+  db
+    .updateTable("mail_outbox")
+    .set({ status: "sent", sent_at: sql`now()`, payload: null, last_error: null })
+    .where("id", "=", id)
+    .where("status", "=", "queued")
+    .execute();
+
+/** Failed this time: tried again after `delaySeconds`. */
+export const rescheduleMail = (db: Db, id: number, delaySeconds: number, error: string) =>
+  db
+    .updateTable("mail_outbox")
+    .set({
+      next_attempt_at: sql`now() + make_interval(secs => ${delaySeconds})`,
+      last_error: error,
+    })
+    .where("id", "=", id)
+    .where("status", "=", "queued")
+    .execute();
+
+/** Given up: never tried again, and the payload (with its token) is dropped. */
+export const abandonMail = (db: Db, id: number, error: string) =>
+  db
+    .updateTable("mail_outbox")
+    .set({ status: "abandoned", payload: null, last_error: error })
+    .where("id", "=", id)
+    .where("status", "=", "queued")
+    .execute();
+
+/** Hands claimed but unsent mails back (a worker stopping): due now, the attempt not counted. */
+export async function releaseMails(db: Db, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable("mail_outbox")
+    .set({ next_attempt_at: sql`now()`, attempts: sql`greatest(attempts - 1, 0)` })
+    .where("id", "in", ids)
+    .where("status", "=", "queued")
+    .execute();
+}
+
+/** A user's mails, newest first, without the payload. */
+export const listUserMails = (db: Db, userId: number, limit: number) =>
+  db
+    .selectFrom("mail_outbox")
+    .select([
+      "id",
+      "kind",
+      "recipient",
+      "status",
+      "attempts",
+      "created_at",
+      "sent_at",
+      "last_error",
+    ])
+    .where("user_id", "=", userId)
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(limit)
+    .execute();

@@ -1,0 +1,42 @@
+import { z } from "zod";
+import { hashNewPassword } from "../../server/accounts.ts";
+import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
+import { replacePassword } from "../../server/passwords/replace.ts";
+import { publicProcedure } from "../../server/trpc.ts";
+import { ZLinkToken } from "../users/link-token-schema.ts";
+import { success, ZPassword, ZSuccess } from "../users/user-schema.ts";
+import { RESETTABLE } from "./password-reset.ts";
+
+export const passwordResetConfirmRoute = publicProcedure
+  .meta({
+    openapi: {
+      method: "POST",
+      path: "/auth/password-reset/confirm",
+      tags: ["auth"],
+      summary:
+        "Set a new password with the emailed reset token (every session and access token ends; the email counts as verified)",
+      description:
+        "A token that is unknown, used, replaced by a newer one or expired gives 409 CONFLICT. A refused password leaves the link usable.",
+      protect: false,
+    },
+    errors: ["WEAK_PASSWORD", "CONFLICT"],
+  })
+  .input(z.strictObject({ token: ZLinkToken, newPassword: ZPassword }))
+  .output(ZSuccess)
+  .mutation(async ({ ctx, input }) => {
+    const user = await findLinkUser(ctx.db, "password_reset", input.token, RESETTABLE);
+    const hash = await hashNewPassword(ctx.config, input.newPassword, {
+      email: user.email,
+      username: user.username,
+      firstName: user.first_name,
+      lastName: user.last_name,
+    });
+    const owner = await spendLinkToken(ctx.db, "password_reset", input.token, RESETTABLE);
+    // The link reached the account's mailbox, which proves it as a verification link would:
+    // a pending (or invited) user becomes active and verified.
+    await replacePassword(ctx.db, owner.id, hash, {
+      emailVerified: true,
+      ...(owner.status !== "active" && { status: "active" }),
+    });
+    return success("Password updated; every session has ended");
+  });

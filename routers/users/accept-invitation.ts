@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { hashNewPassword } from "../../server/accounts.ts";
+import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
+import { replacePassword } from "../../server/passwords/replace.ts";
+import { publicProcedure } from "../../server/trpc.ts";
+import { ZLinkToken } from "./link-token-schema.ts";
+import { success, ZPassword, ZSuccess } from "./user-schema.ts";
+
+const INVITED = ["invited"] as const;
+
+export const acceptInvitationRoute = publicProcedure
+  .meta({
+    openapi: {
+      method: "POST",
+      path: "/users/invitation/accept",
+      tags: ["users"],
+      summary:
+        "Accept an invitation with the emailed token and choose a password (→ active, verified)",
+      description:
+        "A token that is unknown, used, replaced by a newer one or expired, or a user no longer invited, gives 409 CONFLICT. A refused password leaves the link usable.",
+      protect: false,
+    },
+    errors: ["WEAK_PASSWORD", "CONFLICT"],
+  })
+  .input(z.strictObject({ token: ZLinkToken, password: ZPassword }))
+  .output(ZSuccess)
+  .mutation(async ({ ctx, input }) => {
+    // Policy and hashing first, outside any transaction: a weak password does not spend the link.
+    const user = await findLinkUser(ctx.db, "invitation", input.token, INVITED);
+    const hash = await hashNewPassword(ctx.config, input.password, {
+      email: user.email,
+      username: user.username,
+      firstName: user.first_name,
+      lastName: user.last_name,
+    });
+    const invited = await spendLinkToken(ctx.db, "invitation", input.token, INVITED);
+    await replacePassword(ctx.db, invited.id, hash, { status: "active", emailVerified: true });
+    return success("Invitation accepted; you can log in now");
+  });

@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { findUserByEmail, findUserById } from "../../db/users.ts";
+import { AppError } from "../../server/errors.ts";
+import { queueTokenMail, requireReissueAllowed } from "../../server/mail/token-mail.ts";
+import { verifyPassword } from "../../server/passwords/hash.ts";
+import { authedProcedure } from "../../server/trpc.ts";
+import { success, ZEmail, ZPassword, ZSuccess } from "./user-schema.ts";
+
+export const changeEmailRoute = authedProcedure
+  .meta({
+    openapi: {
+      method: "POST",
+      path: "/users/me/email",
+      tags: ["users"],
+      summary:
+        "Change my email: a confirmation link goes to the new address; the change applies when it is confirmed (POST /users/verification/confirm)",
+    },
+    successStatus: 202,
+    errors: ["INVALID_CURRENT_PASSWORD", "EMAIL_TAKEN", "CONFLICT", "RATE_LIMITED"],
+  })
+  .input(z.strictObject({ newEmail: ZEmail, currentPassword: ZPassword }))
+  .output(ZSuccess)
+  .mutation(async ({ ctx, input }) => {
+    const user = await findUserById(ctx.db, ctx.user.id);
+    const current = input.currentPassword.normalize("NFKC");
+    if (!user?.password_hash || !(await verifyPassword(user.password_hash, current))) {
+      throw new AppError("INVALID_CURRENT_PASSWORD", "The current password is incorrect");
+    }
+    if (input.newEmail === user.email) {
+      throw new AppError("CONFLICT", "That is already your email address");
+    }
+    // Checked again when the change is confirmed; a change of case only is allowed.
+    const holder = await findUserByEmail(ctx.db, input.newEmail);
+    if (holder && holder.id !== user.id) {
+      throw new AppError("EMAIL_TAKEN", "That email is already in use");
+    }
+    await requireReissueAllowed(ctx, user.id, "email_change");
+    await ctx.db.transaction().execute(async (tx) => {
+      await queueTokenMail(tx, ctx.config, {
+        kind: "email_change",
+        user,
+        recipient: input.newEmail,
+        newEmail: input.newEmail,
+      });
+    });
+    return success(
+      "A confirmation link was sent to the new address; the change applies once it is confirmed",
+    );
+  });

@@ -1,0 +1,71 @@
+import { z } from "zod";
+import type { UserRow } from "../../db/database.ts";
+import { discardEmailTokens } from "../../db/email-token-state.ts";
+import { spendEmailToken } from "../../db/email-tokens.ts";
+import { findUserByEmail, findUserById, updateUser } from "../../db/users.ts";
+import { hashToken } from "../../server/auth/opaque-tokens.ts";
+import { AppError } from "../../server/errors.ts";
+import { invalidLink, queueEmailChangedNotice } from "../../server/mail/email-links.ts";
+import { publicProcedure } from "../../server/trpc.ts";
+import { ZLinkToken } from "./link-token-schema.ts";
+import { success, ZSuccess } from "./user-schema.ts";
+
+export const confirmVerificationRoute = publicProcedure
+  .meta({
+    openapi: {
+      method: "POST",
+      path: "/users/verification/confirm",
+      tags: ["users"],
+      summary:
+        "Confirm an email address with the emailed token: a signup's (pending → active) or a new address after an email change (the change applies now; the old address gets a notice)",
+      description:
+        "A token that is unknown, used, replaced by a newer one or expired gives 409 CONFLICT.",
+      protect: false,
+    },
+    errors: ["CONFLICT", "EMAIL_TAKEN"],
+  })
+  .input(z.strictObject({ token: ZLinkToken }))
+  .output(ZSuccess)
+  .mutation(({ ctx, input }) => {
+    const tokenHash = hashToken(input.token);
+    // Spending and applying are one transaction: an email that turns out taken leaves the link
+    // usable, and the notice is queued only if the change commits.
+    return ctx.db.transaction().execute(async (tx) => {
+      const verification = await spendEmailToken(tx, "verification", tokenHash);
+      if (verification) {
+        const user = await findUserById(tx, verification.user_id);
+        if (!user || user.status === "deleted") throw invalidLink();
+        await updateUser(tx, user.id, {
+          email_verified: true,
+          ...(user.status === "pending" && { status: "active" }),
+        });
+        return success("Your email address is confirmed");
+      }
+
+      const change = await spendEmailToken(tx, "email_change", tokenHash);
+      if (!change?.new_email) throw invalidLink();
+      const user = await findUserById(tx, change.user_id);
+      if (!user || !mayChangeEmail(user)) throw invalidLink();
+      const holder = await findUserByEmail(tx, change.new_email);
+      if (holder && holder.id !== user.id) {
+        throw new AppError("EMAIL_TAKEN", "That email is already in use");
+      }
+      // The unique index settles a race with a signup; updateUser maps it to EMAIL_TAKEN.
+      await updateUser(tx, user.id, {
+        email: change.new_email,
+        email_verified: true,
+        // Confirming the new address proves control of a mailbox, as a signup's link does.
+        ...(user.status === "pending" && { status: "active" }),
+      });
+      // Links mailed to the old address stop working.
+      await discardEmailTokens(tx, user.id, ["verification", "password_reset", "email_change"]);
+      await queueEmailChangedNotice(tx, ctx.config, {
+        user,
+        oldEmail: user.email,
+        newEmail: change.new_email,
+      });
+      return success("Your new email address is confirmed");
+    });
+  });
+
+const mayChangeEmail = (user: UserRow) => user.status === "active" || user.status === "pending";
