@@ -31,6 +31,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       max: options.poolMax ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
       statement_timeout: options.statementTimeoutMs ?? 5000,
+      // statement_timeout is enforced by the server, so it cannot fire when the server does not
+      // answer at all (frozen, partitioned): the client gives up a little later (→ 503).
+      query_timeout: (options.statementTimeoutMs ?? 5000) + 1000,
+      keepAlive: true,
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on("error", () => {});

@@ -62,6 +62,13 @@ async function main() {
     app.startDraining();
     // Requests still running after the timeout are cut so a deploy never hangs.
     const timer = setTimeout(() => app.server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
+    // What still runs after that (a statement the database does not answer keeps the pool
+    // from closing) must not hold the exit either.
+    const hardStop = setTimeout(() => {
+      app.log.warn({ ms: Date.now() - started }, "shutdown timeout: exiting with work in flight");
+      process.exit(0);
+    }, config.SHUTDOWN_TIMEOUT_MS + 1000);
+    hardStop.unref();
     // The worker finishes the mail it is sending and marks it before the database closes.
     await Promise.all([app.close(), mailWorker.stop()]);
     clearTimeout(timer);

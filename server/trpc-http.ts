@@ -11,7 +11,7 @@ import { requestInfo } from "./rest.ts";
 
 type Caller = Record<string, unknown>;
 type CallerFactory = (ctx: Context) => Caller;
-type Outcome = { status: number; body: unknown };
+type Outcome = { status: number; body: unknown; retryAfter?: number | undefined };
 
 const MAX_BATCH = 16;
 
@@ -62,12 +62,17 @@ export function registerTrpcRoutes(
             const data = await (call as (input: unknown) => Promise<unknown>)(input);
             return { status: 200, body: { result: { data } } };
           } catch (cause) {
-            const error = getTRPCErrorFromUnknown(toAppError(cause));
-            if (toAppError(error).apiCode === "INTERNAL_ERROR") {
+            const appError = toAppError(cause);
+            const error = getTRPCErrorFromUnknown(appError);
+            if (appError.apiCode === "INTERNAL_ERROR") {
               req.log.error({ err: cause, path }, "trpc call failed");
             }
             const shape = getErrorShape({ config, error, type, path, input, ctx });
-            return { status: getHTTPStatusCodeFromError(error), body: { error: shape } };
+            return {
+              status: getHTTPStatusCodeFromError(error),
+              body: { error: shape },
+              retryAfter: appError.retryAfter,
+            };
           }
         }),
       );
@@ -75,6 +80,8 @@ export function registerTrpcRoutes(
       if (outcomes.some((outcome) => outcome.status === 401)) {
         reply.header("WWW-Authenticate", "Bearer");
       }
+      const retryAfter = Math.max(0, ...outcomes.map((outcome) => outcome.retryAfter ?? 0));
+      if (retryAfter > 0) reply.header("Retry-After", String(retryAfter));
       if (!batch) {
         const [only] = outcomes as [Outcome];
         return reply.code(only.status).send(only.body);

@@ -1,18 +1,23 @@
 import { createSecretKey } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTokenService } from "../../server/auth/tokens.ts";
+import { loadConfig } from "../../server/config.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const OLD_SECRET = "an-old-signing-secret-that-is-long-enough-0001";
 const NEW_SECRET = "the-new-signing-secret-that-is-long-enough-0002";
-const apps: TestApp[] = [];
-afterAll(() => Promise.all(apps.map((app) => app.close())));
+let ed: TestApp;
+beforeAll(async () => {
+  ed = await createTestApp({ JWT_ALGORITHM: "EdDSA" });
+});
+afterAll(() => ed.close());
 
-async function app(env: Record<string, string>) {
-  const t = await createTestApp(env);
-  apps.push(t);
-  return t;
-}
+/** A token service alone: rotation needs no database. */
+const tokenService = (env: Record<string, string>) =>
+  createTokenService(loadConfig({ DATA_DIR: "memory://", ...env }));
+
+const subject = { userId: 7, tokenVersion: 0, sessionId: 3 };
 
 const me = (t: TestApp, token: string) =>
   t.app.inject({
@@ -23,23 +28,26 @@ const me = (t: TestApp, token: string) =>
 
 describe("signing keys", () => {
   it("keeps verifying tokens of a retired secret listed in JWT_PREVIOUS_SECRETS", async () => {
-    const before = await app({ JWT_SECRET: OLD_SECRET });
-    const user = await before.createUser();
-    const { accessToken } = await before.login(user);
+    const before = await tokenService({ JWT_SECRET: OLD_SECRET });
+    const { accessToken } = await before.signAccessToken(subject);
     // A deployment now signing with a new secret and still accepting the old one.
-    const rotated = await app({ JWT_SECRET: NEW_SECRET, JWT_PREVIOUS_SECRETS: OLD_SECRET });
-    await expect(rotated.app.deps.tokens.verifyAccessToken(accessToken)).resolves.toMatchObject({
-      userId: user.id,
+    const rotated = await tokenService({
+      JWT_SECRET: NEW_SECRET,
+      JWT_PREVIOUS_SECRETS: OLD_SECRET,
     });
-    const forgotten = await app({ JWT_SECRET: NEW_SECRET });
-    await expect(forgotten.app.deps.tokens.verifyAccessToken(accessToken)).rejects.toMatchObject({
+    await expect(rotated.verifyAccessToken(accessToken)).resolves.toEqual(subject);
+    const { accessToken: fresh } = await rotated.signAccessToken(subject);
+    await expect(before.verifyAccessToken(fresh)).rejects.toMatchObject({
+      apiCode: "UNAUTHENTICATED",
+    });
+    const forgotten = await tokenService({ JWT_SECRET: NEW_SECRET });
+    await expect(forgotten.verifyAccessToken(accessToken)).rejects.toMatchObject({
       apiCode: "UNAUTHENTICATED",
     });
   });
 
   it("publishes the public key at /.well-known/jwks.json with EdDSA and verifies by kid", async () => {
-    const t = await app({ JWT_ALGORITHM: "EdDSA" });
-    const jwks = await t.app.inject({ method: "GET", url: "/.well-known/jwks.json" });
+    const jwks = await ed.app.inject({ method: "GET", url: "/.well-known/jwks.json" });
     expect(jwks.statusCode).toBe(200);
     const [key] = jwks.json().keys;
     expect(key).toMatchObject({
@@ -50,15 +58,15 @@ describe("signing keys", () => {
       kid: expect.any(String),
     });
     expect(key.d).toBeUndefined();
-    const user = await t.createUser();
-    const { accessToken } = await t.login(user);
+    const user = await ed.createUser();
+    const { accessToken } = await ed.login(user);
     expect(
       JSON.parse(Buffer.from(accessToken.split(".")[0] as string, "base64url").toString()),
     ).toMatchObject({
       alg: "EdDSA",
       kid: key.kid,
     });
-    expect((await me(t, accessToken)).statusCode).toBe(200);
+    expect((await me(ed, accessToken)).statusCode).toBe(200);
 
     const claims = JSON.parse(
       Buffer.from(accessToken.split(".")[1] as string, "base64url").toString(),
@@ -67,7 +75,7 @@ describe("signing keys", () => {
     const confused = await new SignJWT(claims)
       .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: key.kid })
       .sign(createSecretKey(Buffer.from(key.x, "base64url")));
-    expect((await me(t, confused)).statusCode).toBe(401);
+    expect((await me(ed, confused)).statusCode).toBe(401);
     // A token that carries its own key in the header.
     const attacker = await generateKeyPair("EdDSA");
     const embedded = await new SignJWT(claims)
@@ -78,20 +86,17 @@ describe("signing keys", () => {
         jwk: await exportJWK(attacker.publicKey),
       })
       .sign(attacker.privateKey);
-    expect((await me(t, embedded)).statusCode).toBe(401);
+    expect((await me(ed, embedded)).statusCode).toBe(401);
     // Odd kids are refused before any lookup.
     for (const kid of ["../../etc/passwd", "", "x".repeat(65)]) {
       const odd = await new SignJWT(claims)
         .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", kid })
         .sign(attacker.privateKey);
-      expect((await me(t, odd)).statusCode).toBe(401);
+      expect((await me(ed, odd)).statusCode).toBe(401);
     }
   });
 
   it("has no JWKS with a shared secret", async () => {
-    const t = await app({});
-    expect((await t.app.inject({ method: "GET", url: "/.well-known/jwks.json" })).statusCode).toBe(
-      404,
-    );
+    expect((await tokenService({})).jwks).toBeUndefined();
   });
 });

@@ -1,0 +1,374 @@
+// The landing pages that mails link to (/verify-email, /accept-invitation, /reset-password).
+// Served as a static file: the pages' CSP allows scripts from this origin only, never inline.
+// Opening a page does nothing with the token; it is sent only when the person submits the form.
+
+(() => {
+  const page = document.body.dataset.page;
+  const token = (new URLSearchParams(window.location.search).get("token") || "").trim();
+  const byId = (id) => document.getElementById(id);
+  const result = byId("result");
+
+  /** POSTs JSON to the API; never throws. `code` is the API's error code, or NETWORK. */
+  async function post(path, body) {
+    let response;
+    try {
+      response = await fetch(path, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch {
+      return { ok: false, status: 0, code: "NETWORK", message: "" };
+    }
+    let data = {};
+    try {
+      data = await response.json();
+    } catch {
+      // A proxy's HTML error page, say: the status still tells what happened.
+    }
+    return {
+      ok: response.ok,
+      status: response.status,
+      code: typeof data.code === "string" ? data.code : undefined,
+      message: typeof data.message === "string" ? data.message : "",
+      issues: Array.isArray(data.issues) ? data.issues : [],
+      retryAfter: Number(response.headers.get("retry-after")) || undefined,
+    };
+  }
+
+  /**
+   * Shows an outcome in a live region, built from text nodes only (a server message is never
+   * parsed as HTML). `focus` moves the keyboard focus there, for outcomes that replace the form.
+   */
+  function show(region, { tone, title, lines, focus }) {
+    const box = document.createElement("div");
+    box.className = `notice notice-${tone}`;
+    const heading = document.createElement("h2");
+    heading.textContent = title;
+    box.append(heading);
+    for (const line of lines) {
+      const p = document.createElement("p");
+      p.textContent = line;
+      box.append(p);
+    }
+    region.replaceChildren(box);
+    if (focus) region.focus();
+  }
+
+  const clear = (region) => region.replaceChildren();
+
+  /** What to say when the request failed for a reason other than the form's content. */
+  function trouble(outcome, linkStillWorks) {
+    if (outcome.code === "RATE_LIMITED" || outcome.status === 429) {
+      const wait = outcome.retryAfter ? `${outcome.retryAfter} seconds` : "a minute";
+      return {
+        title: "Too many attempts",
+        lines: [`Please wait ${wait} and try again.`],
+      };
+    }
+    if (outcome.code === "NETWORK") {
+      return {
+        title: "Could not reach the server",
+        lines: [
+          "Check your internet connection and try again.",
+          linkStillWorks ? "Your link has not been used yet." : "",
+        ].filter(Boolean),
+      };
+    }
+    if (outcome.status === 503) {
+      return {
+        title: "The service is briefly unavailable",
+        lines: [
+          "Please try again in a minute.",
+          linkStillWorks ? "Your link still works." : "",
+        ].filter(Boolean),
+      };
+    }
+    return {
+      title: "Something went wrong",
+      lines: [
+        "Please try again in a few minutes. If it keeps failing, ask for a new link.",
+        outcome.code ? `(Error code: ${outcome.code})` : "",
+      ].filter(Boolean),
+    };
+  }
+
+  function setBusy(form, button, busy, busyText) {
+    if (busy) {
+      button.dataset.label = button.textContent;
+      button.textContent = busyText;
+    } else if (button.dataset.label) {
+      button.textContent = button.dataset.label;
+    }
+    button.disabled = busy;
+    form.setAttribute("aria-busy", String(busy));
+  }
+
+  const noTokenNotice = (what) => ({
+    tone: "error",
+    title: "This link is incomplete",
+    lines: [
+      `The address has no token, so we cannot ${what}.`,
+      "Open the link from the mail again, or copy the whole link into the address bar.",
+    ],
+  });
+
+  // ---- /verify-email: one button; the POST happens only on its click ----
+  function verifyEmail() {
+    const form = byId("verify-form");
+    const button = byId("verify-button");
+    if (!token) {
+      show(result, noTokenNotice("confirm your address"));
+      return;
+    }
+    form.hidden = false;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (button.disabled) return;
+      setBusy(form, button, true, "Confirming…");
+      clear(result);
+      const outcome = await post("/api/users/verification/confirm", { token });
+      setBusy(form, button, false);
+      if (outcome.ok) {
+        form.hidden = true;
+        show(result, {
+          tone: "success",
+          title: "Your email address is confirmed",
+          lines: [
+            outcome.message,
+            "You can now log in with this email address and your password.",
+          ].filter(Boolean),
+          focus: true,
+        });
+        return;
+      }
+      if (outcome.code === "CONFLICT" || outcome.code === "VALIDATION_ERROR") {
+        form.hidden = true;
+        show(result, {
+          tone: "error",
+          title: "This link can no longer be used",
+          lines: [
+            "It is invalid, has already been used, or has expired (confirmation links work once, for 24 hours, and only the newest one works).",
+            "If you already confirmed your address, just log in.",
+            "Otherwise log in and ask for a new confirmation email, or ask your administrator to send one.",
+          ],
+          focus: true,
+        });
+        return;
+      }
+      if (outcome.code === "EMAIL_TAKEN") {
+        form.hidden = true;
+        show(result, {
+          tone: "error",
+          title: "This address is already in use",
+          lines: [
+            "Another account now uses this email address, so it cannot be confirmed for yours.",
+            "Log in with your current address and choose a different one.",
+          ],
+          focus: true,
+        });
+        return;
+      }
+      show(result, { tone: "error", ...trouble(outcome, true), focus: true });
+    });
+  }
+
+  // ---- /accept-invitation and /reset-password: a new password, checked by the server ----
+  function passwordPage({ path, field, busyText, success, invalidLink, onInvalidLink }) {
+    const form = byId("password-form");
+    const button = byId("password-button");
+    const input = byId("password");
+    const error = byId("password-error");
+    const toggle = byId("show-password");
+    const minLength = Number(input.dataset.minLength) || 15;
+    const maxLength = Number(input.dataset.maxLength) || 128;
+
+    const setFieldError = (message) => {
+      error.textContent = message;
+      error.hidden = !message;
+      if (message) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    };
+
+    toggle.addEventListener("change", () => {
+      input.type = toggle.checked ? "text" : "password";
+    });
+    input.addEventListener("input", () => {
+      if (!error.hidden) setFieldError("");
+    });
+
+    const refuseLink = () => {
+      form.hidden = true;
+      show(result, { tone: "error", ...invalidLink, focus: true });
+      onInvalidLink?.();
+    };
+
+    if (!token) {
+      show(result, noTokenNotice("set your password"));
+      onInvalidLink?.();
+      return;
+    }
+    form.hidden = false;
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (button.disabled) return;
+      clear(result);
+      const password = input.value;
+      // Counted as the server counts: Unicode code points.
+      const length = [...password].length;
+      if (length === 0) {
+        setFieldError("Enter a password.");
+        input.focus();
+        return;
+      }
+      if (length < minLength) {
+        setFieldError(
+          `Use at least ${minLength} characters: this one has ${length}. A few unrelated words make a good password.`,
+        );
+        input.focus();
+        return;
+      }
+      if (length > maxLength) {
+        setFieldError(`Use at most ${maxLength} characters: this one has ${length}.`);
+        input.focus();
+        return;
+      }
+      setFieldError("");
+      setBusy(form, button, true, busyText);
+      const outcome = await post(path, { token, [field]: password });
+      setBusy(form, button, false);
+
+      if (outcome.ok) {
+        input.value = "";
+        form.hidden = true;
+        show(result, { tone: "success", ...success, focus: true });
+        return;
+      }
+      if (outcome.code === "WEAK_PASSWORD") {
+        // The server's message names the rule; the link still works.
+        const reason = outcome.message
+          ? outcome.message.replace(/[.!]?\s*$/, ".")
+          : "This password is not allowed.";
+        setFieldError(`${reason} Please choose another password.`);
+        input.focus();
+        return;
+      }
+      if (outcome.code === "VALIDATION_ERROR") {
+        const about = outcome.issues.find((issue) => issue.path === field);
+        if (about) {
+          setFieldError(about.message);
+          input.focus();
+        } else {
+          refuseLink();
+        }
+        return;
+      }
+      if (outcome.code === "CONFLICT") {
+        refuseLink();
+        return;
+      }
+      show(result, { tone: "error", ...trouble(outcome, true), focus: true });
+    });
+  }
+
+  function acceptInvitation() {
+    passwordPage({
+      path: "/api/users/invitation/accept",
+      field: "password",
+      busyText: "Setting your password…",
+      success: {
+        title: "Your account is ready",
+        lines: [
+          "Your password is set and your email address is confirmed.",
+          "You can now log in with your email address and this password.",
+        ],
+      },
+      invalidLink: {
+        title: "This invitation link can no longer be used",
+        lines: [
+          "It is invalid, has already been used, or has expired (invitation links work once, for 7 days, and only the newest one works).",
+          "If you already set your password, just log in.",
+          "Otherwise ask the person who invited you to send a new invitation.",
+        ],
+      },
+    });
+  }
+
+  function resetPassword() {
+    const requestForm = byId("request-form");
+    const requestButton = byId("request-button");
+    const email = byId("email");
+    const emailError = byId("email-error");
+    const requestResult = byId("request-result");
+
+    const setEmailError = (message) => {
+      emailError.textContent = message;
+      emailError.hidden = !message;
+      if (message) email.setAttribute("aria-invalid", "true");
+      else email.removeAttribute("aria-invalid");
+    };
+
+    requestForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (requestButton.disabled) return;
+      clear(requestResult);
+      const address = email.value.trim();
+      if (!address || !email.checkValidity()) {
+        setEmailError("Enter your email address, like name@example.com.");
+        email.focus();
+        return;
+      }
+      setEmailError("");
+      setBusy(requestForm, requestButton, true, "Sending…");
+      const outcome = await post("/api/auth/password-reset", { email: address });
+      setBusy(requestForm, requestButton, false);
+      if (outcome.ok) {
+        show(requestResult, {
+          tone: "success",
+          title: "Check your inbox",
+          lines: [
+            `If ${address} belongs to an account, a new reset link is on its way. It works for one hour.`,
+            "Not there after a few minutes? Look in your spam folder.",
+          ],
+        });
+        return;
+      }
+      if (outcome.code === "VALIDATION_ERROR") {
+        setEmailError("Enter your email address, like name@example.com.");
+        email.focus();
+        return;
+      }
+      show(requestResult, { tone: "error", ...trouble(outcome, false) });
+    });
+
+    passwordPage({
+      path: "/api/auth/password-reset/confirm",
+      field: "newPassword",
+      busyText: "Changing your password…",
+      success: {
+        title: "Your password has been changed",
+        lines: [
+          "For your security you have been logged out on every device.",
+          "Log in with your email address and your new password.",
+        ],
+      },
+      invalidLink: {
+        title: "This reset link can no longer be used",
+        lines: [
+          "It is invalid, has already been used, or has expired (reset links work once, for one hour, and only the newest one works).",
+          "Ask for a new link below.",
+        ],
+      },
+      onInvalidLink: () => {
+        requestForm.hidden = false;
+      },
+    });
+  }
+
+  if (page === "verify-email") verifyEmail();
+  else if (page === "accept-invitation") acceptInvitation();
+  else if (page === "reset-password") resetPassword();
+})();
