@@ -14,6 +14,7 @@ import { API_ERRORS, AppError, errorBody, toAppError } from "./errors.ts";
 import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
 import { registerImageRoutes } from "./image-routes.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
+import { registerPages } from "./pages/register.ts";
 import { createRateLimitStore } from "./rate-limit.ts";
 import { registerRestRoutes } from "./rest.ts";
 import { registerTrpcRoutes } from "./trpc-http.ts";
@@ -125,6 +126,7 @@ export async function buildApp(
       "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
   });
 
+  registerPages(app);
   app.get("/.well-known/jwks.json", (_req, reply) => {
     if (!deps.tokens.jwks) {
       return reply

@@ -1,6 +1,8 @@
 // Two server processes on one PostgreSQL database (the same JWT_SECRET): every security decision
 // is made from the shared database, so what one process does is seen by the other at once.
 
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ADMIN_EMAIL,
@@ -14,8 +16,10 @@ import {
   pgServerUnavailable,
   type ServerProcess,
   signupAndLogin,
+  sleep,
   startServer,
   uniqueEmail,
+  waitFor,
 } from "./helpers.ts";
 
 const unavailable = await pgServerUnavailable();
@@ -26,18 +30,41 @@ describe.skipIf(unavailable)(
     let database: FreshDatabase;
     let a: ServerProcess;
     let b: ServerProcess;
+    // Recipients of every mail the in-test SMTP server receives, in order.
+    const received: string[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      onData(stream, session, done) {
+        stream.resume();
+        stream.on("end", () => {
+          received.push(...session.envelope.rcptTo.map((to) => to.address.toLowerCase()));
+          done();
+        });
+      },
+    });
 
     beforeAll(async () => {
       database = await createDatabase("multi");
+      await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
+      const { port } = smtp.server.address() as AddressInfo;
       // Started at once on an empty database, as replicas of a deploy are: both migrate and
-      // both ensure the first admin.
-      const env = { DATABASE_URL: database.url, ADMIN_EMAIL, ADMIN_PASSWORD: PASSWORD };
+      // both ensure the first admin. Both run the mail worker; limits are on.
+      const env = {
+        DATABASE_URL: database.url,
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD: PASSWORD,
+        SMTP_URL: `smtp://127.0.0.1:${port}`,
+        RATE_LIMIT: "on",
+        LOGIN_LOCK_AFTER_FAILURES: "4",
+      };
       [a, b] = await Promise.all([startServer(env), startServer(env)]);
     });
 
     afterAll(async () => {
       await killAllServers();
       await database?.drop();
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
     });
 
     it("both replicas came up on the empty database with one admin", async () => {
@@ -114,7 +141,42 @@ describe.skipIf(unavailable)(
       expect(relogin.status, relogin.text).not.toBe(200);
     });
 
-    it.todo("rate limits are shared between the processes (signup/login limits count on both)");
-    it.todo("a queued mail is delivered exactly once with two processes running the mail worker");
+    it("counts login failures on both processes: the account locks across them", async () => {
+      const email = uniqueEmail("multi-lock");
+      await signupAndLogin(a.url, email);
+      const attempt = (url: string, password: string) =>
+        api(url, "POST", "/api/auth/token", { body: { email, password } });
+      for (const url of [a.url, b.url, a.url, b.url]) {
+        expect((await attempt(url, "wrong-password-attempt")).status).toBe(401);
+      }
+      // Locked now, on either process: even the right password gets the same 401 body.
+      for (const url of [a.url, b.url]) {
+        const locked = await attempt(url, PASSWORD);
+        expect(locked.status, locked.text).toBe(401);
+        expect(bodyOf(locked).code).toBe("INVALID_CREDENTIALS");
+      }
+    });
+
+    it("delivers each verification mail exactly once with both processes' workers running", async () => {
+      const emails = Array.from({ length: 12 }, (_, i) => uniqueEmail(`multi-mail-${i}`));
+      await Promise.all(
+        emails.map((email, i) =>
+          api(i % 2 ? a.url : b.url, "POST", "/api/users/signup", {
+            body: { email, password: PASSWORD, firstName: "Mail", lastName: "Once" },
+          }),
+        ),
+      );
+      const wanted = emails.map((email) => email.toLowerCase());
+      await waitFor("every verification mail", () => wanted.every((e) => received.includes(e)), {
+        timeoutMs: 20_000,
+      });
+      await sleep(1500); // a duplicate, if any, would arrive by now
+      for (const email of wanted) {
+        expect(
+          received.filter((to) => to === email),
+          email,
+        ).toHaveLength(1);
+      }
+    });
   },
 );

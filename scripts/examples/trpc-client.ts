@@ -1,0 +1,66 @@
+// A TypeScript frontend's view of the API: native tRPC calls, fully typed from the exported
+// `AppRouter` type (no code generation). Run against a server:
+//   API_URL=http://localhost:3000 npx tsx scripts/examples/trpc-client.ts
+// Exits non-zero when a call fails.
+import { randomBytes } from "node:crypto";
+import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
+import type { AppRouter } from "../../routers/router.ts";
+
+const baseUrl = (process.env.API_URL ?? "http://localhost:3000").replace(/\/+$/, "");
+
+/** One client per access token: the header function is read on every request. */
+function client(accessToken?: string) {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpBatchLink({
+        url: `${baseUrl}/trpc`,
+        headers: () => (accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+      }),
+    ],
+  });
+}
+
+async function main() {
+  const anonymous = client();
+  const email = `trpc-example-${randomBytes(4).toString("hex")}@example.com`;
+  const password = "tangerine-observatory-61-kettle";
+
+  // users.signup: input and output are typed; a typo in a field name is a compile error.
+  const created = await anonymous.users.signup.mutate({
+    email,
+    password,
+    firstName: "Trpc",
+    lastName: "Example",
+  });
+  console.log(`signed up ${created.email} as user ${created.id} (status ${created.status})`);
+
+  // auth.token: log in and keep the access token for the calls that need one.
+  const { accessToken, expiresIn } = await anonymous.auth.token.mutate({ email, password });
+  console.log(`logged in; the access token lasts ${expiresIn} s`);
+
+  const api = client(accessToken);
+  // Two queries in one HTTP request: httpBatchLink batches calls made in the same tick.
+  const [me, page] = await Promise.all([
+    api.users.me.query(),
+    api.users.list.query({ $orderby: "id desc", $top: 5 }),
+  ]);
+  console.log(`me: ${me.username} <${me.email}>, role ${me.role}`);
+  console.log(`list: ${page.count} visible, first page: ${page.value.map((u) => u.id).join(", ")}`);
+  if (me.id !== created.id) throw new Error("users.me answered with another user");
+
+  // Errors carry the contract's code in error.data.code.
+  const refused = await anonymous.users.me.query().catch((error: unknown) => error);
+  if (!(refused instanceof TRPCClientError) || refused.data?.code !== "UNAUTHENTICATED") {
+    throw new Error("an anonymous users.me should be refused with UNAUTHENTICATED");
+  }
+  console.log(`without a token: ${refused.data.code} (${refused.data.httpStatus})`);
+}
+
+try {
+  await main();
+  console.log("trpc-client example: ok");
+} catch (error) {
+  const code = error instanceof TRPCClientError ? ` [${error.data?.code ?? "?"}]` : "";
+  console.error(`trpc-client example failed${code}: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
