@@ -23,6 +23,10 @@ import { allowTrpcImageUploads } from "./trpc-upload-limit.ts";
 export type AppOptions = { logger?: FastifyServerOptions["logger"] };
 
 declare module "fastify" {
+  interface FastifyRequest {
+    /** The authenticated caller, once known (for the request log). */
+    userId: number | undefined;
+  }
   interface FastifyInstance {
     /** Makes every new request a 503 while the requests in flight finish (graceful shutdown). */
     startDraining: () => void;
@@ -53,6 +57,7 @@ export async function buildApp(
     bodyLimit: base.config.BODY_LIMIT_BYTES,
     trustProxy: trustProxy(base.config.TRUST_PROXY),
     genReqId: requestId,
+    disableRequestLogging: true,
     // `/api/users/` is `/api/users`, as clients expect.
     routerOptions: { ignoreTrailingSlash: true },
     // Draining answers in the contract's shape (registerHttpHygiene), not Fastify's.

@@ -19,6 +19,8 @@ export type RequestInfo = {
   authorization: string | undefined;
   ip: string;
   userAgent: string | undefined;
+  /** Told who the caller is once the token checks out (for the request log). */
+  onAuthenticated?: ((userId: number) => void) | undefined;
 };
 
 export type Context = Deps & { request: RequestInfo };
@@ -30,6 +32,7 @@ export function createContext(deps: Deps, request: Partial<RequestInfo> = {}): C
       authorization: request.authorization,
       ip: request.ip ?? "127.0.0.1",
       userAgent: request.userAgent,
+      onAuthenticated: request.onAuthenticated,
     },
   };
 }

@@ -56,6 +56,20 @@ export async function registerHttpHygiene(
       });
     }
   });
+  // One line per request: id, user, route, status and time (Fastify's own request lines are off).
+  app.decorateRequest("userId", undefined);
+  app.addHook("onResponse", async (req, reply) => {
+    req.log.info(
+      {
+        userId: req.userId,
+        method: req.method,
+        route: req.routeOptions.url ?? "(no route)",
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      "request",
+    );
+  });
   app.addHook("onSend", async (req, reply) => {
     if (isApi(req) && !reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
   });

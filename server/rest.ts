@@ -22,6 +22,9 @@ export const requestInfo = (req: FastifyRequest): RequestInfo => ({
   authorization: req.headers.authorization,
   ip: req.ip,
   userAgent: req.headers["user-agent"],
+  onAuthenticated: (userId) => {
+    req.userId = userId;
+  },
 });
 
 /**

@@ -36,6 +36,7 @@ export async function authenticate(ctx: Context): Promise<Caller> {
   ) {
     throw new AppError("UNAUTHENTICATED", "Invalid or expired access token");
   }
+  ctx.request.onAuthenticated?.(state.id);
   return {
     id: state.id,
     role: state.role,
