@@ -13,22 +13,22 @@ const accessibleOrganizationIds = (userId: number) => sql`
   )
   select id from accessible`;
 
-/** Users a plain `User` may see: self, and members of organizations accessible to them. */
+/**
+ * Users a plain `User` may see: self, and members of organizations accessible to them; never
+ * soft-deleted users (the caller, being authenticated, is not deleted). The visible ids are
+ * computed once as an array, so `id = any(…)` probes the primary key: the cost follows the
+ * number of visible users, not the size of the table.
+ */
 export const visibleToUser =
   (callerId: number) =>
   (eb: ExpressionBuilder<Database, "users">): Expression<SqlBool> =>
-    eb.or([
-      eb("users.id", "=", callerId),
-      eb.and([
-        eb("users.deleted_at", "is", null),
-        eb.exists(
-          eb
-            .selectFrom("memberships as m")
-            .select(sql.lit(1).as("one"))
-            .whereRef("m.user_id", "=", "users.id")
-            .where(sql<boolean>`m.organization_id in (${accessibleOrganizationIds(callerId)})`),
-        ),
-      ]),
+    eb.and([
+      eb("users.deleted_at", "is", null),
+      sql<SqlBool>`users.id = any(array(
+        select m.user_id from memberships m
+        where m.organization_id in (${accessibleOrganizationIds(callerId)})
+        union select ${callerId}::int
+      ))`,
     ]);
 
 export async function isVisibleToUser(
