@@ -3,6 +3,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyServerOptions,
 } from "fastify";
 import { sql } from "kysely";
@@ -58,6 +59,11 @@ export async function buildApp(
     trustProxy: trustProxy(base.config.TRUST_PROXY),
     genReqId: requestId,
     disableRequestLogging: true,
+    // Errors the router raises before any handler (a malformed %-encoded path) in our shape.
+    frameworkErrors: (error, _req, reply) => {
+      const body = { code: "VALIDATION_ERROR", message: `Malformed request: ${error.message}` };
+      (reply as FastifyReply).code(400).send(body);
+    },
     // `/api/users/` is `/api/users`, as clients expect.
     routerOptions: { ignoreTrailingSlash: true },
     // Draining answers in the contract's shape (registerHttpHygiene), not Fastify's.

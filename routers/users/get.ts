@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { loadVisibleUser } from "../../server/permissions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { toUser, ZUser } from "./user-schema.ts";
+import { toUser, ZText, ZUser } from "./user-schema.ts";
 
 export const getUserRoute = authedProcedure
   .meta({
@@ -17,11 +17,7 @@ export const getUserRoute = authedProcedure
     z.strictObject({
       // Named `id` like the other /users/{id} paths (OpenAPI treats differently named
       // parameters at one position as the same path); it also takes a username.
-      id: z
-        .string()
-        .min(1)
-        .max(64)
-        .meta({ description: "A numeric id, or a username", example: "ada_lovelace" }),
+      id: ZText(64).meta({ description: "A numeric id, or a username", example: "ada_lovelace" }),
     }),
   )
   .output(ZUser)

@@ -42,7 +42,16 @@ export const ZUsername = z
 
 export const isReservedUsername = (name: string) => RESERVED_USERNAMES.has(name);
 
-export const ZName = z.string().trim().min(1).max(100);
+/** Free text bound for the database: PostgreSQL text cannot hold NUL, so it is refused here. */
+export const ZText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000]*$/, "Must not contain NUL characters");
+
+export const ZName = ZText(100);
 
 /** Bounded here; the password policy (length in code points, strength) runs in the procedure. */
 export const ZPassword = z.string().min(1).max(1024);

@@ -1,0 +1,262 @@
+/**
+ * Shared by the OWASP API Top 10 suite in this folder: the operations, discovered from the
+ * router (every procedure with `openapi` meta, raw routes included), and a valid request for
+ * each, built against throwaway fixtures so a test can aim any operation at any target.
+ */
+import { randomUUID } from "node:crypto";
+import type { LightMyRequestResponse } from "fastify";
+import { decodeJwt } from "jose";
+import sharp from "sharp";
+import { forEachOpenApiProcedure } from "trpc-to-openapi";
+import { z } from "zod";
+import type { UserRow } from "../../db/database.ts";
+import { appRouter } from "../../routers/router.ts";
+import type { Meta } from "../../server/trpc.ts";
+import { PASSWORD, type TestApp } from "../helpers/test-app.ts";
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+export type Operation = {
+  /** tRPC path, e.g. `users.get`. */
+  procedure: string;
+  method: Method;
+  /** The OpenAPI path without the `/api` prefix, e.g. `/users/{id}`. */
+  path: string;
+  /** `METHOD path`, the key of the tables in this suite. */
+  key: string;
+  protect: boolean;
+  rawRoute: boolean;
+  input: z.ZodType | undefined;
+  output: z.ZodType | undefined;
+  pathParams: string[];
+  successStatus: number;
+};
+
+/** Every operation both doors serve, from the router itself. */
+export function listOperations(): Operation[] {
+  const operations: Operation[] = [];
+  forEachOpenApiProcedure<Meta>(appRouter._def.procedures, ({ path, procedure, meta }) => {
+    const method = meta.openapi.method as Method;
+    const def = procedure._def as unknown as {
+      inputs: z.ZodType[];
+      output?: z.ZodType;
+    };
+    operations.push({
+      procedure: path,
+      method,
+      path: meta.openapi.path,
+      key: `${method} ${meta.openapi.path}`,
+      protect: meta.openapi.protect !== false,
+      rawRoute: meta.rawRoute === true,
+      input: def.inputs[0],
+      output: def.output,
+      successStatus: meta.successStatus ?? 200,
+      pathParams: [...meta.openapi.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string),
+    });
+  });
+  return operations;
+}
+
+export const SECRETS = /\$argon2|password_hash|passwordHash|token_hash|tokenHash|token_version/;
+export const NEW_PASSWORD = "copper-meadow-silent-83-falcon";
+
+/** A small real PNG, as multipart/form-data with one `image` part. */
+export async function multipartImage(): Promise<{ payload: Buffer; contentType: string }> {
+  const png = await sharp({
+    create: { width: 8, height: 8, channels: 3, background: { r: 10, g: 200, b: 30 } },
+  })
+    .png()
+    .toBuffer();
+  const boundary = `----sec${randomUUID().replaceAll("-", "")}`;
+  const payload = Buffer.concat([
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`,
+    ),
+    png,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  return { payload, contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** The objects an operation may be aimed at. */
+export type Targets = {
+  /** A user the operation acts on (a plain User unless the test says otherwise). */
+  user: UserRow;
+  /** A live refresh token and session id of `user`. */
+  refreshToken: string;
+  sessionId: number;
+  /** An organization (with `user` as a member, so member routes find a membership). */
+  organizationId: number;
+};
+
+export type RequestSpec = {
+  method: Method;
+  url: string;
+  payload?: unknown;
+  headers?: Record<string, string>;
+};
+
+let unique = 0;
+const tag = () => `${Date.now().toString(36)}${++unique}${randomUUID().slice(0, 4)}`;
+
+/**
+ * A valid request for each operation, keyed by `METHOD path`. A new operation without an entry
+ * makes `requestFor` throw, so the suite has to be taught about it.
+ */
+export const VALID_REQUESTS: Record<string, (t: Targets) => Omit<RequestSpec, "method" | "url">> = {
+  "POST /auth/token": (t) => ({ payload: { email: t.user.email, password: PASSWORD } }),
+  "POST /auth/refresh": (t) => ({ payload: { refreshToken: t.refreshToken } }),
+  "POST /auth/logout": (t) => ({ payload: { refreshToken: t.refreshToken } }),
+  "POST /auth/logout-all": () => ({}),
+  "POST /auth/password-reset": (t) => ({ payload: { email: t.user.email } }),
+  "POST /auth/password-reset/confirm": () => ({
+    payload: { token: `no-such-token-${tag()}`, newPassword: NEW_PASSWORD },
+  }),
+  "POST /users/signup": () => ({
+    payload: {
+      email: `signup-${tag()}@example.com`,
+      password: PASSWORD,
+      firstName: "Sign",
+      lastName: "Up",
+    },
+  }),
+  "GET /users": () => ({}),
+  "POST /users": () => ({
+    payload: { email: `created-${tag()}@example.com`, firstName: "New", lastName: "User" },
+  }),
+  "GET /users/me": () => ({}),
+  "PATCH /users/me": () => ({ payload: { firstName: "Patched" } }),
+  "GET /users/{id}": () => ({}),
+  "PATCH /users/{id}": () => ({ payload: { lastName: "Edited" } }),
+  "DELETE /users/{id}": () => ({}),
+  "POST /users/{id}/restore": () => ({}),
+  "PUT /users/password": () => ({
+    payload: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
+  }),
+  "PUT /users/{id}/password": () => ({ payload: { newPassword: NEW_PASSWORD } }),
+  "POST /users/{id}/verification": () => ({}),
+  "POST /users/{id}/invitation": () => ({}),
+  "GET /users/{id}/accessible-organizations": () => ({}),
+  "GET /users/me/sessions": () => ({}),
+  "DELETE /users/me/sessions/{id}": () => ({}),
+  "POST /users/verification/confirm": () => ({ payload: { token: `no-such-token-${tag()}` } }),
+  "POST /users/invitation/accept": () => ({
+    payload: { token: `no-such-token-${tag()}`, password: NEW_PASSWORD },
+  }),
+  "POST /users/me/email": () => ({
+    payload: { newEmail: `moved-${tag()}@example.com`, currentPassword: PASSWORD },
+  }),
+  "GET /users/{id}/mail": () => ({}),
+  "POST /organizations": () => ({ payload: { name: `Org ${tag()}` } }),
+  "GET /organizations": () => ({}),
+  "GET /organizations/{id}": () => ({}),
+  "PATCH /organizations/{id}": () => ({ payload: { name: `Renamed ${tag()}` } }),
+  "DELETE /organizations/{id}": () => ({}),
+  "PUT /organizations/{id}/members/{userId}": () => ({ payload: { role: "Member" } }),
+  "DELETE /organizations/{id}/members/{userId}": () => ({}),
+  "GET /organizations/{id}/members": () => ({}),
+  "GET /audit": () => ({}),
+  // Filled in by requestFor (multipart needs async work).
+  "POST /users/profile/image": () => ({}),
+  "GET /users/profile/image": () => ({}),
+  "DELETE /users/profile/image": () => ({}),
+  "GET /users/{id}/profile/image": () => ({}),
+};
+
+/** The concrete URL of an operation aimed at the targets. */
+export function urlFor(operation: Operation, t: Targets): string {
+  const isOrganization = operation.path.startsWith("/organizations/");
+  const isSession = operation.path.startsWith("/users/me/sessions/");
+  return `/api${operation.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    if (name === "userId") return String(t.user.id);
+    if (isOrganization) return String(t.organizationId);
+    if (isSession) return String(t.sessionId);
+    return String(t.user.id);
+  })}`;
+}
+
+/** A valid request for the operation, aimed at the targets. */
+export async function requestFor(operation: Operation, t: Targets): Promise<RequestSpec> {
+  const build = VALID_REQUESTS[operation.key];
+  if (!build) throw new Error(`No valid request known for ${operation.key}: add one`);
+  const spec: RequestSpec = { method: operation.method, url: urlFor(operation, t), ...build(t) };
+  if (operation.key === "POST /users/profile/image") {
+    const { payload, contentType } = await multipartImage();
+    spec.payload = payload;
+    spec.headers = { "content-type": contentType };
+  }
+  return spec;
+}
+
+/** Fresh targets: a user (role as given), one session of theirs, an organization they belong to. */
+export async function makeTargets(
+  app: TestApp,
+  overrides: Parameters<TestApp["createUser"]>[0] = {},
+): Promise<Targets> {
+  const user = await app.createUser(overrides);
+  const tokens = await app.login(user);
+  const sessionId = Number(decodeJwt(tokens.accessToken).sid);
+  const organization = await app.db
+    .insertInto("organizations")
+    .values({ name: `Org ${tag()}`, parent_id: null })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  await app.db
+    .insertInto("memberships")
+    .values({ user_id: user.id, organization_id: organization.id, role: "Member" })
+    .execute();
+  return {
+    user,
+    refreshToken: tokens.refreshToken,
+    sessionId,
+    organizationId: organization.id,
+  };
+}
+
+/** Sends a request through the REST door, with an optional bearer token. */
+export function send(
+  app: TestApp,
+  spec: RequestSpec,
+  accessToken?: string,
+): Promise<LightMyRequestResponse> {
+  const headers: Record<string, string> = { ...spec.headers };
+  if (accessToken) headers.authorization = `Bearer ${accessToken}`;
+  return app.app.inject({
+    method: spec.method,
+    url: spec.url,
+    headers,
+    ...(spec.payload !== undefined && { payload: spec.payload as string }),
+  });
+}
+
+/** The tRPC input of an operation: its body plus its path parameters, typed as the schema wants. */
+export function trpcInput(
+  operation: Operation,
+  url: string,
+  payload: unknown,
+): Record<string, unknown> {
+  const shape =
+    operation.input instanceof z.ZodObject
+      ? (operation.input.shape as Record<string, z.ZodType>)
+      : {};
+  const values = url.replace(/^\/api/, "").split("/");
+  const template = operation.path.split("/");
+  const input: Record<string, unknown> = { ...(payload as Record<string, unknown>) };
+  template.forEach((segment, i) => {
+    const name = /^\{(\w+)\}$/.exec(segment)?.[1];
+    if (!name) return;
+    const raw = values[i] as string;
+    input[name] = shape[name] instanceof z.ZodString ? raw : Number(raw);
+  });
+  return input;
+}
+
+/** Calls the operation's procedure through a tRPC caller with that input. */
+export function trpcCall(caller: unknown, operation: Operation, input: unknown): Promise<unknown> {
+  const call = operation.procedure
+    .split(".")
+    .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as (
+    input: unknown,
+  ) => Promise<unknown>;
+  return call(input);
+}
