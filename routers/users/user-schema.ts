@@ -49,7 +49,7 @@ export const ZText = (max: number) =>
     .trim()
     .min(1)
     .max(max)
-    .regex(/^[^\u0000]*$/, "Must not contain NUL characters");
+    .refine((text) => !text.includes("\u0000"), "Must not contain NUL characters");
 
 export const ZName = ZText(100);
 
