@@ -11,7 +11,7 @@ import packageJson from "../package.json" with { type: "json" };
 import { appRouter, createCaller } from "../routers/router.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Deps } from "./context.ts";
-import { API_ERRORS, AppError, errorBody, toAppError } from "./errors.ts";
+import { API_ERRORS, AppError, errorBody, logFailure, toAppError } from "./errors.ts";
 import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
 import { registerImageRoutes } from "./image-routes.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
@@ -92,8 +92,7 @@ export async function buildApp(
 
   app.setErrorHandler((error: FastifyError, req, reply) => {
     const appError = fromFastifyError(error) ?? toAppError(error);
-    if (appError.apiCode === "INTERNAL_ERROR") req.log.error({ err: error }, "request failed");
-    if (appError.apiCode === "SERVICE_UNAVAILABLE") req.log.warn({ err: error }, "unavailable");
+    logFailure(req.log, appError, error);
     if (appError.apiCode === "UNAUTHENTICATED") reply.header("WWW-Authenticate", "Bearer");
     if (appError.retryAfter) reply.header("Retry-After", String(appError.retryAfter));
     const body = errorBody(appError);

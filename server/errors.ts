@@ -112,3 +112,18 @@ export function errorBody(error: AppError): ApiErrorBody {
   if (error.issues) body.issues = error.issues;
   return body;
 }
+
+type Log = {
+  error: (o: object, m: string) => void;
+  warn: (o: object, m: string) => void;
+  info: (o: object, m: string) => void;
+};
+
+/** How a failed request is logged, the same for both doors: faults, outages and denials. */
+export function logFailure(log: Log, error: AppError, cause: unknown): void {
+  const status = API_ERRORS[error.apiCode].status;
+  if (status >= 500 && error.apiCode !== "SERVICE_UNAVAILABLE")
+    log.error({ err: cause }, "request failed");
+  else if (error.apiCode === "SERVICE_UNAVAILABLE") log.warn({ err: cause }, "unavailable");
+  else if (status === 401 || status === 403) log.info({ code: error.apiCode }, "denied");
+}

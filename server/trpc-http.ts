@@ -6,7 +6,7 @@ import {
 } from "@trpc/server/unstable-core-do-not-import";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type Context, createContext, type Deps } from "./context.ts";
-import { AppError, toAppError } from "./errors.ts";
+import { AppError, logFailure, toAppError } from "./errors.ts";
 import { requestInfo } from "./rest.ts";
 
 type Caller = Record<string, unknown>;
@@ -64,9 +64,7 @@ export function registerTrpcRoutes(
           } catch (cause) {
             const appError = toAppError(cause);
             const error = getTRPCErrorFromUnknown(appError);
-            if (appError.apiCode === "INTERNAL_ERROR") {
-              req.log.error({ err: cause, path }, "trpc call failed");
-            }
+            logFailure(req.log, appError, cause);
             const shape = getErrorShape({ config, error, type, path, input, ctx });
             return {
               status: getHTTPStatusCodeFromError(error),
