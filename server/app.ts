@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyServerOptions,
+  LogController,
 } from "fastify";
 import { sql } from "kysely";
 import packageJson from "../package.json" with { type: "json" };
@@ -58,7 +59,7 @@ export async function buildApp(
     bodyLimit: base.config.BODY_LIMIT_BYTES,
     trustProxy: trustProxy(base.config.TRUST_PROXY),
     genReqId: requestId,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Errors the router raises before any handler (a malformed %-encoded path) in our shape.
     frameworkErrors: (error, _req, reply) => {
       const body = { code: "VALIDATION_ERROR", message: `Malformed request: ${error.message}` };

@@ -3,13 +3,12 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
-  createSecretKey,
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { calculateJwkThumbprint, exportJWK, importJWK, type JWK } from "jose";
+import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, type JWK } from "jose";
 import type { Config } from "../config.ts";
 import { loadSigningSecret } from "./signing-key.ts";
 
@@ -18,7 +17,7 @@ export type JwtAlgorithm = "HS256" | "EdDSA" | "ES256";
 export type VerificationKey = {
   kid: string;
   alg: JwtAlgorithm;
-  key: KeyObject | Awaited<ReturnType<typeof importJWK>>;
+  key: Awaited<ReturnType<typeof importJWK>>;
 };
 
 /**
@@ -26,7 +25,7 @@ export type VerificationKey = {
  * still listed verify, each only with its own algorithm, chosen by `kid`.
  */
 export type Keyring = {
-  current: { kid: string; alg: JwtAlgorithm; key: KeyObject };
+  current: { kid: string; alg: JwtAlgorithm; key: Awaited<ReturnType<typeof importPKCS8>> };
   verification: Map<string, VerificationKey>;
   /** The public keys, for `/.well-known/jwks.json`; absent with a shared secret (HS256). */
   jwks: { keys: JWK[] } | undefined;
@@ -56,11 +55,11 @@ export async function loadKeyring(config: KeyringConfig): Promise<Keyring> {
       verification.set(secretKid(bytes), {
         kid: secretKid(bytes),
         alg: "HS256",
-        key: createSecretKey(bytes),
+        key: await hmacKey(bytes),
       });
     }
     return {
-      current: { kid: secretKid(secret), alg: "HS256", key: createSecretKey(secret) },
+      current: { kid: secretKid(secret), alg: "HS256", key: await hmacKey(secret) },
       verification,
       jwks: undefined,
       derivedSecret: createHmac("sha256", secret).update("derived").digest(),
@@ -85,7 +84,11 @@ export async function loadKeyring(config: KeyringConfig): Promise<Keyring> {
     verification.set(kid, { kid, alg: jwkAlg, key: await importJWK(jwk, jwkAlg) });
   }
   return {
-    current: { kid: currentJwk.kid as string, alg, key: privateKey },
+    current: {
+      kid: currentJwk.kid as string,
+      alg,
+      key: await importPKCS8(privateKey.export({ format: "pem", type: "pkcs8" }) as string, alg),
+    },
     verification,
     jwks: { keys: [currentJwk, ...retired] },
     derivedSecret: createHmac("sha256", privateKey.export({ format: "der", type: "pkcs8" }))
@@ -93,6 +96,16 @@ export async function loadKeyring(config: KeyringConfig): Promise<Keyring> {
       .digest(),
   };
 }
+
+/**
+ * Keys are WebCrypto keys, imported once: jose turns a KeyObject or raw bytes back into a
+ * CryptoKey on every sign and verify, which costs more than the HMAC itself.
+ */
+const hmacKey = (secret: Uint8Array) =>
+  crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
 
 async function publicJwk(key: KeyObject, alg: JwtAlgorithm): Promise<JWK> {
   const jwk = await exportJWK(key);
