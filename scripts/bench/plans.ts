@@ -1,0 +1,48 @@
+// How PostgreSQL runs the listing's two statements: the scan nodes of EXPLAIN, so the table can
+// say why a filter is fast or slow (an index scan, or a sequential scan of every user).
+
+import pg from "pg";
+
+type PlanNode = {
+  "Node Type": string;
+  "Parallel Aware"?: boolean;
+  "Index Name"?: string;
+  "Relation Name"?: string;
+  Plans?: PlanNode[];
+};
+
+function scans(node: PlanNode, out: string[]): string[] {
+  if (node["Node Type"].includes("Scan")) {
+    const parallel = node["Parallel Aware"] ? "Parallel " : "";
+    const on = node["Index Name"] ?? node["Relation Name"] ?? "";
+    out.push(`${parallel}${node["Node Type"]}${on ? ` ${on}` : ""}`);
+  }
+  for (const child of node.Plans ?? []) scans(child, out);
+  return out;
+}
+
+/** "Index Only Scan users_email_key" or "Parallel Seq Scan users" for each statement. */
+export async function explainScans(
+  benchUrl: string,
+  statements: readonly [string, string],
+  params: { count: readonly unknown[]; rows: readonly unknown[] },
+): Promise<{ count: string; rows: string }> {
+  const client = new pg.Client({ connectionString: benchUrl });
+  await client.connect();
+  try {
+    const explain = async (statement: string, values: readonly unknown[]) => {
+      const { rows } = await client.query<{ "QUERY PLAN": { Plan: PlanNode }[] }>(
+        `explain (format json) ${statement}`,
+        [...values],
+      );
+      const plan = rows[0]?.["QUERY PLAN"][0]?.Plan;
+      return plan ? [...new Set(scans(plan, []))].join(" + ") : "?";
+    };
+    return {
+      count: await explain(statements[0], params.count),
+      rows: await explain(statements[1], params.rows),
+    };
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,167 @@
+// The bench's output: a plain-text table for the terminal and the shape of bench/results.json.
+
+export type Side = {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  /** CPU milliseconds the server process used per 2xx response (0 for raw argon2). */
+  cpuMsPerReq: number;
+};
+
+export type ScenarioResult = {
+  name: string;
+  connections: number;
+  reference: "baseline" | "argon2-verify" | "argon2-hash";
+  service: Side;
+  /** The baseline server, or raw argon2 at the same concurrency. */
+  ref: Side;
+  /** Median of 20 sequential requests, one client (list scenarios). */
+  singleClientMs?: { service: number; baseline: number };
+  /** The list query's plan: the scan nodes of its count and rows statements. */
+  plan?: { count: string; rows: string };
+  /** The service's peak RSS (VmHWM) after this scenario, MiB. */
+  peakMbAfter?: number;
+  /** Whole-machine busy share during the service's rounds (1 = both cores saturated). */
+  machineBusy: number;
+  /** CPU the load generator used during the service's rounds, as a share of one core. */
+  generatorCpu: number;
+  rounds: { service: Side[]; ref: Side[] };
+};
+
+const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return 0;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Median throughput and latencies over the rounds; errors summed. */
+export function combine(rounds: Side[]): Side {
+  return {
+    rps: median(rounds.map((r) => r.rps)),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
+    cpuMsPerReq: median(rounds.map((r) => r.cpuMsPerReq)),
+  };
+}
+
+const REF_LABEL = {
+  baseline: "baseline",
+  "argon2-verify": "argon2 verify",
+  "argon2-hash": "argon2 hash",
+};
+
+export function table(results: ScenarioResult[]): string {
+  const header = [
+    "scenario",
+    "conn",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "err",
+    "non2xx",
+    "ref req/s",
+    "ref err",
+    "ratio",
+    "ref",
+    "cpu ms/req svc|base",
+    "1-client ms svc|base",
+    "busy",
+  ];
+  const rows = results.map((r) => [
+    r.name,
+    String(r.connections),
+    fmt(r.service.rps),
+    fmt(r.service.p50),
+    fmt(r.service.p99),
+    String(r.service.errors),
+    String(r.service.non2xx),
+    fmt(r.ref.rps),
+    String(r.ref.errors + r.ref.non2xx),
+    r.ref.rps > 0 ? (r.service.rps / r.ref.rps).toFixed(2) : "-",
+    REF_LABEL[r.reference],
+    r.reference === "baseline"
+      ? `${fmt(r.service.cpuMsPerReq, 2)}|${fmt(r.ref.cpuMsPerReq, 2)}`
+      : fmt(r.service.cpuMsPerReq, 2),
+    r.singleClientMs ? `${fmt(r.singleClientMs.service)}|${fmt(r.singleClientMs.baseline)}` : "",
+    `${Math.round(r.machineBusy * 100)}%`,
+  ]);
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) =>
+        i === 0 || i === 9 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0),
+      )
+      .join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function fmt(n: number, digits?: number): string {
+  if (!Number.isFinite(n)) return "-";
+  if (digits !== undefined) return n.toFixed(digits);
+  if (n >= 100) return Math.round(n).toLocaleString("en-US");
+  return n.toFixed(n >= 10 ? 1 : 2);
+}
+
+export type Machine = { cpus: number; model: string; node: string; pg: string };
+
+/** bench/results.json: the shape the issue asks for, with the details after it. */
+export function resultsJson(
+  machine: Machine,
+  config: Record<string, unknown>,
+  results: ScenarioResult[],
+  rss: { idleMb: number; peakMb: number },
+  notes: string[],
+) {
+  const scenarios = Object.fromEntries(
+    results.map((r) => [
+      r.name,
+      {
+        rps: round(r.service.rps),
+        p50: round(r.service.p50, 2),
+        p99: round(r.service.p99, 2),
+        baselineRps: round(r.ref.rps),
+        ratio: r.ref.rps > 0 ? round(r.service.rps / r.ref.rps, 3) : null,
+        errors: r.service.errors,
+        non2xx: r.service.non2xx,
+        reference: r.reference,
+        connections: r.connections,
+        baselineP50: round(r.ref.p50, 2),
+        baselineP99: round(r.ref.p99, 2),
+        baselineErrors: r.ref.errors,
+        baselineNon2xx: r.ref.non2xx,
+        cpuMsPerReq: round(r.service.cpuMsPerReq, 3),
+        baselineCpuMsPerReq: round(r.ref.cpuMsPerReq, 3),
+        machineBusy: round(r.machineBusy, 2),
+        generatorCpu: round(r.generatorCpu, 2),
+        ...(r.singleClientMs && {
+          singleClientMs: {
+            service: round(r.singleClientMs.service, 2),
+            baseline: round(r.singleClientMs.baseline, 2),
+          },
+        }),
+        ...(r.plan && { plan: r.plan }),
+        ...(r.peakMbAfter !== undefined && { peakMbAfter: round(r.peakMbAfter) }),
+        rounds: {
+          service: r.rounds.service.map((s) => round(s.rps)),
+          reference: r.rounds.ref.map((s) => round(s.rps)),
+        },
+      },
+    ]),
+  );
+  return {
+    machine,
+    scenarios,
+    rss: { idleMb: round(rss.idleMb), peakMb: round(rss.peakMb) },
+    config,
+    notes,
+  };
+}
