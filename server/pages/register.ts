@@ -17,11 +17,14 @@ export const PAGES_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** The pages mails link to (APP_URL + path, see server/mail/token-mail.ts), by path. */
+/**
+ * The pages mails link to (APP_URL + path, see server/mail/token-mail.ts), by path: each file
+ * holds what goes inside layout.html's card.
+ */
 export const PAGES = {
-  "/verify-email": "verify-email.html",
-  "/accept-invitation": "accept-invitation.html",
-  "/reset-password": "reset-password.html",
+  "/verify-email": { page: "verify-email", title: "Confirm your email address" },
+  "/accept-invitation": { page: "accept-invitation", title: "Accept your invitation" },
+  "/reset-password": { page: "reset-password", title: "Choose a new password" },
 } as const;
 
 const ASSETS = {
@@ -59,9 +62,11 @@ export function registerPages(app: FastifyInstance): void {
     .slice(0, 12);
   const minLength = String(app.deps.config.PASSWORD_MIN_LENGTH);
   const passwordFields = fill(read("password-fields.html"), { minLength });
+  const layout = read("layout.html");
 
-  for (const [path, file] of Object.entries(PAGES)) {
-    const html = fill(read(file), { assetVersion, passwordFields, minLength });
+  for (const [path, { page, title }] of Object.entries(PAGES)) {
+    const content = fill(read(`${page}.html`), { passwordFields, minLength });
+    const html = fill(layout, { assetVersion, page, title, content });
     app.get(path, (_req, reply) => sendPage(reply, html));
   }
   for (const asset of assets) {
