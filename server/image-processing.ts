@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import sharp, { type Metadata } from "sharp";
+import type { Metadata } from "sharp";
 import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
@@ -53,8 +53,16 @@ export type ImageProcessor = {
   reencode(bytes: Uint8Array): Promise<ReencodedImage>;
 };
 
-// Every upload is a new image: libvips' operation cache would only hold on to memory.
-sharp.cache(false);
+/** sharp (libvips) is loaded at the first upload: ~17 MiB a process that never sees one keeps. */
+let loadedSharp: Promise<typeof import("sharp").default> | undefined;
+const loadSharp = () => {
+  loadedSharp ??= import("sharp").then(({ default: sharp }) => {
+    // Every upload is a new image: libvips' operation cache would only hold on to memory.
+    sharp.cache(false);
+    return sharp;
+  });
+  return loadedSharp;
+};
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -98,6 +106,7 @@ export function createImageProcessor(overrides: Partial<ImageSettings> = {}): Im
 
     // The header alone: dimensions are checked before a single pixel is decoded, so a small
     // file announcing 40000×40000 is refused at once, without the allocation.
+    const sharp = await loadSharp();
     let header: Metadata;
     try {
       header = await sharp(bytes, { limitInputPixels: false }).metadata();
