@@ -30,6 +30,19 @@ export async function hashNewPassword(
   return hashPassword(normalised);
 }
 
+/** The same, for a stored user: the policy sees their email, username and names. */
+export const hashPasswordForUser = (
+  config: Pick<Config, "PASSWORD_MIN_LENGTH">,
+  password: string,
+  user: Pick<UserRow, "email" | "username" | "first_name" | "last_name">,
+) =>
+  hashNewPassword(config, password, {
+    email: user.email,
+    username: user.username,
+    firstName: user.first_name,
+    lastName: user.last_name,
+  });
+
 /**
  * Creates a user and queues its mail (verification for signups, invitation for admin-created
  * users) in one transaction: no user without its mail, no mail for a user that was not stored.

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { revokeUserSessions } from "../../db/sessions.ts";
-import { bumpTokenVersion } from "../../db/users.ts";
+import { cutOffAccess } from "../../server/auth/sessions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { ZDone } from "./token-schema.ts";
 
@@ -16,9 +15,6 @@ export const logoutAllRoute = authedProcedure
   .input(z.strictObject({}).optional())
   .output(ZDone)
   .mutation(async ({ ctx }) => {
-    await ctx.db.transaction().execute(async (tx) => {
-      await revokeUserSessions(tx, ctx.user.id);
-      await bumpTokenVersion(tx, ctx.user.id);
-    });
+    await ctx.db.transaction().execute((tx) => cutOffAccess(tx, ctx.user.id));
     return { success: true as const };
   });

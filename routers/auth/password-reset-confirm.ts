@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hashNewPassword } from "../../server/accounts.ts";
+import { hashPasswordForUser } from "../../server/accounts.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
@@ -25,12 +25,7 @@ export const passwordResetConfirmRoute = publicProcedure
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
     const user = await findLinkUser(ctx.db, "password_reset", input.token, RESETTABLE);
-    const hash = await hashNewPassword(ctx.config, input.newPassword, {
-      email: user.email,
-      username: user.username,
-      firstName: user.first_name,
-      lastName: user.last_name,
-    });
+    const hash = await hashPasswordForUser(ctx.config, input.newPassword, user);
     const owner = await spendLinkToken(ctx.db, "password_reset", input.token, RESETTABLE);
     // The link reached the account's mailbox, which proves it as a verification link would:
     // a pending (or invited) user becomes active and verified.

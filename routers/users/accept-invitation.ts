@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hashNewPassword } from "../../server/accounts.ts";
+import { hashPasswordForUser } from "../../server/accounts.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
@@ -27,12 +27,7 @@ export const acceptInvitationRoute = publicProcedure
   .mutation(async ({ ctx, input }) => {
     // Policy and hashing first, outside any transaction: a weak password does not spend the link.
     const user = await findLinkUser(ctx.db, "invitation", input.token, INVITED);
-    const hash = await hashNewPassword(ctx.config, input.password, {
-      email: user.email,
-      username: user.username,
-      firstName: user.first_name,
-      lastName: user.last_name,
-    });
+    const hash = await hashPasswordForUser(ctx.config, input.password, user);
     const invited = await spendLinkToken(ctx.db, "invitation", input.token, INVITED);
     await replacePassword(ctx.db, invited.id, hash, { status: "active", emailVerified: true });
     return success("Invitation accepted; you can log in now");

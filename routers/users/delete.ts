@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { revokeUserSessions } from "../../db/sessions.ts";
-import { bumpTokenVersion, updateUser } from "../../db/users.ts";
+import { updateUser } from "../../db/users.ts";
 import { audit } from "../../server/audit.ts";
+import { cutOffAccess } from "../../server/auth/sessions.ts";
 import { AppError } from "../../server/errors.ts";
 import { loadManagedUser } from "../../server/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
@@ -29,9 +29,8 @@ export const deleteUserRoute = adminProcedure
         status_before_delete: target.status,
         deleted_at: new Date(),
       });
-      await revokeUserSessions(tx, target.id);
+      await cutOffAccess(tx, target.id);
       await audit({ ...ctx, db: tx }, "user.delete", { userId: target.id });
-      await bumpTokenVersion(tx, target.id);
     });
     return success("User deleted");
   });

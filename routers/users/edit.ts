@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { revokeUserSessions } from "../../db/sessions.ts";
-import { bumpTokenVersion, updateUser } from "../../db/users.ts";
+import { updateUser } from "../../db/users.ts";
 import { audit } from "../../server/audit.ts";
+import { cutOffAccess } from "../../server/auth/sessions.ts";
 import { AppError } from "../../server/errors.ts";
 import { loadManagedUser, requireMayGrant, userNotFound } from "../../server/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
@@ -46,10 +46,7 @@ export const editUserRoute = adminProcedure
       });
       const { id, ...changes } = input;
       await audit({ ...ctx, db: tx }, "user.edit", { userId: id }, changes);
-      if (suspending) {
-        await revokeUserSessions(tx, target.id);
-        await bumpTokenVersion(tx, target.id);
-      }
+      if (suspending) await cutOffAccess(tx, target.id);
       return updated;
     });
     if (!user) throw userNotFound();

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { findUserById } from "../../db/users.ts";
-import { hashNewPassword } from "../../server/accounts.ts";
+import { hashPasswordForUser } from "../../server/accounts.ts";
 import { AppError } from "../../server/errors.ts";
 import { verifyPassword } from "../../server/passwords/hash.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
@@ -28,12 +28,7 @@ export const setOwnPasswordRoute = authedProcedure
     if (!user?.password_hash || !(await verifyPassword(user.password_hash, current))) {
       throw new AppError("INVALID_CURRENT_PASSWORD", "The current password is incorrect");
     }
-    const hash = await hashNewPassword(ctx.config, input.newPassword, {
-      email: user.email,
-      username: user.username,
-      firstName: user.first_name,
-      lastName: user.last_name,
-    });
+    const hash = await hashPasswordForUser(ctx.config, input.newPassword, user);
     await replacePassword(ctx.db, user.id, hash, { keepSessionId: ctx.user.sessionId });
     return success("Password updated");
   });

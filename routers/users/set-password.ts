@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hashNewPassword } from "../../server/accounts.ts";
+import { hashPasswordForUser } from "../../server/accounts.ts";
 import { audit } from "../../server/audit.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
 import { loadManagedUser } from "../../server/permissions.ts";
@@ -20,12 +20,7 @@ export const setPasswordRoute = adminProcedure
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
     const target = await loadManagedUser(ctx.db, ctx.user, input.id);
-    const hash = await hashNewPassword(ctx.config, input.newPassword, {
-      email: target.email,
-      username: target.username,
-      firstName: target.first_name,
-      lastName: target.last_name,
-    });
+    const hash = await hashPasswordForUser(ctx.config, input.newPassword, target);
     await replacePassword(ctx.db, target.id, hash);
     await audit(ctx, "user.password_set", { userId: target.id });
     return success("Password set");

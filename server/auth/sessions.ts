@@ -1,16 +1,32 @@
+import type { Transaction } from "kysely";
+import type { Database } from "../../db/database.ts";
 import {
   addRefreshToken,
   createSession,
   findRefreshToken,
   revokeSession,
+  revokeUserSessions,
   spendRefreshToken,
   touchSession,
 } from "../../db/sessions.ts";
-import { findUserById } from "../../db/users.ts";
+import { bumpTokenVersion, findUserById } from "../../db/users.ts";
 import type { Context } from "../context.ts";
 import { AppError } from "../errors.ts";
 import { mayAuthenticate } from "./authenticate.ts";
 import { hashToken, randomToken } from "./opaque-tokens.ts";
+
+/**
+ * Ends every access token issued so far and every session (but the one to keep), in the
+ * caller's transaction: what password changes, suspension, deletion and logout-all share.
+ */
+export async function cutOffAccess(
+  tx: Transaction<Database>,
+  userId: number,
+  keepSessionId?: number,
+): Promise<void> {
+  await revokeUserSessions(tx, userId, keepSessionId);
+  await bumpTokenVersion(tx, userId);
+}
 
 export type TokenPair = {
   accessToken: string;

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database, UserStatus } from "../../db/database.ts";
-import { revokeUserSessions } from "../../db/sessions.ts";
-import { bumpTokenVersion, updateUser } from "../../db/users.ts";
+import { updateUser } from "../../db/users.ts";
+import { cutOffAccess } from "../auth/sessions.ts";
 
 /**
  * Stores a new password hash and, in the same transaction, ends every access token issued
@@ -19,7 +19,6 @@ export async function replacePassword(
       status: options.status,
       email_verified: options.emailVerified,
     });
-    await bumpTokenVersion(tx, userId);
-    await revokeUserSessions(tx, userId, options.keepSessionId);
+    await cutOffAccess(tx, userId, options.keepSessionId);
   });
 }
