@@ -1,5 +1,6 @@
 import { crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
+import { toAppError } from "../../server/errors.ts";
 
 /** A noisy photo-like picture, so encoders have real work to do. */
 export async function makeImage(
@@ -89,3 +90,13 @@ export const imagePart = (
   contentType = "image/png",
   filename = "me.png",
 ) => multipart([{ name: "image", data, filename, contentType }]);
+
+/** The contract's code of what a call threw. */
+export async function codeOf(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (error) {
+    return toAppError(error).apiCode;
+  }
+  throw new Error("expected the call to fail");
+}

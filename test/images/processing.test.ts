@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toAppError } from "../../server/errors.ts";
 import { createImageProcessor, sniffImageKind } from "../../server/image-processing.ts";
-import { makeImage, pngBombHeader } from "./fixtures.ts";
-
-async function codeOf(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-  } catch (error) {
-    return toAppError(error).apiCode;
-  }
-  throw new Error("expected the call to fail");
-}
+import { codeOf, makeImage, pngBombHeader } from "./fixtures.ts";
 
 describe("sniffImageKind", () => {
   it("reads the signature, nothing else", async () => {

@@ -1,7 +1,6 @@
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { toAppError } from "../../server/errors.ts";
-import { makeImage } from "./fixtures.ts";
+import { codeOf, makeImage } from "./fixtures.ts";
 import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
 
 let t: ImageTestApp;
@@ -9,16 +8,6 @@ beforeAll(async () => {
   t = await createImageTestApp();
 });
 afterAll(() => t.close());
-
-/** The contract's code of what a call threw. */
-async function codeOf(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-  } catch (error) {
-    return toAppError(error).apiCode;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("the native tRPC door", () => {
   it("uploads base64 and reads the same image the REST door serves", async () => {
