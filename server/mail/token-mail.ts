@@ -8,7 +8,7 @@ import type { Context } from "../context.ts";
 import { enforceRate, type RateRule } from "../rate-limit.ts";
 
 /** How long each emailed link works, and the page of APP_URL it opens. */
-export const EMAIL_TOKENS: Record<EmailTokenKind, { ttlSeconds: number; path: string }> = {
+const EMAIL_TOKENS: Record<EmailTokenKind, { ttlSeconds: number; path: string }> = {
   verification: { ttlSeconds: 24 * 3600, path: "/verify-email" },
   email_change: { ttlSeconds: 24 * 3600, path: "/verify-email" },
   invitation: { ttlSeconds: 7 * 24 * 3600, path: "/accept-invitation" },

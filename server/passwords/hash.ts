@@ -28,7 +28,7 @@ const MIN_SALT_BYTES = 16;
  */
 const SANE_LIMITS = { memoryCost: 1_048_576, timeCost: 32, parallelism: 16 };
 
-export const HASHING_DEFAULTS: LimiterOptions = { concurrency: 4, maxQueue: 200 };
+const HASHING_DEFAULTS: LimiterOptions = { concurrency: 4, maxQueue: 200 };
 
 let limiter: Limiter = createLimiter(HASHING_DEFAULTS);
 

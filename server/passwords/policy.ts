@@ -13,7 +13,7 @@ import {
 
 export const MAX_PASSWORD_LENGTH = 128;
 /** zxcvbn scores below this are "too guessable" (< 10^10 guesses is score 3). */
-export const MIN_STRENGTH_SCORE = 3;
+const MIN_STRENGTH_SCORE = 3;
 /** Checks waiting for the worker beyond this are refused with 503 rather than queued forever. */
 const MAX_PENDING_CHECKS = 1000;
 /** With checks pending and no answer for this long, the worker is presumed stuck and replaced. */
