@@ -1,7 +1,13 @@
 import { type Kysely, sql } from "kysely";
 import type { Database } from "./database.ts";
 
-/** One primary-key lookup per request: the user's current state and whether the session lives. */
+/** Where the database announces a change to a user's auth state (payload: the user id). */
+export const AUTH_STATE_CHANNEL = "auth_state";
+
+/** A user's current state and their session's, as one request's authentication needs them. */
+export type AuthState = NonNullable<Awaited<ReturnType<typeof findAuthState>>>;
+
+/** One primary-key lookup: the user's current state and how long the session lives. */
 export function findAuthState(db: Kysely<Database>, userId: number, sessionId: number) {
   return db
     .selectFrom("users as u")
@@ -15,10 +21,28 @@ export function findAuthState(db: Kysely<Database>, userId: number, sessionId: n
       "u.email",
       "u.username",
       "u.token_version",
-      sql<boolean>`coalesce(s.revoked_at is null and s.expires_at > now(), false)`.as(
-        "session_active",
+      // Null when the session is unknown or ended; else when it expires.
+      sql<Date | null>`case when s.revoked_at is null then s.expires_at end`.as(
+        "session_expires_at",
       ),
     ])
     .where("u.id", "=", userId)
     .executeTakeFirst();
+}
+
+type ChangeListener = (userId: number) => void;
+const changeListeners = new Set<ChangeListener>();
+
+/**
+ * Tells this process's auth-state caches at once that a user's role, status, email, username,
+ * token version or a session changed (other processes learn it from the NOTIFY the database's
+ * trigger sends at commit). Called by the few writes that change them.
+ */
+export function authStateChanged(userId: number): void {
+  for (const listener of changeListeners) listener(userId);
+}
+
+export function onAuthStateChanged(listener: ChangeListener): () => void {
+  changeListeners.add(listener);
+  return () => changeListeners.delete(listener);
 }

@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from "kysely";
+import { authStateChanged } from "./auth-state.ts";
 import type { Database } from "./database.ts";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -58,24 +59,30 @@ export const touchSession = (db: Db, sessionId: number) =>
     .where("id", "=", sessionId)
     .execute();
 
-export const revokeSession = (db: Db, sessionId: number, userId?: number) =>
-  db
+/** Ends one of the user's sessions (none when it is another user's). */
+export async function revokeSession(db: Db, sessionId: number, userId: number) {
+  const result = await db
     .updateTable("sessions")
     .set({ revoked_at: sql`now()` })
     .where("id", "=", sessionId)
-    .$if(userId !== undefined, (q) => q.where("user_id", "=", userId as number))
+    .where("user_id", "=", userId)
     .where("revoked_at", "is", null)
     .executeTakeFirst();
+  authStateChanged(userId);
+  return result;
+}
 
 /** Ends every live session of the user, or every one but `exceptSessionId`. */
-export const revokeUserSessions = (db: Db, userId: number, exceptSessionId?: number) =>
-  db
+export async function revokeUserSessions(db: Db, userId: number, exceptSessionId?: number) {
+  await db
     .updateTable("sessions")
     .set({ revoked_at: sql`now()` })
     .where("user_id", "=", userId)
     .where("revoked_at", "is", null)
     .$if(exceptSessionId !== undefined, (q) => q.where("id", "!=", exceptSessionId as number))
     .execute();
+  authStateChanged(userId);
+}
 
 export const listLiveSessions = (db: Db, userId: number) =>
   db

@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import { AppError } from "../server/errors.ts";
+import { authStateChanged } from "./auth-state.ts";
 import type { Database, NewUser, UserRow, UserUpdate } from "./database.ts";
 import { uniqueViolation } from "./unique-violation.ts";
 
@@ -24,8 +25,15 @@ async function mapTaken<T>(write: Promise<T>): Promise<T> {
 export const insertUser = (db: Db, user: NewUser): Promise<UserRow> =>
   mapTaken(db.insertInto("users").values(user).returningAll().executeTakeFirstOrThrow());
 
-export const updateUser = (db: Db, id: number, patch: UserUpdate): Promise<UserRow | undefined> =>
-  mapTaken(
+/** What `findAuthState` reads from a user: changing one of them changes the caller's rights. */
+const AUTH_FIELDS = ["role", "status", "email", "username", "token_version"] as const;
+
+export async function updateUser(
+  db: Db,
+  id: number,
+  patch: UserUpdate,
+): Promise<UserRow | undefined> {
+  const updated = await mapTaken(
     db
       .updateTable("users")
       .set({ ...patch, updated_at: sql`now()` })
@@ -33,6 +41,9 @@ export const updateUser = (db: Db, id: number, patch: UserUpdate): Promise<UserR
       .returningAll()
       .executeTakeFirst(),
   );
+  if (AUTH_FIELDS.some((field) => field in patch)) authStateChanged(id);
+  return updated;
+}
 
 export const findUserById = (db: Db, id: number): Promise<UserRow | undefined> =>
   db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
@@ -66,12 +77,14 @@ export async function usernamesStartingWith(db: Db, prefix: string): Promise<Set
 }
 
 /** Ends every access token issued so far (password change, suspension, deletion…). */
-export const bumpTokenVersion = (db: Db, id: number) =>
-  db
+export async function bumpTokenVersion(db: Db, id: number): Promise<void> {
+  await db
     .updateTable("users")
     .set({ token_version: sql`token_version + 1`, updated_at: sql`now()` })
     .where("id", "=", id)
     .execute();
+  authStateChanged(id);
+}
 
 export const recordLogin = (db: Db, id: number) =>
   db.updateTable("users").set({ last_login_at: sql`now()` }).where("id", "=", id).execute();

@@ -10,6 +10,7 @@ import Fastify, {
 import { sql } from "kysely";
 import packageJson from "../package.json" with { type: "json" };
 import { appRouter, createCaller } from "../routers/router.ts";
+import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Deps } from "./context.ts";
 import { API_ERRORS, AppError, errorBody, logFailure, toAppError } from "./errors.ts";
@@ -76,11 +77,19 @@ export async function buildApp(
   const deps: Deps = {
     ...base,
     tokens: await createTokenService(base.config),
+    authStates: createAuthStateCache({
+      databaseUrl: base.config.DATABASE_URL,
+      ttlSeconds: base.config.AUTH_CACHE_SECONDS,
+      log: app.log,
+    }),
     limits: createRateLimitStore(base.db, base.config),
     log: app.log,
   };
   app.decorate("deps", deps);
-  app.addHook("onClose", () => deps.limits.close());
+  app.addHook("onClose", async () => {
+    await deps.limits.close();
+    await deps.authStates.close();
+  });
   let draining = false;
 
   // An empty JSON body (a POST without input) is no input, not a parse error.

@@ -14,6 +14,8 @@ const ZEnv = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  /** PostgreSQL only: how long a caller's auth state may be served from memory (0 = never). */
+  AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   JWT_ALGORITHM: z.enum(["HS256", "EdDSA", "ES256"]).default("HS256"),

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/database.ts";
+import type { AuthStateCache } from "./auth/auth-state-cache.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
 import type { RateLimitStore } from "./rate-limit.ts";
@@ -10,6 +11,7 @@ export type Deps = {
   db: Kysely<Database>;
   config: Config;
   tokens: TokenService;
+  authStates: AuthStateCache;
   limits: RateLimitStore;
   log: FastifyBaseLogger;
 };

@@ -19,6 +19,6 @@ export const logoutRoute = publicProcedure
   .mutation(async ({ ctx, input }) => {
     // The same answer whether or not the token was known: logout reveals nothing.
     const found = await findRefreshToken(ctx.db, hashToken(input.refreshToken));
-    if (found) await revokeSession(ctx.db, found.session_id);
+    if (found) await revokeSession(ctx.db, found.session_id, found.user_id);
     return { success: true as const };
   });

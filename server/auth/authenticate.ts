@@ -20,19 +20,23 @@ export const mayAuthenticate = (status: UserStatus) =>
   status !== "suspended" && status !== "deleted";
 
 /**
- * Verifies the bearer token, then re-reads the user and the token's session in one indexed
- * query, so deletion, suspension, password changes and ended sessions cut off tokens at once.
+ * Verifies the bearer token, then reads the user's and the session's current state (one indexed
+ * query, or memory kept exact by change notices: auth-state-cache.ts), so deletion, suspension,
+ * password changes and ended sessions cut off tokens at once.
  */
 export async function authenticate(ctx: Context): Promise<Caller> {
   const match = BEARER.exec(ctx.request.authorization ?? "");
   if (!match?.[1]) throw new AppError("UNAUTHENTICATED", "A bearer token is required");
   const subject = await ctx.tokens.verifyAccessToken(match[1]);
-  const state = await findAuthState(ctx.db, subject.userId, subject.sessionId);
+  const state = await ctx.authStates.read(subject.userId, subject.sessionId, () =>
+    findAuthState(ctx.db, subject.userId, subject.sessionId),
+  );
   if (
     !state ||
     !mayAuthenticate(state.status) ||
     state.token_version !== subject.tokenVersion ||
-    !state.session_active
+    !state.session_expires_at ||
+    state.session_expires_at.getTime() <= Date.now()
   ) {
     throw new AppError("UNAUTHENTICATED", "Invalid or expired access token");
   }

@@ -73,13 +73,13 @@ export async function rotateSession(ctx: Context, presented: string): Promise<To
     return true;
   });
   if (!rotated) {
-    await revokeSession(ctx.db, found.session_id);
+    await revokeSession(ctx.db, found.session_id, found.user_id);
     ctx.log.warn({ sessionId: found.session_id }, "refresh token reuse: session revoked");
     throw invalidRefresh();
   }
   const user = await findUserById(ctx.db, found.user_id);
   if (!user || !mayAuthenticate(user.status)) {
-    await revokeSession(ctx.db, found.session_id);
+    await revokeSession(ctx.db, found.session_id, found.user_id);
     throw invalidRefresh();
   }
   return pair(ctx, user, found.session_id, refreshToken);

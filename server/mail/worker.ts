@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
-import pg from "pg";
 import type { Database } from "../../db/database.ts";
+import { type Listener, listen } from "../../db/listener.ts";
 import {
   abandonMail,
   type ClaimedMail,
@@ -222,7 +222,14 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       running = true;
       stopping = false;
       if (listens) {
-        listener = createListener(options.databaseUrl as string, log, wake);
+        // Anything queued while nobody listened is picked up by the wake on (re)connect.
+        listener = listen({
+          databaseUrl: options.databaseUrl as string,
+          channel: MAIL_CHANNEL,
+          log,
+          onNotification: wake,
+          onListening: wake,
+        });
       } else {
         unsubscribeLocal = onMailQueuedLocally(() => setImmediate(wake));
       }
@@ -243,82 +250,6 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       // Waits for a pass already running (it holds claimed mails), then makes its own.
       while (draining) await draining;
       await drain();
-    },
-  };
-}
-
-type Listener = { close(): Promise<void> };
-
-/**
- * A dedicated connection that LISTENs for new mail. When it drops it reconnects (1 s, 2 s, …
- * up to 30 s apart) and wakes the worker, since notifications sent meanwhile are lost.
- */
-function createListener(databaseUrl: string, log: MailLog, wake: () => void): Listener {
-  let client: pg.Client | undefined;
-  let closed = false;
-  let failures = 0;
-  let retryTimer: NodeJS.Timeout | undefined;
-
-  const reconnectLater = () => {
-    if (closed || retryTimer) return;
-    const delay = Math.min(30_000, 1000 * 2 ** Math.min(failures, 5));
-    failures += 1;
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      void connect();
-    }, delay);
-    retryTimer.unref();
-  };
-
-  const connect = async () => {
-    const next = new pg.Client({
-      connectionString: databaseUrl,
-      keepAlive: true,
-      connectionTimeoutMillis: 5000,
-    });
-    client = next;
-    let lost = false;
-    const onLost = (error?: Error) => {
-      if (lost) return;
-      lost = true;
-      if (client === next) client = undefined;
-      next.end().catch(() => {});
-      if (!closed) {
-        log.warn(
-          { error: error ? describe(error) : "connection ended" },
-          "mail LISTEN connection lost",
-        );
-        reconnectLater();
-      }
-    };
-    next.on("error", onLost);
-    next.on("end", () => onLost());
-    next.on("notification", (message) => {
-      if (message.channel === MAIL_CHANNEL) wake();
-    });
-    try {
-      await next.connect();
-      await next.query(`LISTEN ${MAIL_CHANNEL}`);
-      if (closed) {
-        await next.end().catch(() => {});
-        return;
-      }
-      failures = 0;
-      // Anything queued while nobody listened.
-      wake();
-    } catch (error) {
-      onLost(error as Error);
-    }
-  };
-
-  void connect();
-  return {
-    async close() {
-      closed = true;
-      if (retryTimer) clearTimeout(retryTimer);
-      const current = client;
-      client = undefined;
-      await current?.end().catch(() => {});
     },
   };
 }

@@ -25,6 +25,8 @@ export async function createTestApp(env: Record<string, string> = {}) {
     LOG_LEVEL: "silent",
     // Test files share two busy cores; load shedding is tested where it is meant to happen.
     MAX_EVENT_LOOP_DELAY_MS: "0",
+    // On PostgreSQL the service keeps callers' auth state in memory, kept exact by LISTEN.
+    ...(database.url && { DATABASE_URL: database.url }),
     ...env,
   });
   const app: FastifyInstance = await buildApp({ db: database.db, config });

@@ -24,6 +24,19 @@ import {
 
 const unavailable = await pgServerUnavailable();
 
+/** Polls the other process until it refuses the token: at most a second may pass. */
+async function expectRefusedWithinASecond(url: string, token: string) {
+  const started = performance.now();
+  for (;;) {
+    const me = await api(url, "GET", "/api/users/me", { token });
+    const elapsed = performance.now() - started;
+    if (me.status === 401) return;
+    expect(me.status, me.text).toBe(200);
+    expect(elapsed, "ms until the other process refused the token").toBeLessThan(1000);
+    await sleep(10);
+  }
+}
+
 describe.skipIf(unavailable)(
   `two processes, one database${unavailable ? ` — SKIPPED: ${unavailable}` : ""}`,
   () => {
@@ -115,9 +128,10 @@ describe.skipIf(unavailable)(
       );
     });
 
-    it("a suspension made through B refuses the user's token on A at once", async () => {
+    it("a suspension made through B refuses the user's token on A within a second", async () => {
       const email = uniqueEmail("multi-suspend");
       const user = await signupAndLogin(a.url, email);
+      // A now keeps the user's auth state in memory (server/auth/auth-state-cache.ts).
       expect((await api(a.url, "GET", "/api/users/me", { token: user.accessToken })).status).toBe(
         200,
       );
@@ -128,6 +142,7 @@ describe.skipIf(unavailable)(
       });
       expect(suspend.status, suspend.text).toBe(200);
       expect(bodyOf(suspend).status).toBe("suspended");
+      await expectRefusedWithinASecond(a.url, user.accessToken);
 
       const me = await api(a.url, "GET", "/api/users/me", { token: user.accessToken });
       expect(me.status, me.text).toBe(401);
@@ -139,6 +154,21 @@ describe.skipIf(unavailable)(
         body: { email, password: PASSWORD },
       });
       expect(relogin.status, relogin.text).not.toBe(200);
+    });
+
+    it("ending every session on B refuses the access tokens A holds in memory within a second", async () => {
+      const user = await signupAndLogin(a.url, uniqueEmail("multi-logout-all"));
+      for (let i = 0; i < 3; i++) {
+        const me = await api(a.url, "GET", "/api/users/me", { token: user.accessToken });
+        expect(me.status).toBe(200);
+      }
+      const out = await api(b.url, "POST", "/api/auth/logout-all", { token: user.accessToken });
+      expect(out.status, out.text).toBe(200);
+      // B made the change: refused there at once.
+      expect((await api(b.url, "GET", "/api/users/me", { token: user.accessToken })).status).toBe(
+        401,
+      );
+      await expectRefusedWithinASecond(a.url, user.accessToken);
     });
 
     it("counts login failures on both processes: the account locks across them", async () => {

@@ -1,0 +1,100 @@
+import type { FastifyBaseLogger } from "fastify";
+import { AUTH_STATE_CHANNEL, type AuthState, onAuthStateChanged } from "../../db/auth-state.ts";
+import { type Listener, listen } from "../../db/listener.ts";
+
+/** At most this many sessions' states are kept; the oldest go first. */
+const MAX_ENTRIES = 10_000;
+
+export type AuthStateCache = {
+  /** The session's state from memory when fresh, else from `load` (kept when safe to). */
+  read(
+    userId: number,
+    sessionId: number,
+    load: () => Promise<AuthState | undefined>,
+  ): Promise<AuthState | undefined>;
+  close(): Promise<void>;
+};
+
+type Entry = { state: AuthState; storedAt: number };
+
+/**
+ * Callers' auth state (role, status, token version, session) kept in memory for a short while,
+ * so most requests skip the per-request lookup while "cut off at once" still holds:
+ * - this process's own changes drop the user's entries as soon as the write returns
+ *   (`authStateChanged` in db/users.ts and db/sessions.ts);
+ * - every other change, from any process, arrives as NOTIFY auth_state from the database's
+ *   trigger at commit and drops them here too;
+ * - a load that raced a change is not kept (the change counter moved meanwhile);
+ * - without a LISTEN connection nothing is kept, and reconnecting empties the cache, since
+ *   notifications sent meanwhile are lost; `ttlSeconds` bounds what is left.
+ */
+export function createAuthStateCache(options: {
+  databaseUrl: string | undefined;
+  ttlSeconds: number;
+  log: Pick<FastifyBaseLogger, "warn">;
+}): AuthStateCache {
+  const entries = new Map<number, Entry>();
+  const ttlMs = options.ttlSeconds * 1000;
+  let changes = 0;
+  let listening = false;
+
+  const forgetUser = (userId: number) => {
+    changes += 1;
+    for (const [sessionId, entry] of entries) {
+      if (entry.state.id === userId) entries.delete(sessionId);
+    }
+  };
+  const forgetAll = () => {
+    changes += 1;
+    entries.clear();
+  };
+
+  const unsubscribe = onAuthStateChanged(forgetUser);
+  let listener: Listener | undefined;
+  if (options.databaseUrl && ttlMs > 0) {
+    listener = listen({
+      databaseUrl: options.databaseUrl,
+      channel: AUTH_STATE_CHANNEL,
+      log: options.log,
+      onNotification: (payload) => {
+        const userId = Number(payload);
+        if (Number.isSafeInteger(userId)) forgetUser(userId);
+        else forgetAll();
+      },
+      onListening: () => {
+        forgetAll();
+        listening = true;
+      },
+      onLost: () => {
+        listening = false;
+        forgetAll();
+      },
+    });
+  }
+
+  return {
+    async read(userId, sessionId, load) {
+      const entry = entries.get(sessionId);
+      if (entry && entry.state.id === userId && performance.now() - entry.storedAt < ttlMs) {
+        return entry.state;
+      }
+      const before = changes;
+      const state = await load();
+      if (state && listening && changes === before) {
+        entries.delete(sessionId);
+        if (entries.size >= MAX_ENTRIES) {
+          const oldest = entries.keys().next().value;
+          if (oldest !== undefined) entries.delete(oldest);
+        }
+        entries.set(sessionId, { state, storedAt: performance.now() });
+      }
+      return state;
+    },
+    async close() {
+      unsubscribe();
+      listening = false;
+      entries.clear();
+      await listener?.close();
+    },
+  };
+}
