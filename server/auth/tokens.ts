@@ -6,6 +6,8 @@ import { type Keyring, type KeyringConfig, loadKeyring } from "./keyring.ts";
 
 const TYPE = "at+jwt";
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Verified tokens remembered at most (about 5 MB). */
+const MAX_REMEMBERED = 10_000;
 /** Header parameters that would let a token choose its own key; never honoured, always refused. */
 const KEY_CARRYING_HEADERS = ["jwk", "jku", "x5u", "x5c", "x5t", "crit"] as const;
 
@@ -44,6 +46,18 @@ export async function createTokenService(
     return key.key;
   };
 
+  // Tokens whose signature and claims checked out, until they expire: a client sends the same
+  // token many times, and only its expiry can change the verdict (the keys are fixed for the
+  // process's life; revocation is authenticate()'s per-request check).
+  const verified = new Map<string, { subject: AccessTokenSubject; expiresAt: number }>();
+  const remember = (token: string, subject: AccessTokenSubject, expiresAt: number) => {
+    if (verified.size >= MAX_REMEMBERED) {
+      const oldest = verified.keys().next().value;
+      if (oldest !== undefined) verified.delete(oldest);
+    }
+    verified.set(token, { subject, expiresAt });
+  };
+
   return {
     cursorKey: keyring.derivedSecret,
     jwks: keyring.jwks,
@@ -62,6 +76,12 @@ export async function createTokenService(
     },
 
     async verifyAccessToken(token) {
+      const known = verified.get(token);
+      if (known) {
+        if (known.expiresAt > Date.now() / 1000) return known.subject;
+        verified.delete(token);
+        throw unauthenticated();
+      }
       try {
         const { payload } = await jwtVerify(token, resolveKey, {
           algorithms,
@@ -74,7 +94,9 @@ export async function createTokenService(
         const sessionId = positiveInt(payload.sid);
         const tokenVersion = positiveInt(payload.ver);
         if (!userId || !sessionId || tokenVersion === undefined) throw unauthenticated();
-        return { userId, sessionId, tokenVersion };
+        const subject = { userId, sessionId, tokenVersion };
+        remember(token, subject, payload.exp as number);
+        return subject;
       } catch {
         throw unauthenticated();
       }

@@ -1,6 +1,6 @@
 import { createSecretKey } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTokenService } from "../../server/auth/tokens.ts";
 import { loadConfig } from "../../server/config.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -98,5 +98,35 @@ describe("signing keys", () => {
 
   it("has no JWKS with a shared secret", async () => {
     expect((await tokenService({})).jwks).toBeUndefined();
+  });
+});
+
+describe("verified tokens remembered in memory", () => {
+  it("are refused once they expire, though the signature was checked before", async () => {
+    const service = await tokenService({ JWT_SECRET: NEW_SECRET, ACCESS_TOKEN_TTL: "60" });
+    const { accessToken } = await service.signAccessToken(subject);
+    await expect(service.verifyAccessToken(accessToken)).resolves.toEqual(subject);
+    await expect(service.verifyAccessToken(accessToken)).resolves.toEqual(subject);
+    vi.useFakeTimers({ now: Date.now() + 61_000, toFake: ["Date"] });
+    try {
+      await expect(service.verifyAccessToken(accessToken)).rejects.toMatchObject({
+        apiCode: "UNAUTHENTICATED",
+      });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("never stand in for a token that differs by a single character", async () => {
+    const service = await tokenService({ JWT_SECRET: NEW_SECRET });
+    const { accessToken } = await service.signAccessToken(subject);
+    await service.verifyAccessToken(accessToken);
+    // The first character of the signature: six bits that always count.
+    const at = accessToken.lastIndexOf(".") + 1;
+    const changed = accessToken[at] === "A" ? "B" : "A";
+    const forged = accessToken.slice(0, at) + changed + accessToken.slice(at + 1);
+    await expect(service.verifyAccessToken(forged)).rejects.toMatchObject({
+      apiCode: "UNAUTHENTICATED",
+    });
   });
 });
