@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import cors from "@fastify/cors";
-import helmet from "@fastify/helmet";
 import underPressure from "@fastify/under-pressure";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
 
@@ -15,26 +14,42 @@ export const requestId = (req: { headers: Record<string, unknown> }): string => 
 };
 
 /**
- * Headers and limits every response gets: helmet's API-fitting defaults, CORS from an
- * allow-list, request ids, `no-store` on API JSON, 503 while draining or under pressure.
+ * What every answer carries (helmet's defaults, with an API's CSP): the same for every request,
+ * so they are set from one frozen object. The docs and the pages set their own CSP.
+ */
+const SECURITY_HEADERS = Object.freeze({
+  "content-security-policy": "default-src 'none';frame-ancestors 'none'",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-site",
+  "origin-agent-cluster": "?1",
+  "referrer-policy": "no-referrer",
+  "strict-transport-security": "max-age=31536000; includeSubDomains",
+  "x-content-type-options": "nosniff",
+  "x-dns-prefetch-control": "off",
+  "x-download-options": "noopen",
+  "x-frame-options": "SAMEORIGIN",
+  "x-permitted-cross-domain-policies": "none",
+  "x-xss-protection": "0",
+});
+
+/**
+ * Headers and limits every response gets: security headers, CORS from an allow-list, request
+ * ids, `no-store` on API answers (unless the route sets its own), 503 while draining or under
+ * pressure, and one log line per request.
  */
 export async function registerHttpHygiene(
   app: FastifyInstance,
   config: Pick<Config, "CORS_ORIGINS" | "MAX_EVENT_LOOP_DELAY_MS" | "MAX_RSS_MB">,
   isDraining: () => boolean,
 ): Promise<void> {
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    },
-    crossOriginResourcePolicy: { policy: "same-site" },
-  });
-  await app.register(cors, {
-    origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false,
-    exposedHeaders: ["x-request-id", "retry-after", "etag"],
-    maxAge: 600,
-  });
+  // Without an allow-list no origin may read answers: no CORS headers, preflights are 405s.
+  if (config.CORS_ORIGINS.length > 0) {
+    await app.register(cors, {
+      origin: config.CORS_ORIGINS,
+      exposedHeaders: ["x-request-id", "retry-after", "etag"],
+      maxAge: 600,
+    });
+  }
   await app.register(underPressure, {
     maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
     maxRssBytes: config.MAX_RSS_MB * 1024 * 1024,
@@ -47,18 +62,21 @@ export async function registerHttpHygiene(
     },
   });
 
-  app.addHook("onRequest", async (req, reply) => {
+  app.addHook("onRequest", (req, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
     reply.header("x-request-id", req.id);
-    if (isDraining()) {
-      reply.header("connection", "close");
-      throw new AppError("SERVICE_UNAVAILABLE", "The server is shutting down; retry shortly", {
+    if (isApi(req.url)) reply.header("cache-control", "no-store");
+    if (!isDraining()) return done();
+    reply.header("connection", "close");
+    done(
+      new AppError("SERVICE_UNAVAILABLE", "The server is shutting down; retry shortly", {
         retryAfter: 1,
-      });
-    }
+      }),
+    );
   });
   // One line per request: id, user, route, status and time (Fastify's own request lines are off).
   app.decorateRequest("userId", undefined);
-  app.addHook("onResponse", async (req, reply) => {
+  app.addHook("onResponse", (req, reply, done) => {
     req.log.info(
       {
         userId: req.userId,
@@ -69,10 +87,8 @@ export async function registerHttpHygiene(
       },
       "request",
     );
-  });
-  app.addHook("onSend", async (req, reply) => {
-    if (isApi(req) && !reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
+    done();
   });
 }
 
-const isApi = (req: FastifyRequest) => req.url.startsWith("/api/") || req.url.startsWith("/trpc/");
+const isApi = (url: string) => url.startsWith("/api/") || url.startsWith("/trpc/");

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type { FastifyInstance, FastifyReply } from "fastify";
 
 /**
- * The pages' own CSP (the API's answers keep helmet's `default-src 'none'`): scripts, styles,
+ * The pages' own CSP (the API's answers keep `default-src 'none'`): scripts, styles,
  * the icon and fetches from this origin only, nothing inline, no framing, forms post nowhere else.
  */
 export const PAGES_CSP = [
@@ -33,7 +33,10 @@ const ASSETS = {
   "/pages/icon.svg": { file: "icon.svg", type: "image/svg+xml" },
 } as const;
 
-const read = (file: string) => readFileSync(new URL(file, import.meta.url), "utf8");
+// From source the files sit beside this module; in the build (dist/main.js, see scripts/build.ts)
+// they are copied to dist/pages/.
+const PAGES_DIR = new URL(import.meta.url.endsWith(".ts") ? "./" : "./pages/", import.meta.url);
+const read = (file: string) => readFileSync(new URL(file, PAGES_DIR), "utf8");
 
 /** Replaces `{{name}}` placeholders; an unknown one is a bug in the page, so start-up fails. */
 function fill(template: string, values: Record<string, string>): string {
