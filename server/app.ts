@@ -9,7 +9,7 @@ import Fastify, {
 } from "fastify";
 import { sql } from "kysely";
 import packageJson from "../package.json" with { type: "json" };
-import { appRouter, createCaller } from "../routers/router.ts";
+import { appRouter } from "../routers/router.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Deps } from "./context.ts";
@@ -113,7 +113,7 @@ export async function buildApp(
 
   await registerHttpHygiene(app, base.config, () => draining);
   const restRoutes = [
-    ...registerRestRoutes(app, deps, appRouter, createCaller),
+    ...registerRestRoutes(app, deps, appRouter),
     ...(await registerImageRoutes(app, deps)),
   ];
   app.setNotFoundHandler((req, reply) => {
@@ -131,7 +131,7 @@ export async function buildApp(
 
   await app.register(async (scope) => {
     allowTrpcImageUploads(scope, deps.config);
-    registerTrpcRoutes(scope, deps, appRouter, createCaller);
+    registerTrpcRoutes(scope, deps, appRouter);
   });
 
   const document = buildOpenApiDocument(appRouter, base.config.PUBLIC_URL, packageJson.version);

@@ -4,7 +4,7 @@ import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
 import { createContext, type Deps, type RequestInfo } from "./context.ts";
 import { AppError } from "./errors.ts";
-import type { Meta } from "./trpc.ts";
+import { callProcedure, type Meta } from "./trpc.ts";
 
 export const REST_PREFIX = "/api";
 
@@ -13,10 +13,6 @@ export type RestRoute = { method: string; pattern: RegExp };
 
 /** Matches the concrete paths a Fastify route URL (`/api/users/:id`) serves, slash or not. */
 export const routePattern = (url: string) => new RegExp(`^${url.replace(/:\w+/g, "[^/]+")}/?$`);
-
-type Procedure = (input: unknown) => Promise<unknown>;
-type Caller = Record<string, unknown>;
-type CallerFactory = (ctx: ReturnType<typeof createContext>) => Caller;
 
 export const requestInfo = (req: FastifyRequest): RequestInfo => ({
   authorization: req.headers.authorization,
@@ -36,7 +32,6 @@ export function registerRestRoutes(
   app: FastifyInstance,
   deps: Deps,
   router: AnyRouter,
-  createCaller: CallerFactory,
 ): RestRoute[] {
   const routes: RestRoute[] = [];
   forEachOpenApiProcedure<Meta>(router._def.procedures, ({ path, procedure, meta }) => {
@@ -46,7 +41,6 @@ export function registerRestRoutes(
     const pathParams = [...openapiPath.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
     const coerce = stringCoercer(procedure._def.inputs[0]);
     const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
-    const segments = path.split(".");
     routes.push({ method, pattern: routePattern(url) });
 
     app.route({
@@ -71,9 +65,8 @@ export function registerRestRoutes(
         } else {
           input = { ...coerce(req.query as Record<string, unknown>), ...params };
         }
-        const caller = createCaller(createContext(deps, requestInfo(req)));
-        const call = segments.reduce<unknown>((node, key) => (node as Caller)[key], caller);
-        const result = await (call as Procedure)(input);
+        const ctx = createContext(deps, requestInfo(req));
+        const result = await callProcedure(procedure, path, ctx, input);
         reply.code(meta.successStatus ?? 200);
         return result;
       },

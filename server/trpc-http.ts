@@ -1,16 +1,15 @@
-import type { AnyRouter } from "@trpc/server";
+import type { AnyProcedure, AnyRouter } from "@trpc/server";
 import {
   getErrorShape,
   getHTTPStatusCodeFromError,
   getTRPCErrorFromUnknown,
 } from "@trpc/server/unstable-core-do-not-import";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type Context, createContext, type Deps } from "./context.ts";
+import { createContext, type Deps } from "./context.ts";
 import { AppError, logFailure, toAppError } from "./errors.ts";
 import { requestInfo } from "./rest.ts";
+import { callProcedure } from "./trpc.ts";
 
-type Caller = Record<string, unknown>;
-type CallerFactory = (ctx: Context) => Caller;
 type Outcome = { status: number; body: unknown; retryAfter?: number | undefined };
 
 const MAX_BATCH = 16;
@@ -21,13 +20,8 @@ const MAX_BATCH = 16;
  * mutations, `?batch=1` with comma-separated paths), without the Fetch-API Request that tRPC's
  * own adapter builds per call. Procedures run through the same caller as the REST door.
  */
-export function registerTrpcRoutes(
-  app: FastifyInstance,
-  deps: Deps,
-  router: AnyRouter,
-  createCaller: CallerFactory,
-): void {
-  const procedures = router._def.procedures as Record<string, { _def: { type: string } }>;
+export function registerTrpcRoutes(app: FastifyInstance, deps: Deps, router: AnyRouter): void {
+  const procedures = router._def.procedures as Record<string, AnyProcedure>;
   const config = router._def._config;
 
   app.route({
@@ -42,7 +36,6 @@ export function registerTrpcRoutes(
         throw new AppError("VALIDATION_ERROR", `At most ${MAX_BATCH} calls in one batch`);
       }
       const ctx = createContext(deps, requestInfo(req));
-      const caller = createCaller(ctx);
       const inputs = readInputs(req, batch);
       const type = req.method === "GET" ? "query" : "mutation";
 
@@ -56,10 +49,7 @@ export function registerTrpcRoutes(
             if (procedure._def.type !== type) {
               throw new AppError("METHOD_NOT_ALLOWED", `${path} is a ${procedure._def.type}`);
             }
-            const call = path
-              .split(".")
-              .reduce<unknown>((node, key) => (node as Caller)[key], caller);
-            const data = await (call as (input: unknown) => Promise<unknown>)(input);
+            const data = await callProcedure(procedure, path, ctx, input);
             return { status: 200, body: { result: { data } } };
           } catch (cause) {
             const appError = toAppError(cause);

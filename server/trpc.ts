@@ -1,6 +1,7 @@
 import { initTRPC } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
-import { authenticate } from "./auth/authenticate.ts";
+import type { Role } from "../db/database.ts";
+import { authenticate, type Caller } from "./auth/authenticate.ts";
 import type { Context } from "./context.ts";
 import { type ApiErrorCode, toAppError } from "./errors.ts";
 import { requireRole } from "./permissions.ts";
@@ -38,29 +39,65 @@ const t = initTRPC
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
+type MiddlewareResult = { ok: true } | { ok: false; error: unknown };
+
+/** A failed result's error as an AppError: a database outage is a 503, a zod failure a 400. */
+const normalized = <R extends MiddlewareResult>(result: R): R =>
+  result.ok ? result : { ...result, error: toAppError(result.error) };
+
 /**
  * Every error leaves a procedure as an AppError, so both doors and `createCaller` see the
- * contract's code and status (a database outage is a 503, not a 500; a zod failure a 400).
+ * contract's code and status.
  */
-export const publicProcedure = t.procedure.use(async ({ next }) => {
-  const result = await next();
-  return result.ok ? result : { ...result, error: toAppError(result.error) };
-});
+export const publicProcedure = t.procedure.use(async ({ next }) => normalized(await next()));
 
-/** Needs a valid bearer token; narrows `ctx.user` to the caller as stored now. */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const user = await authenticate(ctx);
-  return next({ ctx: { user } });
-});
+/**
+ * Needs a valid bearer token (and at least `role`); narrows `ctx.user` to the caller as stored
+ * now. One middleware does it all, errors included: each level costs every request.
+ */
+const callerProcedure = (role?: Role) =>
+  t.procedure.use(async ({ ctx, next }) => {
+    let user: Caller;
+    try {
+      user = await authenticate(ctx);
+      if (role) requireRole(user, role);
+    } catch (error) {
+      throw toAppError(error);
+    }
+    return normalized(await next({ ctx: { user } }));
+  });
+
+export const authedProcedure = callerProcedure();
 
 /** Admin or AppAdmin; others get 403 UNAUTHORIZED before anything else is looked at. */
-export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
-  requireRole(ctx.user, "Admin");
-  return next();
-});
+export const adminProcedure = callerProcedure("Admin");
 
 /** AppAdmin only. */
-export const appAdminProcedure = authedProcedure.use(({ ctx, next }) => {
-  requireRole(ctx.user, "AppAdmin");
-  return next();
-});
+export const appAdminProcedure = callerProcedure("AppAdmin");
+
+type ProcedureCall = (options: {
+  ctx: Context;
+  path: string;
+  type: "query" | "mutation" | "subscription";
+  getRawInput: () => Promise<unknown>;
+  signal: undefined;
+}) => Promise<unknown>;
+
+/**
+ * Runs a procedure as `createCaller` does (same middlewares, same errors), without building a
+ * caller proxy per request: how both HTTP doors call procedures.
+ */
+export function callProcedure(
+  procedure: { _def: { type: "query" | "mutation" | "subscription" } },
+  path: string,
+  ctx: Context,
+  input: unknown,
+): Promise<unknown> {
+  return (procedure as unknown as ProcedureCall)({
+    ctx,
+    path,
+    type: procedure._def.type,
+    getRawInput: () => Promise.resolve(input),
+    signal: undefined,
+  });
+}

@@ -6,7 +6,7 @@ import { insertOrganization, upsertMembership } from "../../db/organizations.ts"
 import { deleteProfileImageRoute } from "../../routers/images/delete.ts";
 import { ZApiErrorBody } from "../../server/errors.ts";
 import { registerRestRoutes } from "../../server/rest.ts";
-import { createCallerFactory, router } from "../../server/trpc.ts";
+import { router } from "../../server/trpc.ts";
 import { imagePart, makeImage, multipart, pngBombHeader } from "./fixtures.ts";
 import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
 
@@ -19,7 +19,7 @@ beforeAll(async () => {
   // DELETE is a plain openapi-mapped procedure: mount it the way server/rest.ts does once wired.
   if (!t.app.hasRoute({ method: "DELETE", url: URL_SELF })) {
     const deleteOnly = router({ images: router({ deleteProfileImage: deleteProfileImageRoute }) });
-    registerRestRoutes(t.app, t.deps, deleteOnly, createCallerFactory(deleteOnly) as never);
+    registerRestRoutes(t.app, t.deps, deleteOnly);
   }
 });
 afterAll(() => t.close());

@@ -2,7 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imagesRouter } from "../../routers/images/router.ts";
 import { API_ERRORS, AppError, errorBody, toAppError } from "../../server/errors.ts";
-import { createCallerFactory, router } from "../../server/trpc.ts";
+import { router } from "../../server/trpc.ts";
 import { registerTrpcRoutes } from "../../server/trpc-http.ts";
 import { allowTrpcImageUploads } from "../../server/trpc-upload-limit.ts";
 import { makeImage } from "./fixtures.ts";
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const images = router({ images: imagesRouter });
   await app.register(async (scope) => {
     allowTrpcImageUploads(scope, t.config);
-    registerTrpcRoutes(scope, t.deps, images, createCallerFactory(images) as never);
+    registerTrpcRoutes(scope, t.deps, images);
   });
 });
 afterAll(async () => {
