@@ -41,7 +41,7 @@ export async function updateUser(
       .returningAll()
       .executeTakeFirst(),
   );
-  if (AUTH_FIELDS.some((field) => field in patch)) authStateChanged(id);
+  if (AUTH_FIELDS.some((field) => patch[field] !== undefined)) authStateChanged(id);
   return updated;
 }
 
