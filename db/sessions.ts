@@ -4,19 +4,47 @@ import type { Database } from "./database.ts";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export async function createSession(
+/**
+ * A login in one statement (so one round trip and one commit): the session, its first refresh
+ * token, and the user's last-login time.
+ */
+export async function createLoginSession(
   db: Db,
-  session: { userId: number; userAgent: string | undefined; ip: string; ttlSeconds: number },
+  login: {
+    userId: number;
+    userAgent: string | undefined;
+    ip: string;
+    ttlSeconds: number;
+    refreshTokenHash: string;
+  },
 ): Promise<number> {
   const row = await db
-    .insertInto("sessions")
-    .values({
-      user_id: session.userId,
-      user_agent: session.userAgent?.slice(0, 512) ?? null,
-      ip: session.ip,
-      expires_at: sql`now() + make_interval(secs => ${session.ttlSeconds})`,
-    })
-    .returning("id")
+    .with("session", (q) =>
+      q
+        .insertInto("sessions")
+        .values({
+          user_id: login.userId,
+          user_agent: login.userAgent?.slice(0, 512) ?? null,
+          ip: login.ip,
+          expires_at: sql`now() + make_interval(secs => ${login.ttlSeconds})`,
+        })
+        .returning("id"),
+    )
+    .with("token", (q) =>
+      q
+        .insertInto("refresh_tokens")
+        .columns(["session_id", "token_hash"])
+        .expression((eb) =>
+          eb
+            .selectFrom("session")
+            .select(["session.id", eb.val(login.refreshTokenHash).as("hash")]),
+        ),
+    )
+    .with("login", (q) =>
+      q.updateTable("users").set({ last_login_at: sql`now()` }).where("id", "=", login.userId),
+    )
+    .selectFrom("session")
+    .select("id")
     .executeTakeFirstOrThrow();
   return row.id;
 }

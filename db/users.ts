@@ -85,6 +85,3 @@ export async function bumpTokenVersion(db: Db, id: number): Promise<void> {
     .execute();
   authStateChanged(id);
 }
-
-export const recordLogin = (db: Db, id: number) =>
-  db.updateTable("users").set({ last_login_at: sql`now()` }).where("id", "=", id).execute();

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { findUserByEmail, recordLogin, updateUser } from "../../db/users.ts";
+import { findUserByEmail, updateUser } from "../../db/users.ts";
 import { mayAuthenticate } from "../../server/auth/authenticate.ts";
 import { guardLogin } from "../../server/auth/login-guard.ts";
 import { startSession } from "../../server/auth/sessions.ts";
@@ -51,6 +51,5 @@ export const tokenRoute = publicProcedure
     if (needsRehash(user.password_hash)) {
       await updateUser(ctx.db, user.id, { password_hash: await hashPassword(password) });
     }
-    await recordLogin(ctx.db, user.id);
     return startSession(ctx, user);
   });

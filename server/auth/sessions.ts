@@ -2,7 +2,7 @@ import type { Transaction } from "kysely";
 import type { Database } from "../../db/database.ts";
 import {
   addRefreshToken,
-  createSession,
+  createLoginSession,
   findRefreshToken,
   revokeSession,
   revokeUserSessions,
@@ -37,21 +37,21 @@ export type TokenPair = {
 
 const invalidRefresh = () => new AppError("UNAUTHENTICATED", "Invalid or expired refresh token");
 
-/** Starts a session (a refresh-token family) for a user who just proved who they are. */
+/**
+ * Starts a session (a refresh-token family) for a user who just proved who they are, and
+ * records the login.
+ */
 export async function startSession(
   ctx: Context,
   user: { id: number; token_version: number },
 ): Promise<TokenPair> {
   const refreshToken = randomToken();
-  const sessionId = await ctx.db.transaction().execute(async (tx) => {
-    const id = await createSession(tx, {
-      userId: user.id,
-      userAgent: ctx.request.userAgent,
-      ip: ctx.request.ip,
-      ttlSeconds: ctx.config.REFRESH_TOKEN_TTL,
-    });
-    await addRefreshToken(tx, id, hashToken(refreshToken));
-    return id;
+  const sessionId = await createLoginSession(ctx.db, {
+    userId: user.id,
+    userAgent: ctx.request.userAgent,
+    ip: ctx.request.ip,
+    ttlSeconds: ctx.config.REFRESH_TOKEN_TTL,
+    refreshTokenHash: hashToken(refreshToken),
   });
   return pair(ctx, user, sessionId, refreshToken);
 }
