@@ -4,6 +4,7 @@ import * as profileImages from "./2026-11-26T0900-profile-images.ts";
 import * as listingIndexes from "./2026-11-26T0910-listing-indexes.ts";
 import * as rateLimitsAudit from "./2026-11-26T0920-rate-limits-audit.ts";
 import * as authStateNotify from "./2026-11-26T1000-auth-state-notify.ts";
+import * as coveringListIndexes from "./2026-11-26T1010-covering-list-indexes.ts";
 
 /** Every migration, by name (names sort in the order they apply). Add new ones here. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-26T0910-listing-indexes": listingIndexes,
   "2026-11-26T0920-rate-limits-audit": rateLimitsAudit,
   "2026-11-26T1000-auth-state-notify": authStateNotify,
+  "2026-11-26T1010-covering-list-indexes": coveringListIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {
