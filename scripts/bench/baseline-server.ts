@@ -113,7 +113,8 @@ async function authenticate(authorization: string | undefined): Promise<Caller> 
     state.status === "suspended" ||
     state.status === "deleted" ||
     state.token_version !== version ||
-    !state.session_active
+    !state.session_expires_at ||
+    state.session_expires_at <= new Date()
   ) {
     throw unauthenticated();
   }

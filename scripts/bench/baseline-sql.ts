@@ -4,8 +4,11 @@
 
 const USER_COLUMNS = `"id", "email", "username", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at"`;
 
-/** db/auth-state.ts findAuthState: $1 session id, $2 user id. */
-export const AUTH_STATE = `select "u"."id", "u"."role", "u"."status", "u"."email", "u"."username", "u"."token_version", coalesce(s.revoked_at is null and s.expires_at > now(), false) as "session_active" from "users" as "u" left join "sessions" as "s" on "s"."id" = $1 and "s"."user_id" = "u"."id" where "u"."id" = $2`;
+/**
+ * db/auth-state.ts findAuthState: $1 session id, $2 user id. The baseline runs it on every
+ * request; the service, on PostgreSQL, only when the caller's state is not in memory.
+ */
+export const AUTH_STATE = `select "u"."id", "u"."role", "u"."status", "u"."email", "u"."username", "u"."token_version", case when s.revoked_at is null then s.expires_at end as "session_expires_at" from "users" as "u" left join "sessions" as "s" on "s"."id" = $1 and "s"."user_id" = "u"."id" where "u"."id" = $2`;
 
 /** db/users.ts findUserById. */
 export const USER_BY_ID = `select * from "users" where "id" = $1`;
