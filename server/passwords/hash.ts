@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { availableParallelism } from "node:os";
 import type { Algorithm, Options, Version } from "@node-rs/argon2";
 import { hash, parseOptions, verify } from "@node-rs/argon2";
 import { createLimiter, type Limiter, type LimiterOptions } from "../limiter.ts";
@@ -29,7 +28,7 @@ const MIN_SALT_BYTES = 16;
  */
 const SANE_LIMITS = { memoryCost: 1_048_576, timeCost: 32, parallelism: 16 };
 
-const HASHING_DEFAULTS: LimiterOptions = { concurrency: availableParallelism(), maxQueue: 200 };
+const HASHING_DEFAULTS: LimiterOptions = { concurrency: 4, maxQueue: 200 };
 
 let limiter: Limiter = createLimiter(HASHING_DEFAULTS);
 
