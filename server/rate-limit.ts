@@ -1,4 +1,3 @@
-import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/database.ts";
 import {
@@ -36,10 +35,14 @@ export function databaseStore(db: Kysely<Database>): RateLimitStore {
 }
 
 export function redisStore(url: string): RateLimitStore {
-  const redis = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false });
+  // ioredis is loaded only by deployments that use it (it costs resident memory otherwise).
+  const connecting = import("ioredis").then(
+    ({ Redis }) => new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false }),
+  );
   const name = (key: string) => `users-api:rl:${key}`;
   return {
     async hit(key, windowSeconds) {
+      const redis = await connecting;
       const results = await redis
         .multi()
         .incr(name(key))
@@ -50,12 +53,12 @@ export function redisStore(url: string): RateLimitStore {
       const ttl = Number(results?.[2]?.[1] ?? windowSeconds * 1000);
       return { count, resetInSeconds: Math.max(ttl, 0) / 1000 };
     },
-    peek: async (key) => Number((await redis.get(name(key))) ?? 0),
+    peek: async (key) => Number((await (await connecting).get(name(key))) ?? 0),
     clear: async (key) => {
-      await redis.del(name(key));
+      await (await connecting).del(name(key));
     },
     close: async () => {
-      await redis.quit();
+      await (await connecting).quit();
     },
   };
 }

@@ -30,8 +30,19 @@ export function startTs(
   entry: string,
   options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string; nodeArgs?: string[] },
 ): Started {
+  return startNode(entry, {
+    ...options,
+    nodeArgs: [...(options.nodeArgs ?? []), "--import", "tsx"],
+  });
+}
+
+/** Runs a JavaScript entry (the built service) with this Node. Output goes to `logFile`. */
+export function startNode(
+  entry: string,
+  options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string; nodeArgs?: string[] },
+): Started {
   const log = createWriteStream(options.logFile);
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", entry], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], {
     cwd: options.cwd,
     env: options.env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,7 +1,7 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
-import { createTransport } from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Config } from "../config.ts";
 
 export type MailLog = Pick<FastifyBaseLogger, "debug" | "info" | "warn" | "error">;
@@ -52,6 +52,20 @@ export function createMailTransport(
   return localTransport(config, log);
 }
 
+/** nodemailer, loaded with the first mail: a process that sends none does not hold it. */
+function lazyTransporter(
+  make: (createTransport: typeof import("nodemailer").createTransport) => Transporter,
+) {
+  let made: Promise<Transporter> | undefined;
+  return {
+    get: () => {
+      made ??= import("nodemailer").then(({ createTransport }) => make(createTransport));
+      return made;
+    },
+    close: async () => (await made)?.close(),
+  };
+}
+
 // Mail carries no attachments; nodemailer is told never to read files or URLs for it.
 const SAFE = { disableFileAccess: true, disableUrlAccess: true } as const;
 const HEADERS = { "Auto-Submitted": "auto-generated" };
@@ -65,25 +79,28 @@ function smtpTransport(
   const timeout = options.timeoutMs ?? 10_000;
   // Short timeouts: a mail server that accepts the connection and then hangs costs the worker
   // seconds per mail, not the minutes nodemailer waits by default.
-  const transporter = createTransport(
-    {
-      url,
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
-      dnsTimeout: timeout,
-      ...SAFE,
-    },
-    { from },
-  );
-  // Send errors reach the caller; anything emitted beside them must not crash the process.
-  transporter.on("error", (error) => log.warn({ error: error.message }, "SMTP transport error"));
+  const transporter = lazyTransporter((createTransport) => {
+    const made = createTransport(
+      {
+        url,
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
+        dnsTimeout: timeout,
+        ...SAFE,
+      },
+      { from },
+    );
+    // Send errors reach the caller; anything emitted beside them must not crash the process.
+    made.on("error", (error) => log.warn({ error: error.message }, "SMTP transport error"));
+    return made;
+  });
   const sendTimeout = options.sendTimeoutMs ?? 3 * timeout;
   return {
     mode: "smtp",
     messages: [],
     async send(mail) {
-      await transporter.sendMail({
+      await (await transporter.get()).sendMail({
         to: mail.to,
         subject: mail.subject,
         text: mail.text,
@@ -93,14 +110,13 @@ function smtpTransport(
         signal: AbortSignal.timeout(sendTimeout),
       });
     },
-    close: () => transporter.close(),
+    close: transporter.close,
   };
 }
 
 function localTransport(config: TransportConfig, log: MailLog): MailTransport {
-  const composer = createTransport(
-    { streamTransport: true, buffer: true, ...SAFE },
-    { from: config.MAIL_FROM },
+  const composer = lazyTransporter((createTransport) =>
+    createTransport({ streamTransport: true, buffer: true, ...SAFE }, { from: config.MAIL_FROM }),
   );
   const inMemory = config.DATA_DIR.startsWith("memory://");
   const dir = join(config.DATA_DIR, "mail");
@@ -109,7 +125,7 @@ function localTransport(config: TransportConfig, log: MailLog): MailTransport {
     mode: inMemory ? "memory" : "file",
     messages,
     async send(mail) {
-      const info = await composer.sendMail({
+      const info = await (await composer.get()).sendMail({
         to: mail.to,
         subject: mail.subject,
         text: mail.text,

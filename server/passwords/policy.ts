@@ -1,10 +1,12 @@
 import { Worker } from "node:worker_threads";
 import { AppError } from "../errors.ts";
-import {
+// Types only: importing the worker module's values would load zxcvbn and its dictionaries (~10 MiB
+// of heap) on the main thread, which never uses them.
+import type {
   STRENGTH_WORKER_ROLE,
-  type StrengthMessage,
-  type StrengthRequest,
-  type StrengthResult,
+  StrengthMessage,
+  StrengthRequest,
+  StrengthResult,
 } from "./strength-worker.ts";
 
 // The contract's password policy. The main thread only does the cheap rules (length, personal
@@ -135,15 +137,28 @@ type Channel = {
   stallTimer: NodeJS.Timeout | undefined;
 };
 
+/**
+ * The worker's heap. zxcvbn allocates briskly but keeps little (~20 MiB of dictionaries and
+ * blocklist): with V8's defaults the worker grew to 130–200 MiB resident over a burst of long
+ * passwords, mostly garbage awaiting collection; a 4 MiB young generation and a ceiling on the
+ * old one (which makes V8 collect before the heap grows far) keep it near 60 MiB, scoring at the
+ * same speed. Running out of the ceiling ends the worker, which is then replaced (see `fail`).
+ */
+const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 256 };
+
+/** strength-worker.ts's STRENGTH_WORKER_ROLE, spelled out (the type checks it is the same). */
+const WORKER_ROLE: typeof STRENGTH_WORKER_ROLE = "password-strength";
+
 let channel: Channel | undefined;
 let nextRequestId = 1;
 
 function spawnWorker(): Worker {
   const options = {
     name: "password-strength",
-    workerData: { role: STRENGTH_WORKER_ROLE },
+    workerData: { role: WORKER_ROLE },
     // The worker needs none of the parent's flags, and some (--inspect…) are refused in workers.
     execArgv: [],
+    resourceLimits: WORKER_HEAP_LIMITS,
   };
   if (!import.meta.url.endsWith(".ts")) {
     return new Worker(new URL("./strength-worker.js", import.meta.url), options);

@@ -1,0 +1,119 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildService } from "../scripts/build.ts";
+
+// `npm start` runs the build in dist/, not the TypeScript: what the bundle must still find at
+// run time (the worker file, the pages, the migrations) is checked here on a real process.
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+// Inside the project, like dist/, so the bundle's package imports resolve from node_modules.
+const OUT = join(ROOT, "node_modules", ".cache", `build-test-${process.pid}`);
+const DATA_DIR = mkdtempSync(join(tmpdir(), "users-build-test-"));
+
+let server: ChildProcess | undefined;
+let baseUrl = "";
+let output = "";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && server?.exitCode === null) {
+    try {
+      if ((await fetch(`${baseUrl}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the built service did not get ready:\n${output}`);
+}
+
+beforeAll(async () => {
+  await buildService(OUT);
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  const env = { ...process.env };
+  delete env.DATABASE_URL; // the embedded database: nothing outside the test to depend on
+  server = spawn(process.execPath, [join(OUT, "main.js")], {
+    cwd: ROOT,
+    env: {
+      ...env,
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      RATE_LIMIT: "off",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATA_DIR,
+      JWT_SECRET: "build-test-jwt-secret-0123456789abcdef",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  server.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  server.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  await waitReady(30_000);
+}, 45_000);
+
+afterAll(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server?.once("exit", resolve));
+    server.kill("SIGTERM");
+    await exited;
+  }
+  rmSync(OUT, { recursive: true, force: true });
+  rmSync(DATA_DIR, { recursive: true, force: true });
+});
+
+describe("the production build (npm start)", () => {
+  it("starts, migrates the database and answers /healthz", async () => {
+    const response = await fetch(`${baseUrl}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+
+  it("serves the landing pages and their assets from dist/pages", async () => {
+    const page = await fetch(`${baseUrl}/reset-password`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Choose a new password");
+    expect((await fetch(`${baseUrl}/pages/pages.css`)).status).toBe(200);
+  });
+
+  it("checks passwords in the built worker thread", async () => {
+    const signup = (password: string) =>
+      fetch(`${baseUrl}/api/users/signup`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          email: `build-${password.length}@example.com`,
+          password,
+          firstName: "Ada",
+          lastName: "Lovelace",
+        }),
+      });
+    const weak = await signup("passwordpassword1");
+    expect(weak.status).toBe(400);
+    expect(await weak.json()).toMatchObject({ code: "WEAK_PASSWORD" });
+    const strong = await signup("violet-harbor-quantum-7-lantern");
+    expect(strong.status).toBe(201);
+    expect(await strong.json()).toMatchObject({ status: "pending" });
+  });
+});
