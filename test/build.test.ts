@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../scripts/bench/processes.ts";
 import { buildService } from "../scripts/build.ts";
 
 // `npm start` runs the build in dist/, not the TypeScript: what the bundle must still find at
@@ -18,18 +18,6 @@ const DATA_DIR = mkdtempSync(join(tmpdir(), "users-build-test-"));
 let server: ChildProcess | undefined;
 let baseUrl = "";
 let output = "";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
