@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import { AUTH_STATE_CHANNEL, type AuthState, onAuthStateChanged } from "../../db/auth-state.ts";
 import { type Listener, listen } from "../../db/listener.ts";
+import { setBounded } from "../bounded-map.ts";
 
 /** At most this many sessions' states are kept; the oldest go first. */
 const MAX_ENTRIES = 10_000;
@@ -81,12 +82,7 @@ export function createAuthStateCache(options: {
       const before = changes;
       const state = await load();
       if (state && listening && changes === before) {
-        entries.delete(sessionId);
-        if (entries.size >= MAX_ENTRIES) {
-          const oldest = entries.keys().next().value;
-          if (oldest !== undefined) entries.delete(oldest);
-        }
-        entries.set(sessionId, { state, storedAt: performance.now() });
+        setBounded(entries, sessionId, { state, storedAt: performance.now() }, MAX_ENTRIES);
       }
       return state;
     },

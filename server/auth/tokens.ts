@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
+import { setBounded } from "../bounded-map.ts";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { type Keyring, type KeyringConfig, loadKeyring } from "./keyring.ts";
@@ -50,13 +51,6 @@ export async function createTokenService(
   // token many times, and only its expiry can change the verdict (the keys are fixed for the
   // process's life; revocation is authenticate()'s per-request check).
   const verified = new Map<string, { subject: AccessTokenSubject; expiresAt: number }>();
-  const remember = (token: string, subject: AccessTokenSubject, expiresAt: number) => {
-    if (verified.size >= MAX_REMEMBERED) {
-      const oldest = verified.keys().next().value;
-      if (oldest !== undefined) verified.delete(oldest);
-    }
-    verified.set(token, { subject, expiresAt });
-  };
 
   return {
     cursorKey: keyring.derivedSecret,
@@ -95,7 +89,7 @@ export async function createTokenService(
         const tokenVersion = positiveInt(payload.ver);
         if (!userId || !sessionId || tokenVersion === undefined) throw unauthenticated();
         const subject = { userId, sessionId, tokenVersion };
-        remember(token, subject, payload.exp as number);
+        setBounded(verified, token, { subject, expiresAt: payload.exp as number }, MAX_REMEMBERED);
         return subject;
       } catch {
         throw unauthenticated();

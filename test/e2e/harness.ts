@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { freePort } from "../../scripts/bench/processes.ts";
 import { createMailTransport, type MailLog } from "../../server/mail/transport.ts";
 import { createMailWorker } from "../../server/mail/worker.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -13,16 +13,6 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOTS = "test-results/e2e";
 
 const silent: MailLog = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** A loopback port free right now (the mail links need the origin before the server starts). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (!address || typeof address === "string") throw new Error("no free port");
-  return address.port;
-}
 
 export type E2eServer = Awaited<ReturnType<typeof startE2eServer>>;
 
