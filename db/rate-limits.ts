@@ -32,20 +32,17 @@ export async function hitWindow(
   return { count: row.count, resetInSeconds: row.reset_in };
 }
 
-/** The count in the current window without adding to it (0 when none or expired). */
-export async function peekWindow(
-  db: Kysely<Database>,
-  key: string,
-  windowSeconds: number,
-): Promise<number> {
-  const row = await db
-    .selectFrom("rate_limits")
-    .select("count")
+/**
+ * Takes back one hit (an attempt reserved with hitWindow that turned out not to count), never
+ * below zero; atomic like hitWindow.
+ */
+export const unhitWindow = (db: Kysely<Database>, key: string) =>
+  db
+    .updateTable("rate_limits")
+    .set({ count: sql`rate_limits.count - 1` })
     .where("key", "=", key)
-    .where("window_start", ">", sql<Date>`now() - make_interval(secs => ${windowSeconds})`)
-    .executeTakeFirst();
-  return row?.count ?? 0;
-}
+    .where("count", ">", 0)
+    .execute();
 
 export const clearWindow = (db: Kysely<Database>, key: string) =>
   db.deleteFrom("rate_limits").where("key", "=", key).execute();

@@ -78,10 +78,12 @@ const ZEnv = z.object({
   ADMIN_PASSWORD: z.string().min(1).optional(),
   RATE_LIMIT: onOff.default("on"),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_KEY_PREFIX: z.string().min(1).default("users-api:"),
   TRUST_PROXY: z.string().optional(),
   SIGNUP_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(20),
   LOGIN_LIMIT_PER_IP: z.coerce.number().int().min(1).default(100),
   LOGIN_LOCK_AFTER_FAILURES: z.coerce.number().int().min(2).default(10),
+  LOGIN_ACCOUNT_LOCK_AFTER_FAILURES: z.coerce.number().int().min(2).default(100),
   PASSWORD_LIMIT_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   RESET_LIMIT_PER_IP: z.coerce.number().int().min(1).default(10),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
@@ -130,6 +132,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const values = parsed.data;
   if (values.ADMIN_EMAIL && !values.ADMIN_PASSWORD) {
     throw new ConfigError("Invalid setting ADMIN_PASSWORD: required when ADMIN_EMAIL is set");
+  }
+  if (values.LOGIN_ACCOUNT_LOCK_AFTER_FAILURES < values.LOGIN_LOCK_AFTER_FAILURES) {
+    throw new ConfigError(
+      "Invalid setting LOGIN_ACCOUNT_LOCK_AFTER_FAILURES: must be at least LOGIN_LOCK_AFTER_FAILURES",
+    );
   }
   const publicUrl = stripSlash(values.PUBLIC_URL ?? `http://localhost:${values.PORT}`);
   return Object.freeze({

@@ -3,8 +3,8 @@ import type { Database } from "../db/database.ts";
 import {
   clearWindow,
   hitWindow,
-  peekWindow,
   pruneWindows,
+  unhitWindow,
   type WindowCount,
 } from "../db/rate-limits.ts";
 import type { Config } from "./config.ts";
@@ -12,8 +12,10 @@ import { AppError } from "./errors.ts";
 
 /** Where the fixed-window counters live: the database (default) or Redis (REDIS_URL). */
 export type RateLimitStore = {
+  /** Counts one hit, atomically: concurrent callers each see a different count. */
   hit: (key: string, windowSeconds: number) => Promise<WindowCount>;
-  peek: (key: string, windowSeconds: number) => Promise<number>;
+  /** Takes one hit back (never below zero), for a reserved attempt that turned out fine. */
+  unhit: (key: string) => Promise<void>;
   clear: (key: string) => Promise<void>;
   close: () => Promise<void>;
 };
@@ -26,7 +28,9 @@ export function databaseStore(db: Kysely<Database>): RateLimitStore {
       if (++hits % 1000 === 0) await pruneWindows(db);
       return hitWindow(db, key, windowSeconds);
     },
-    peek: (key, windowSeconds) => peekWindow(db, key, windowSeconds),
+    unhit: async (key) => {
+      await unhitWindow(db, key);
+    },
     clear: async (key) => {
       await clearWindow(db, key);
     },
@@ -34,12 +38,19 @@ export function databaseStore(db: Kysely<Database>): RateLimitStore {
   };
 }
 
-export function redisStore(url: string): RateLimitStore {
+// Decrements only a live counter above zero: DECR alone would create a key without expiry.
+const UNHIT_SCRIPT = `if (tonumber(redis.call("get", KEYS[1]) or "0") > 0) then
+  return redis.call("decr", KEYS[1])
+end
+return 0`;
+
+/** Keys are `<REDIS_KEY_PREFIX>rl:<name>`, so deployments (or test runs) can share a server. */
+export function redisStore(url: string, prefix: string): RateLimitStore {
   // ioredis is loaded only by deployments that use it (it costs resident memory otherwise).
   const connecting = import("ioredis").then(
     ({ Redis }) => new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false }),
   );
-  const name = (key: string) => `users-api:rl:${key}`;
+  const name = (key: string) => `${prefix}rl:${key}`;
   return {
     async hit(key, windowSeconds) {
       const redis = await connecting;
@@ -53,7 +64,9 @@ export function redisStore(url: string): RateLimitStore {
       const ttl = Number(results?.[2]?.[1] ?? windowSeconds * 1000);
       return { count, resetInSeconds: Math.max(ttl, 0) / 1000 };
     },
-    peek: async (key) => Number((await (await connecting).get(name(key))) ?? 0),
+    unhit: async (key) => {
+      await (await connecting).eval(UNHIT_SCRIPT, 1, name(key));
+    },
     clear: async (key) => {
       await (await connecting).del(name(key));
     },
@@ -65,8 +78,9 @@ export function redisStore(url: string): RateLimitStore {
 
 export const createRateLimitStore = (
   db: Kysely<Database>,
-  config: Pick<Config, "REDIS_URL">,
-): RateLimitStore => (config.REDIS_URL ? redisStore(config.REDIS_URL) : databaseStore(db));
+  config: Pick<Config, "REDIS_URL" | "REDIS_KEY_PREFIX">,
+): RateLimitStore =>
+  config.REDIS_URL ? redisStore(config.REDIS_URL, config.REDIS_KEY_PREFIX) : databaseStore(db);
 
 export type RateRule = { name: string; limit: number; windowSeconds: number };
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { hashPasswordForUser } from "../../server/accounts.ts";
+import { clearLoginFailures } from "../../server/auth/login-guard.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
@@ -33,5 +34,7 @@ export const passwordResetConfirmRoute = publicProcedure
       emailVerified: true,
       ...(owner.status !== "active" && { status: "active" }),
     });
+    // The mailbox is proven: the account lock that guessers may have caused is lifted.
+    await clearLoginFailures(ctx, owner.email);
     return success("Password updated; every session has ended");
   });

@@ -1,31 +1,92 @@
 import type { Context } from "../context.ts";
 import { enforceRate, rateRules } from "../rate-limit.ts";
 
-const FAILURE_WINDOW_SECONDS = 900;
+// The hard lock is per (account, client address), for the rest of a 15-minute window: a guesser
+// locks out only their own address, never the owner.
+const ADDRESS_WINDOW_SECONDS = 900;
+// Failures from every address, counted over a day: a guesser spread over many addresses meets
+// growing delays and then the account lock, which a password reset (or the day's end) lifts.
+const ACCOUNT_WINDOW_SECONDS = 24 * 3600;
+
+type GuardContext = Pick<Context, "limits" | "config" | "request">;
+
+export type PasswordAttempt = {
+  /** This attempt may not check a password: answer as for a wrong one. */
+  locked: boolean;
+  /** The password was wrong (or not checked): the attempt stays counted; waits the delay. */
+  failed: () => Promise<void>;
+  /** The password was right: clears this address's failures and takes the attempt back. */
+  succeeded: () => Promise<void>;
+};
+
+const UNGUARDED: PasswordAttempt = {
+  locked: false,
+  failed: async () => {},
+  succeeded: async () => {},
+};
+
+const failureKeys = (email: string, ip: string) => {
+  const account = email.toLowerCase();
+  return { address: `login-failures:${account}:${ip}`, account: `login-account:${account}` };
+};
 
 /**
- * Brute-force protection for login: a per-address limit (429), and per account a growing delay
- * after repeated failures and then a temporary lock. A locked account answers exactly like a
- * wrong password, so the lock reveals nothing.
+ * Reserves one password check against the account from the caller's address *before* the
+ * password is verified. The counters are incremented atomically first (database upsert or Redis
+ * INCR), so however many attempts arrive at once, at most LOGIN_LOCK_AFTER_FAILURES of them per
+ * address, and LOGIN_ACCOUNT_LOCK_AFTER_FAILURES per account, get to verify a password. Every
+ * attempt counts as a failure until `succeeded()` is called.
  */
-export async function guardLogin(ctx: Context, email: string) {
-  const active = ctx.config.RATE_LIMIT === "on";
-  const key = `login-failures:${email.toLowerCase()}`;
-  if (active) await enforceRate(ctx, rateRules(ctx.config).loginPerIp, ctx.request.ip);
-  const failures = active ? await ctx.limits.peek(key, FAILURE_WINDOW_SECONDS) : 0;
-  const lockAt = ctx.config.LOGIN_LOCK_AFTER_FAILURES;
+export async function reservePasswordAttempt(
+  ctx: GuardContext,
+  email: string,
+): Promise<PasswordAttempt> {
+  const { config, limits } = ctx;
+  if (config.RATE_LIMIT === "off") return UNGUARDED;
+  const keys = failureKeys(email, ctx.request.ip);
+  const fromAddress = (await limits.hit(keys.address, ADDRESS_WINDOW_SECONDS)).count;
+  const addressLocked = fromAddress > config.LOGIN_LOCK_AFTER_FAILURES;
+  // A locked address adds nothing more to the account's count: hammering on from one address
+  // does not bring the account lock closer.
+  const overall = addressLocked
+    ? fromAddress
+    : (await limits.hit(keys.account, ACCOUNT_WINDOW_SECONDS)).count;
   return {
-    locked: failures >= lockAt,
-    async failed() {
-      if (!active) return;
-      const { count } = await ctx.limits.hit(key, FAILURE_WINDOW_SECONDS);
-      const beyond = count - Math.floor(lockAt / 2);
-      if (beyond > 0) await sleep(Math.min(100 * 2 ** beyond, 3000));
-    },
+    locked: addressLocked || overall > config.LOGIN_ACCOUNT_LOCK_AFTER_FAILURES,
+    failed: () => sleep(delayAfter(overall, config.LOGIN_LOCK_AFTER_FAILURES)),
     async succeeded() {
-      if (active && failures > 0) await ctx.limits.clear(key);
+      await limits.clear(keys.address);
+      await limits.unhit(keys.account);
     },
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Login's guard: the per-address request limit (429), then a reserved password attempt (a lock
+ * answers exactly like a wrong password, so it reveals nothing).
+ */
+export async function guardLogin(ctx: GuardContext, email: string): Promise<PasswordAttempt> {
+  if (ctx.config.RATE_LIMIT === "on") {
+    await enforceRate(ctx, rateRules(ctx.config).loginPerIp, ctx.request.ip);
+  }
+  return reservePasswordAttempt(ctx, email);
+}
+
+/**
+ * Forgets the account's failures (and the caller's address's): a successful password reset
+ * proves the mailbox, so it lifts the account lock.
+ */
+export async function clearLoginFailures(ctx: GuardContext, email: string): Promise<void> {
+  const keys = failureKeys(email, ctx.request.ip);
+  await ctx.limits.clear(keys.account);
+  await ctx.limits.clear(keys.address);
+}
+
+/** Delays grow from half the address lock: 100 ms, doubling, at most 3 s. */
+function delayAfter(failures: number, lockAt: number): number {
+  const beyond = failures - Math.floor(lockAt / 2);
+  return beyond > 0 ? Math.min(100 * 2 ** beyond, 3000) : 0;
+}
+
+const sleep = (ms: number) =>
+  ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
