@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { findUserByEmail, findUserById } from "../../db/users.ts";
+import { requireCurrentPassword } from "../../server/auth/current-password.ts";
 import { AppError } from "../../server/errors.ts";
 import { queueTokenMail, requireReissueAllowed } from "../../server/mail/token-mail.ts";
-import { verifyPassword } from "../../server/passwords/hash.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { success, ZEmail, ZPassword, ZSuccess } from "./user-schema.ts";
 
@@ -21,20 +21,22 @@ export const changeEmailRoute = authedProcedure
   .input(z.strictObject({ newEmail: ZEmail, currentPassword: ZPassword }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
-    const user = await findUserById(ctx.db, ctx.user.id);
-    const current = input.currentPassword.normalize("NFKC");
-    if (!user?.password_hash || !(await verifyPassword(user.password_hash, current))) {
-      throw new AppError("INVALID_CURRENT_PASSWORD", "The current password is incorrect");
-    }
+    const user = await requireCurrentPassword(
+      ctx,
+      await findUserById(ctx.db, ctx.user.id),
+      input.currentPassword,
+    );
     if (input.newEmail === user.email) {
       throw new AppError("CONFLICT", "That is already your email address");
     }
+    // Spent before the address is looked up, so asking about a taken address costs what asking
+    // about a free one costs: no way to test addresses faster than one a minute.
+    await requireReissueAllowed(ctx, user.id, "email_change");
     // Checked again when the change is confirmed; a change of case only is allowed.
     const holder = await findUserByEmail(ctx.db, input.newEmail);
     if (holder && holder.id !== user.id) {
       throw new AppError("EMAIL_TAKEN", "That email is already in use");
     }
-    await requireReissueAllowed(ctx, user.id, "email_change");
     await ctx.db.transaction().execute(async (tx) => {
       await queueTokenMail(tx, ctx.config, {
         kind: "email_change",

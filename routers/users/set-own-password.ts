@@ -1,10 +1,8 @@
 import { z } from "zod";
 import { findUserById } from "../../db/users.ts";
 import { hashPasswordForUser } from "../../server/accounts.ts";
-import { AppError } from "../../server/errors.ts";
-import { verifyPassword } from "../../server/passwords/hash.ts";
+import { requireCurrentPassword } from "../../server/auth/current-password.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
-import { enforceRate, rateRules } from "../../server/rate-limit.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { success, ZPassword, ZSuccess } from "./user-schema.ts";
 
@@ -22,12 +20,11 @@ export const setOwnPasswordRoute = authedProcedure
   .input(z.strictObject({ currentPassword: ZPassword, newPassword: ZPassword }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
-    await enforceRate(ctx, rateRules(ctx.config).passwordPerAccount, String(ctx.user.id));
-    const user = await findUserById(ctx.db, ctx.user.id);
-    const current = input.currentPassword.normalize("NFKC");
-    if (!user?.password_hash || !(await verifyPassword(user.password_hash, current))) {
-      throw new AppError("INVALID_CURRENT_PASSWORD", "The current password is incorrect");
-    }
+    const user = await requireCurrentPassword(
+      ctx,
+      await findUserById(ctx.db, ctx.user.id),
+      input.currentPassword,
+    );
     const hash = await hashPasswordForUser(ctx.config, input.newPassword, user);
     await replacePassword(ctx.db, user.id, hash, { keepSessionId: ctx.user.sessionId });
     return success("Password updated");
