@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { hashPasswordForUser } from "../../server/accounts.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
-import { replacePassword } from "../../server/passwords/replace.ts";
+import { writePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { ZLinkToken } from "../users/link-token-schema.ts";
 import { success, ZPassword, ZSuccess } from "../users/user-schema.ts";
@@ -24,14 +24,18 @@ export const passwordResetConfirmRoute = publicProcedure
   .input(z.strictObject({ token: ZLinkToken, newPassword: ZPassword }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
+    // Policy and hashing first, outside any transaction: a weak password does not spend the link.
     const user = await findLinkUser(ctx.db, "password_reset", input.token, RESETTABLE);
     const hash = await hashPasswordForUser(ctx.config, input.newPassword, user);
-    const owner = await spendLinkToken(ctx.db, "password_reset", input.token, RESETTABLE);
-    // The link reached the account's mailbox, which proves it as a verification link would:
-    // a pending (or invited) user becomes active and verified.
-    await replacePassword(ctx.db, owner.id, hash, {
-      emailVerified: true,
-      ...(owner.status !== "active" && { status: "active" }),
+    // Spent and used in one transaction: if storing the password fails, the link still works.
+    await ctx.db.transaction().execute(async (tx) => {
+      const owner = await spendLinkToken(tx, "password_reset", input.token, RESETTABLE);
+      // The link reached the account's mailbox, which proves it as a verification link would:
+      // a pending (or invited) user becomes active and verified.
+      await writePassword(tx, owner.id, hash, {
+        emailVerified: true,
+        ...(owner.status !== "active" && { status: "active" }),
+      });
     });
     return success("Password updated; every session has ended");
   });
