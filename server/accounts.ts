@@ -1,6 +1,8 @@
 import { randomInt } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Role, UserRow, UserStatus } from "../db/database.ts";
+import { discardEmailTokens } from "../db/email-token-state.ts";
+import { deleteProfileImage } from "../db/profile-images.ts";
 import { insertUser, usernamesStartingWith } from "../db/users.ts";
 import { isReservedUsername } from "../routers/users/user-schema.ts";
 import type { Config } from "./config.ts";
@@ -118,4 +120,16 @@ function withSuffix(base: string, n: number): string {
   return /[a-z]/.test(head)
     ? head + suffix
     : `user${head}`.slice(0, USERNAME_MAX - suffix.length) + suffix;
+}
+
+/**
+ * A password reset on a `pending` account proves the mailbox: whoever signed up with the address
+ * may not have been its owner (squatting). What only a signed-in user can have added is dropped
+ * with their access: the profile image, and a pending email change (its link went to an address
+ * of their choosing). Names and username stay: every signup sets them, the owner's own included,
+ * and the owner sees and edits them on their profile at once. Sessions end in `writePassword`.
+ */
+export async function reclaimPendingAccount(tx: Transaction<Database>, userId: number) {
+  await deleteProfileImage(tx, userId);
+  await discardEmailTokens(tx, userId, ["verification", "email_change"]);
 }

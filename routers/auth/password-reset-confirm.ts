@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hashPasswordForUser } from "../../server/accounts.ts";
+import { hashPasswordForUser, reclaimPendingAccount } from "../../server/accounts.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
 import { writePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
@@ -16,7 +16,7 @@ export const passwordResetConfirmRoute = publicProcedure
       summary:
         "Set a new password with the emailed reset token (every session and access token ends; the email counts as verified)",
       description:
-        "A token that is unknown, used, replaced by a newer one or expired gives 409 CONFLICT. A refused password leaves the link usable.",
+        "A token that is unknown, used, replaced by a newer one or expired gives 409 CONFLICT. A refused password leaves the link usable. On an account not yet verified (pending) the link proves the address: the account becomes active and verified, and what its signed-in user added (profile image, pending email change) is removed, since whoever signed up may not have owned the address.",
       protect: false,
     },
     errors: ["WEAK_PASSWORD", "CONFLICT"],
@@ -30,6 +30,7 @@ export const passwordResetConfirmRoute = publicProcedure
     // Spent and used in one transaction: if storing the password fails, the link still works.
     await ctx.db.transaction().execute(async (tx) => {
       const owner = await spendLinkToken(tx, "password_reset", input.token, RESETTABLE);
+      if (owner.status === "pending") await reclaimPendingAccount(tx, owner.id);
       // The link reached the account's mailbox, which proves it as a verification link would:
       // a pending (or invited) user becomes active and verified.
       await writePassword(tx, owner.id, hash, {
