@@ -73,9 +73,15 @@ export const deleteMemberRoute = appAdminProcedure
   .input(z.strictObject({ id: ZOrganizationId, userId: ZUserId }))
   .output(z.object({ success: z.literal(true) }))
   .mutation(async ({ ctx, input }) => {
-    const result = await deleteMembership(ctx.db, input.userId, input.id);
-    if (result.numDeletedRows === 0n) throw new AppError("NOT_FOUND", "No such membership");
-    await audit(ctx, "membership.delete", { userId: input.userId, organizationId: input.id });
+    // The row count decides: of concurrent removals one removes and audits, the others get 404.
+    await ctx.db.transaction().execute(async (tx) => {
+      const result = await deleteMembership(tx, input.userId, input.id);
+      if (result.numDeletedRows === 0n) throw new AppError("NOT_FOUND", "No such membership");
+      await audit({ ...ctx, db: tx }, "membership.delete", {
+        userId: input.userId,
+        organizationId: input.id,
+      });
+    });
     return { success: true as const };
   });
 

@@ -193,6 +193,34 @@ describe("deleting an organization races with moving another under it", () => {
   });
 });
 
+describe("removing the same member concurrently", () => {
+  it(`${ROUNDS} rounds of ${PAIRS} concurrent removals: one 200 and one audit entry, the rest 404`, async () => {
+    const member = await t.createUser();
+    for (let round = 0; round < ROUNDS; round++) {
+      const id = await newOrg(`r${round}`);
+      await caller.organizations.putMember({ id, userId: member.id, role: "Member" });
+      const answers = await Promise.all(
+        Array.from({ length: PAIRS }, (_, i) =>
+          through(
+            i % 2 ? "rest" : "trpc",
+            { method: "DELETE", url: `/organizations/${id}/members/${member.id}` },
+            () => caller.organizations.deleteMember({ id, userId: member.id }),
+          ),
+        ),
+      );
+      expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
+      expect(answers.filter((answer) => answer.code === "NOT_FOUND")).toHaveLength(PAIRS - 1);
+      const entries = await t.db
+        .selectFrom("audit_log")
+        .select("id")
+        .where("action", "=", "membership.delete")
+        .where("target_organization_id", "=", id)
+        .execute();
+      expect(entries).toHaveLength(1);
+    }
+  });
+});
+
 describe("a foreign-key violation that escapes is a conflict", () => {
   it("maps PostgreSQL's 23503 (from pg or PGlite) to 409 CONFLICT, never a 500", async () => {
     const member = await t.createUser();
