@@ -30,6 +30,25 @@ export type OrganizationRow = Selectable<OrganizationsTable>;
 export const findOrganization = (db: Db, id: number) =>
   db.selectFrom("organizations").selectAll().where("id", "=", id).executeTakeFirst();
 
+/**
+ * Reads the organization and locks it until the transaction ends: `forDelete` (FOR UPDATE) for
+ * deleting it, otherwise FOR KEY SHARE for a write that needs it to keep existing (a member, a
+ * child). The two conflict, so a delete and such a write never both proceed: whichever locks
+ * second waits, then sees the other's outcome (the row gone, or the organization not empty).
+ */
+export const lockOrganization = (
+  tx: Transaction<Database>,
+  id: number,
+  mode: "forDelete" | "forReference",
+) =>
+  tx
+    .selectFrom("organizations")
+    .selectAll()
+    .where("id", "=", id)
+    .$if(mode === "forDelete", (qb) => qb.forUpdate())
+    .$if(mode === "forReference", (qb) => qb.forKeyShare())
+    .executeTakeFirst();
+
 export const insertOrganization = (db: Db, org: { name: string; parentId: number | null }) =>
   db
     .insertInto("organizations")

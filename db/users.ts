@@ -45,6 +45,54 @@ export async function updateUser(
   return updated;
 }
 
+/**
+ * Soft-deletes a user who is not deleted yet, in one statement: among concurrent deletes of the
+ * same user exactly one gets `true` (the others wait for it and then match no row).
+ */
+export async function softDeleteUser(db: Db, id: number): Promise<boolean> {
+  const row = await db
+    .updateTable("users")
+    .set((eb) => ({
+      status: "deleted",
+      status_before_delete: eb.ref("status"),
+      deleted_at: sql`now()`,
+      updated_at: sql`now()`,
+    }))
+    .where("id", "=", id)
+    .where("deleted_at", "is", null)
+    .returning("id")
+    .executeTakeFirst();
+  if (row) authStateChanged(id);
+  return row !== undefined;
+}
+
+/**
+ * Restores a soft-deleted user to the status it had, in one statement; undefined when it is
+ * not deleted (any more). A newer account holding its email or username gives the 409.
+ */
+export async function restoreUser(db: Db, id: number): Promise<UserRow | undefined> {
+  const row = await mapTaken(
+    db
+      .updateTable("users")
+      .set({
+        status: sql`coalesce(status_before_delete, 'active')`,
+        status_before_delete: null,
+        deleted_at: null,
+        updated_at: sql`now()`,
+      })
+      .where("id", "=", id)
+      .where("deleted_at", "is not", null)
+      .returningAll()
+      .executeTakeFirst(),
+  );
+  if (row) authStateChanged(id);
+  return row;
+}
+
+/** The user's row, locked until the transaction ends: for changes decided on its current state. */
+export const lockUser = (tx: Transaction<Database>, id: number): Promise<UserRow | undefined> =>
+  tx.selectFrom("users").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+
 export const findUserById = (db: Db, id: number): Promise<UserRow | undefined> =>
   db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
 

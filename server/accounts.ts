@@ -1,5 +1,8 @@
+import { randomInt } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Role, UserRow, UserStatus } from "../db/database.ts";
+import { discardEmailTokens } from "../db/email-token-state.ts";
+import { deleteProfileImage } from "../db/profile-images.ts";
 import { insertUser, usernamesStartingWith } from "../db/users.ts";
 import { isReservedUsername } from "../routers/users/user-schema.ts";
 import type { Config } from "./config.ts";
@@ -51,11 +54,12 @@ export async function createAccount({ db, config }: Deps, account: NewAccount): 
   const passwordHash = account.password
     ? await hashNewPassword(config, account.password, account)
     : null;
-  // A derived username can race with another signup; the next free one is tried then.
+  // A derived username can race with another signup: the insert's unique index decides, and
+  // the loser derives another (see `deriveUsername`). A chosen username is never replaced.
   for (let attempt = 0; ; attempt++) {
     try {
       return await db.transaction().execute(async (tx) => {
-        const username = account.username ?? (await deriveUsername(tx, account.email));
+        const username = account.username ?? (await deriveUsername(tx, account.email, attempt));
         const user = await insertUser(tx, {
           email: account.email,
           username,
@@ -72,23 +76,60 @@ export async function createAccount({ db, config }: Deps, account: NewAccount): 
     } catch (error) {
       const derivedClash =
         error instanceof AppError && error.apiCode === "USERNAME_TAKEN" && !account.username;
-      if (!derivedClash || attempt >= 4) throw error;
+      if (!derivedClash || attempt >= MAX_DERIVE_ATTEMPTS) throw error;
     }
   }
 }
 
-/** A valid, free username from the email's local part: `ada`, then `ada2`, `ada3`… */
-export async function deriveUsername(db: Transaction<Database>, email: string): Promise<string> {
+/** Tries of the next free numeric suffix before random ones (see `deriveUsername`). */
+const SEQUENTIAL_ATTEMPTS = 3;
+/** Random suffixes come from 900,000 values: this many clashes in a row do not happen. */
+const MAX_DERIVE_ATTEMPTS = 20;
+const USERNAME_MAX = 32;
+
+/**
+ * A valid username from the email's local part: `ada`, then the next free `ada2`, `ada3`…
+ * Concurrent signups sharing a local part all see the same next free name and all but one lose
+ * it at the insert; after a few such tries, `attempt` switches to a random six-digit suffix
+ * (`ada482913`), which concurrency cannot exhaust.
+ */
+export async function deriveUsername(
+  db: Transaction<Database>,
+  email: string,
+  attempt = 0,
+): Promise<string> {
   let base = (email.split("@")[0] ?? "")
     .toLowerCase()
     .replace(/[^a-z0-9._-]/g, "")
     .slice(0, 28);
   if (!/[a-z]/.test(base)) base = `user${base}`.slice(0, 28);
   if (base.length < 3 || isReservedUsername(base)) base = `${base}user`.slice(0, 28);
+  if (attempt >= SEQUENTIAL_ATTEMPTS) return withSuffix(base, randomInt(100_000, 1_000_000));
   const taken = await usernamesStartingWith(db, base);
   if (!taken.has(base)) return base;
   for (let n = 2; ; n++) {
-    const candidate = `${base}${n}`;
+    const candidate = withSuffix(base, n);
     if (!taken.has(candidate)) return candidate;
   }
+}
+
+/** `base` + `n`, the base shortened to fit the length limit and still holding a letter. */
+function withSuffix(base: string, n: number): string {
+  const suffix = String(n);
+  const head = base.slice(0, USERNAME_MAX - suffix.length);
+  return /[a-z]/.test(head)
+    ? head + suffix
+    : `user${head}`.slice(0, USERNAME_MAX - suffix.length) + suffix;
+}
+
+/**
+ * A password reset on a `pending` account proves the mailbox: whoever signed up with the address
+ * may not have been its owner (squatting). What only a signed-in user can have added is dropped
+ * with their access: the profile image, and a pending email change (its link went to an address
+ * of their choosing). Names and username stay: every signup sets them, the owner's own included,
+ * and the owner sees and edits them on their profile at once. Sessions end in `writePassword`.
+ */
+export async function reclaimPendingAccount(tx: Transaction<Database>, userId: number) {
+  await deleteProfileImage(tx, userId);
+  await discardEmailTokens(tx, userId, ["verification", "email_change"]);
 }

@@ -2,6 +2,7 @@ import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import { ZodError, z } from "zod";
 import { isDatabaseUnavailable } from "../db/availability.ts";
+import { isForeignKeyViolation } from "../db/unique-violation.ts";
 
 /** The contract's closed list of error codes, with their HTTP status and tRPC code. */
 export const API_ERRORS = {
@@ -97,6 +98,11 @@ export function toAppError(error: unknown): AppError {
     if (error.cause instanceof ZodError) return toAppError(error.cause);
     const apiCode = GENERIC_BY_TRPC[error.code];
     if (apiCode) return new AppError(apiCode, error.message);
+  }
+  if (isForeignKeyViolation(error)) {
+    return new AppError("CONFLICT", "A record this change depends on was changed meanwhile", {
+      cause: error,
+    });
   }
   if (isDatabaseUnavailable(error)) {
     return new AppError("SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly", {

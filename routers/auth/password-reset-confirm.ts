@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { hashPasswordForUser } from "../../server/accounts.ts";
+import { hashPasswordForUser, reclaimPendingAccount } from "../../server/accounts.ts";
 import { clearLoginFailures } from "../../server/auth/login-guard.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
-import { replacePassword } from "../../server/passwords/replace.ts";
+import { writePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { ZLinkToken } from "../users/link-token-schema.ts";
 import { success, ZPassword, ZSuccess } from "../users/user-schema.ts";
@@ -17,7 +17,7 @@ export const passwordResetConfirmRoute = publicProcedure
       summary:
         "Set a new password with the emailed reset token (every session and access token ends; the email counts as verified)",
       description:
-        "A token that is unknown, used, replaced by a newer one or expired gives 409 CONFLICT. A refused password leaves the link usable.",
+        "A token that is unknown, used, replaced by a newer one or expired gives 409 CONFLICT. A refused password leaves the link usable. On an account not yet verified (pending) the link proves the address: the account becomes active and verified, and what its signed-in user added (profile image, pending email change) is removed, since whoever signed up may not have owned the address.",
       protect: false,
     },
     errors: ["WEAK_PASSWORD", "CONFLICT"],
@@ -25,14 +25,20 @@ export const passwordResetConfirmRoute = publicProcedure
   .input(z.strictObject({ token: ZLinkToken, newPassword: ZPassword }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
+    // Policy and hashing first, outside any transaction: a weak password does not spend the link.
     const user = await findLinkUser(ctx.db, "password_reset", input.token, RESETTABLE);
     const hash = await hashPasswordForUser(ctx.config, input.newPassword, user);
-    const owner = await spendLinkToken(ctx.db, "password_reset", input.token, RESETTABLE);
-    // The link reached the account's mailbox, which proves it as a verification link would:
-    // a pending (or invited) user becomes active and verified.
-    await replacePassword(ctx.db, owner.id, hash, {
-      emailVerified: true,
-      ...(owner.status !== "active" && { status: "active" }),
+    // Spent and used in one transaction: if storing the password fails, the link still works.
+    const owner = await ctx.db.transaction().execute(async (tx) => {
+      const spent = await spendLinkToken(tx, "password_reset", input.token, RESETTABLE);
+      if (spent.status === "pending") await reclaimPendingAccount(tx, spent.id);
+      // The link reached the account's mailbox, which proves it as a verification link would:
+      // a pending (or invited) user becomes active and verified.
+      await writePassword(tx, spent.id, hash, {
+        emailVerified: true,
+        ...(spent.status !== "active" && { status: "active" }),
+      });
+      return spent;
     });
     // The mailbox is proven: the account lock that guessers may have caused is lifted.
     await clearLoginFailures(ctx, owner.email);

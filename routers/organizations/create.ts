@@ -3,7 +3,7 @@ import { insertOrganization } from "../../db/organizations.ts";
 import { audit } from "../../server/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import {
-  loadOrganization,
+  lockExistingOrganization,
   toOrganization,
   ZOrganization,
   ZOrganizationId,
@@ -27,8 +27,12 @@ export const createOrganizationRoute = appAdminProcedure
   .output(ZOrganization)
   .mutation(async ({ ctx, input }) => {
     const parentId = input.parentId ?? null;
-    if (parentId !== null) await loadOrganization(ctx.db, parentId);
-    const organization = await insertOrganization(ctx.db, { name: input.name, parentId });
-    await audit(ctx, "organization.create", { organizationId: organization.id }, input);
+    const organization = await ctx.db.transaction().execute(async (tx) => {
+      // The parent stays locked until the child is stored: a concurrent delete of it waits.
+      if (parentId !== null) await lockExistingOrganization(tx, parentId, "forReference");
+      const created = await insertOrganization(tx, { name: input.name, parentId });
+      await audit({ ...ctx, db: tx }, "organization.create", { organizationId: created.id }, input);
+      return created;
+    });
     return toOrganization(organization);
   });

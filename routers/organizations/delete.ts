@@ -1,14 +1,10 @@
 import { z } from "zod";
-import {
-  deleteOrganization,
-  lockOrganizationTree,
-  organizationHasDependants,
-} from "../../db/organizations.ts";
+import { deleteOrganization, organizationHasDependants } from "../../db/organizations.ts";
 import { audit } from "../../server/audit.ts";
 import { AppError } from "../../server/errors.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import { success, ZSuccess } from "../users/user-schema.ts";
-import { organizationNotFound, ZOrganizationId } from "./organization-schema.ts";
+import { lockExistingOrganization, ZOrganizationId } from "./organization-schema.ts";
 
 export const deleteOrganizationRoute = appAdminProcedure
   .meta({
@@ -24,12 +20,13 @@ export const deleteOrganizationRoute = appAdminProcedure
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
     await ctx.db.transaction().execute(async (tx) => {
-      await lockOrganizationTree(tx);
+      // Locked before the emptiness check: an add-member or create-child that locked it first
+      // has committed by now (and is seen), one that comes later waits and then finds it gone.
+      await lockExistingOrganization(tx, input.id, "forDelete");
       if (await organizationHasDependants(tx, input.id)) {
         throw new AppError("CONFLICT", "The organization still has child organizations or members");
       }
-      const result = await deleteOrganization(tx, input.id);
-      if (result.numDeletedRows === 0n) throw organizationNotFound();
+      await deleteOrganization(tx, input.id);
       await audit({ ...ctx, db: tx }, "organization.delete", { organizationId: input.id });
     });
     return success("Organization deleted");

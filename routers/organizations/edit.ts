@@ -8,7 +8,7 @@ import { audit } from "../../server/audit.ts";
 import { AppError } from "../../server/errors.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import {
-  loadOrganization,
+  lockExistingOrganization,
   organizationNotFound,
   toOrganization,
   ZOrganization,
@@ -38,7 +38,8 @@ export const editOrganizationRoute = appAdminProcedure
     const updated = await ctx.db.transaction().execute(async (tx) => {
       if (input.parentId !== undefined && input.parentId !== null) {
         await lockOrganizationTree(tx);
-        await loadOrganization(tx, input.parentId);
+        // The new parent stays locked until the move is stored: a concurrent delete of it waits.
+        await lockExistingOrganization(tx, input.parentId, "forReference");
         if (await isSelfOrAncestor(tx, input.id, input.parentId)) {
           throw new AppError(
             "CONFLICT",
@@ -47,9 +48,11 @@ export const editOrganizationRoute = appAdminProcedure
         }
       }
       const { id, ...changes } = input;
+      // Not found rolls back: no audit entry for an organization that is not there.
+      const row = await updateOrganization(tx, id, changes);
+      if (!row) throw organizationNotFound();
       await audit({ ...ctx, db: tx }, "organization.edit", { organizationId: id }, changes);
-      return updateOrganization(tx, id, changes);
+      return row;
     });
-    if (!updated) throw organizationNotFound();
     return toOrganization(updated);
   });

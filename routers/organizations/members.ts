@@ -7,6 +7,7 @@ import { appAdminProcedure } from "../../server/trpc.ts";
 import { ZUserId } from "../users/user-schema.ts";
 import {
   loadOrganization,
+  lockExistingOrganization,
   ZMembershipRole,
   ZOrganizationId,
   ZPage,
@@ -34,21 +35,23 @@ export const putMemberRoute = appAdminProcedure
   .input(z.strictObject({ id: ZOrganizationId, userId: ZUserId, role: ZMembershipRole }))
   .output(ZMembership)
   .mutation(async ({ ctx, input }) => {
-    await loadOrganization(ctx.db, input.id);
-    await loadVisibleUser(ctx.db, ctx.user, { id: input.userId });
-    const row = await upsertMembership(ctx.db, {
-      userId: input.userId,
-      organizationId: input.id,
-      role: input.role,
-    });
-    await audit(
-      ctx,
-      "membership.put",
-      { userId: input.userId, organizationId: input.id },
-      {
+    const row = await ctx.db.transaction().execute(async (tx) => {
+      // Locked until the membership is stored: a concurrent delete of the organization waits.
+      await lockExistingOrganization(tx, input.id, "forReference");
+      await loadVisibleUser(tx, ctx.user, { id: input.userId });
+      const membership = await upsertMembership(tx, {
+        userId: input.userId,
+        organizationId: input.id,
         role: input.role,
-      },
-    );
+      });
+      await audit(
+        { ...ctx, db: tx },
+        "membership.put",
+        { userId: input.userId, organizationId: input.id },
+        { role: input.role },
+      );
+      return membership;
+    });
     return {
       organizationId: row.organization_id,
       userId: row.user_id,
@@ -70,9 +73,15 @@ export const deleteMemberRoute = appAdminProcedure
   .input(z.strictObject({ id: ZOrganizationId, userId: ZUserId }))
   .output(z.object({ success: z.literal(true) }))
   .mutation(async ({ ctx, input }) => {
-    const result = await deleteMembership(ctx.db, input.userId, input.id);
-    if (result.numDeletedRows === 0n) throw new AppError("NOT_FOUND", "No such membership");
-    await audit(ctx, "membership.delete", { userId: input.userId, organizationId: input.id });
+    // The row count decides: of concurrent removals one removes and audits, the others get 404.
+    await ctx.db.transaction().execute(async (tx) => {
+      const result = await deleteMembership(tx, input.userId, input.id);
+      if (result.numDeletedRows === 0n) throw new AppError("NOT_FOUND", "No such membership");
+      await audit({ ...ctx, db: tx }, "membership.delete", {
+        userId: input.userId,
+        organizationId: input.id,
+      });
+    });
     return { success: true as const };
   });
 

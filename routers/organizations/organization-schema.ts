@@ -1,7 +1,11 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { z } from "zod";
 import { type Database, MEMBERSHIP_ROLES } from "../../db/database.ts";
-import { findOrganization, type OrganizationRow } from "../../db/organizations.ts";
+import {
+  findOrganization,
+  lockOrganization,
+  type OrganizationRow,
+} from "../../db/organizations.ts";
 import { AppError } from "../../server/errors.ts";
 import { ZText } from "../users/user-schema.ts";
 
@@ -36,6 +40,17 @@ export const organizationNotFound = () => new AppError("NOT_FOUND", "Organizatio
 
 export async function loadOrganization(db: Kysely<Database>, id: number): Promise<OrganizationRow> {
   const organization = await findOrganization(db, id);
+  if (!organization) throw organizationNotFound();
+  return organization;
+}
+
+/** The organization, locked for the rest of the transaction (see `lockOrganization`), or 404. */
+export async function lockExistingOrganization(
+  tx: Transaction<Database>,
+  id: number,
+  mode: "forDelete" | "forReference",
+): Promise<OrganizationRow> {
+  const organization = await lockOrganization(tx, id, mode);
   if (!organization) throw organizationNotFound();
   return organization;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { hashPasswordForUser } from "../../server/accounts.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
-import { replacePassword } from "../../server/passwords/replace.ts";
+import { writePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { ZLinkToken } from "./link-token-schema.ts";
 import { success, ZPassword, ZSuccess } from "./user-schema.ts";
@@ -28,7 +28,10 @@ export const acceptInvitationRoute = publicProcedure
     // Policy and hashing first, outside any transaction: a weak password does not spend the link.
     const user = await findLinkUser(ctx.db, "invitation", input.token, INVITED);
     const hash = await hashPasswordForUser(ctx.config, input.password, user);
-    const invited = await spendLinkToken(ctx.db, "invitation", input.token, INVITED);
-    await replacePassword(ctx.db, invited.id, hash, { status: "active", emailVerified: true });
+    // Spent and used in one transaction: if storing the password fails, the link still works.
+    await ctx.db.transaction().execute(async (tx) => {
+      const invited = await spendLinkToken(tx, "invitation", input.token, INVITED);
+      await writePassword(tx, invited.id, hash, { status: "active", emailVerified: true });
+    });
     return success("Invitation accepted; you can log in now");
   });

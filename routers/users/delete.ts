@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { updateUser } from "../../db/users.ts";
+import { softDeleteUser } from "../../db/users.ts";
 import { audit } from "../../server/audit.ts";
 import { cutOffAccess } from "../../server/auth/sessions.ts";
 import { AppError } from "../../server/errors.ts";
@@ -14,6 +14,8 @@ export const deleteUserRoute = adminProcedure
       path: "/users/{id}",
       tags: ["users"],
       summary: "Soft-delete a user (sessions end; email and username become free)",
+      description:
+        "Idempotent: deleting a user who is already deleted answers 200 and changes nothing.",
     },
     errors: ["UNAUTHORIZED", "USER_NOT_FOUND", "CONFLICT"],
   })
@@ -22,13 +24,10 @@ export const deleteUserRoute = adminProcedure
   .mutation(async ({ ctx, input }) => {
     const target = await loadManagedUser(ctx.db, ctx.user, input.id);
     if (target.id === ctx.user.id) throw new AppError("CONFLICT", "You cannot delete yourself");
-    if (target.status === "deleted") throw new AppError("CONFLICT", "The user is already deleted");
     await ctx.db.transaction().execute(async (tx) => {
-      await updateUser(tx, target.id, {
-        status: "deleted",
-        status_before_delete: target.status,
-        deleted_at: new Date(),
-      });
+      // The conditional update decides who deletes: a concurrent (or later) delete of the same
+      // user finds it deleted, which is what it asked for, and writes nothing.
+      if (!(await softDeleteUser(tx, target.id))) return;
       await cutOffAccess(tx, target.id);
       await audit({ ...ctx, db: tx }, "user.delete", { userId: target.id });
     });

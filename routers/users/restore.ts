@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { updateUser } from "../../db/users.ts";
+import { restoreUser } from "../../db/users.ts";
 import { audit } from "../../server/audit.ts";
 import { AppError } from "../../server/errors.ts";
-import { loadManagedUser, userNotFound } from "../../server/permissions.ts";
+import { loadManagedUser } from "../../server/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
 import { toUser, ZUser, ZUserId } from "./user-schema.ts";
 
@@ -20,14 +20,13 @@ export const restoreUserRoute = adminProcedure
   .output(ZUser)
   .mutation(async ({ ctx, input }) => {
     const target = await loadManagedUser(ctx.db, ctx.user, input.id);
-    if (target.status !== "deleted") throw new AppError("CONFLICT", "The user is not deleted");
-    // The partial unique indexes refuse this when a newer account took the email or username.
-    const user = await updateUser(ctx.db, target.id, {
-      status: target.status_before_delete ?? "active",
-      status_before_delete: null,
-      deleted_at: null,
+    return ctx.db.transaction().execute(async (tx) => {
+      // The conditional update decides: of concurrent restores one restores, the others find
+      // the user not deleted. The partial unique indexes refuse it when a newer account took
+      // the email or username.
+      const user = await restoreUser(tx, target.id);
+      if (!user) throw new AppError("CONFLICT", "The user is not deleted");
+      await audit({ ...ctx, db: tx }, "user.restore", { userId: user.id }, { status: user.status });
+      return toUser(user);
     });
-    if (!user) throw userNotFound();
-    await audit(ctx, "user.restore", { userId: user.id }, { status: user.status });
-    return toUser(user);
   });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { hashPasswordForUser } from "../../server/accounts.ts";
 import { audit } from "../../server/audit.ts";
-import { replacePassword } from "../../server/passwords/replace.ts";
+import { writePassword } from "../../server/passwords/replace.ts";
 import { loadManagedUser } from "../../server/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
 import { success, ZPassword, ZSuccess, ZUserId } from "./user-schema.ts";
@@ -21,7 +21,10 @@ export const setPasswordRoute = adminProcedure
   .mutation(async ({ ctx, input }) => {
     const target = await loadManagedUser(ctx.db, ctx.user, input.id);
     const hash = await hashPasswordForUser(ctx.config, input.newPassword, target);
-    await replacePassword(ctx.db, target.id, hash);
-    await audit(ctx, "user.password_set", { userId: target.id });
+    // The password and its audit entry are stored together, or neither.
+    await ctx.db.transaction().execute(async (tx) => {
+      await writePassword(tx, target.id, hash);
+      await audit({ ...ctx, db: tx }, "user.password_set", { userId: target.id });
+    });
     return success("Password set");
   });

@@ -34,7 +34,8 @@ export async function findLinkUser(
 
 /**
  * Spends the token (once, even when two requests race) and re-reads its user, who must still be
- * in one of `statuses`. Throws `invalidLink()` otherwise.
+ * in one of `statuses`. Throws `invalidLink()` otherwise. Call it in the transaction that acts on
+ * the link, so a failure there leaves the link unspent.
  */
 export async function spendLinkToken(
   db: Kysely<Database>,

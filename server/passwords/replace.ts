@@ -1,24 +1,34 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database, UserStatus } from "../../db/database.ts";
 import { updateUser } from "../../db/users.ts";
 import { cutOffAccess } from "../auth/sessions.ts";
 
+type PasswordOptions = { keepSessionId?: number; status?: UserStatus; emailVerified?: boolean };
+
 /**
- * Stores a new password hash and, in the same transaction, ends every access token issued
- * before now and every session except the one to keep.
+ * Stores a new password hash and ends every access token issued before now and every session
+ * except the one to keep, in the caller's transaction: a mail link is spent in the same one, so
+ * a failure leaves both undone. Hash before the transaction (it is slow).
  */
-export async function replacePassword(
+export async function writePassword(
+  tx: Transaction<Database>,
+  userId: number,
+  passwordHash: string,
+  options: PasswordOptions = {},
+): Promise<void> {
+  await updateUser(tx, userId, {
+    password_hash: passwordHash,
+    status: options.status,
+    email_verified: options.emailVerified,
+  });
+  await cutOffAccess(tx, userId, options.keepSessionId);
+}
+
+/** `writePassword` in a transaction of its own. */
+export const replacePassword = (
   db: Kysely<Database>,
   userId: number,
   passwordHash: string,
-  options: { keepSessionId?: number; status?: UserStatus; emailVerified?: boolean } = {},
-): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    await updateUser(tx, userId, {
-      password_hash: passwordHash,
-      status: options.status,
-      email_verified: options.emailVerified,
-    });
-    await cutOffAccess(tx, userId, options.keepSessionId);
-  });
-}
+  options: PasswordOptions = {},
+): Promise<void> =>
+  db.transaction().execute((tx) => writePassword(tx, userId, passwordHash, options));
