@@ -13,15 +13,14 @@ import { appRouter } from "../routers/router.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Deps } from "./context.ts";
-import { API_ERRORS, AppError, errorBody, logFailure, toAppError } from "./errors.ts";
+import { API_ERRORS, errorBody, fromFastifyError, logFailure, toAppError } from "./errors.ts";
 import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
 import { registerImageRoutes } from "./image-routes.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { registerPages } from "./pages/register.ts";
 import { createRateLimitStore } from "./rate-limit.ts";
 import { registerRestRoutes } from "./rest.ts";
-import { registerTrpcRoutes } from "./trpc-http.ts";
-import { allowTrpcImageUploads } from "./trpc-upload-limit.ts";
+import { registerTrpcDoor } from "./trpc-http.ts";
 
 export type AppOptions = { logger?: FastifyServerOptions["logger"] };
 
@@ -129,10 +128,7 @@ export async function buildApp(
     reply.code(404).send({ code: "NOT_FOUND", message: `No route for ${req.method} ${path}` });
   });
 
-  await app.register(async (scope) => {
-    allowTrpcImageUploads(scope, deps.config);
-    registerTrpcRoutes(scope, deps, appRouter);
-  });
+  await registerTrpcDoor(app, deps, appRouter);
 
   const document = buildOpenApiDocument(appRouter, base.config.PUBLIC_URL, packageJson.version);
   app.get("/api/openapi.json", () => document);
@@ -173,18 +169,3 @@ export async function buildApp(
 
 /** TRUST_PROXY: the proxies' addresses or CIDRs (comma-separated, or `loopback`); unset trusts no X-Forwarded-For. */
 const trustProxy = (setting: string | undefined): string | false => setting ?? false;
-
-/** Fastify's own 4xx (bad JSON, body too large, wrong content type) in the contract's shape. */
-function fromFastifyError(error: FastifyError): AppError | undefined {
-  if (error instanceof AppError || !error.statusCode || error.statusCode >= 500) return undefined;
-  switch (error.statusCode) {
-    case 413:
-      return new AppError("PAYLOAD_TOO_LARGE", "The request body is too large");
-    case 415:
-      return new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json");
-    case 404:
-      return new AppError("NOT_FOUND", error.message);
-    default:
-      return new AppError("VALIDATION_ERROR", `Malformed request: ${error.message}`);
-  }
-}
