@@ -74,7 +74,7 @@ function trpcDoor(deps: Deps, router: AnyRouter) {
       path: undefined,
       input: undefined,
     });
-    return reply.code(API_ERRORS[appError.apiCode].status).send(envelope);
+    return sendJson(reply, API_ERRORS[appError.apiCode].status, envelope);
   };
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -148,7 +148,7 @@ function trpcDoor(deps: Deps, router: AnyRouter) {
     // status is 200 and errors travel inside the stream, as with tRPC's adapters.
     if (streamed) {
       const { contentType, body } = jsonlBatchBody(router, outcomes);
-      return reply.code(200).type(contentType).send(body);
+      return reply.code(200).header("content-type", contentType).send(body);
     }
 
     const settled = await Promise.all(outcomes);
@@ -163,7 +163,7 @@ function trpcDoor(deps: Deps, router: AnyRouter) {
     );
     const statuses = new Set(settled.map(statusOf));
     const status = statuses.size === 1 ? statusOf(settled[0] as Outcome) : 207;
-    return reply.code(status).send(batch ? bodies : bodies[0]);
+    return sendJson(reply, status, batch ? bodies : bodies[0]);
   };
 
   return { handle, fail };
@@ -175,6 +175,16 @@ type Call = {
   type: ProcedureType | undefined;
   input: unknown;
 };
+
+/**
+ * JSON as tRPC's adapters send it: `application/json` without the charset parameter that
+ * Fastify adds to any JSON type unless the payload is bytes.
+ */
+const sendJson = (reply: FastifyReply, status: number, body: unknown) =>
+  reply
+    .code(status)
+    .header("content-type", "application/json")
+    .send(Buffer.from(JSON.stringify(body)));
 
 const statusOf = (outcome: Outcome) =>
   outcome.ok ? 200 : API_ERRORS[outcome.error.apiCode].status;

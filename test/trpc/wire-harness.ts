@@ -83,6 +83,12 @@ export async function listenDoor(deps: Deps, served: AnyRouter = probeRouter) {
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
     forceCloseConnections: true,
   });
+  // As server/app.ts: an empty JSON body (a POSTed query without input) is no input.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    if (body === "") done(null, undefined);
+    else parseJson(req, body as string, done);
+  });
   await registerTrpcDoor(app, deps, served);
   await app.listen({ port: 0, host: "127.0.0.1" });
   return { url: `${baseUrl(app.server)}/trpc`, close: () => app.close() };
