@@ -13,14 +13,21 @@ import { appRouter } from "../routers/router.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Deps } from "./context.ts";
-import { API_ERRORS, errorBody, fromFastifyError, logFailure, toAppError } from "./errors.ts";
+import {
+  API_ERRORS,
+  AppError,
+  errorBody,
+  fromFastifyError,
+  logFailure,
+  toAppError,
+} from "./errors.ts";
 import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
 import { registerImageRoutes } from "./image-routes.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { registerPages } from "./pages/register.ts";
 import { createRateLimitStore } from "./rate-limit.ts";
 import { registerRestRoutes } from "./rest.ts";
-import { registerTrpcDoor } from "./trpc-http.ts";
+import { isTrpcUrl, registerTrpcDoor, sendTrpcError } from "./trpc-http.ts";
 
 export type AppOptions = { logger?: FastifyServerOptions["logger"] };
 
@@ -61,9 +68,10 @@ export async function buildApp(
     genReqId: requestId,
     logController: new LogController({ disableRequestLogging: true }),
     // Errors the router raises before any handler (a malformed %-encoded path) in our shape.
-    frameworkErrors: (error, _req, reply) => {
-      const body = { code: "VALIDATION_ERROR", message: `Malformed request: ${error.message}` };
-      (reply as FastifyReply).code(400).send(body);
+    frameworkErrors: (error, req, reply) => {
+      const malformed = new AppError("VALIDATION_ERROR", `Malformed request: ${error.message}`);
+      if (isTrpcUrl(req.url)) return sendTrpcError(reply as FastifyReply, appRouter, malformed);
+      (reply as FastifyReply).code(400).send(errorBody(malformed));
     },
     // `/api/users/` is `/api/users`, as clients expect.
     routerOptions: { ignoreTrailingSlash: true },

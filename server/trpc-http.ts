@@ -68,13 +68,7 @@ function trpcDoor(deps: Deps, router: AnyRouter) {
   const fail = (error: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
     const appError = fromFastifyError(error as FastifyError) ?? toAppError(error);
     logFailure(req.log, appError, error);
-    setErrorHeaders(reply, [appError]);
-    const envelope = errorEnvelope(router, appError, {
-      type: "unknown",
-      path: undefined,
-      input: undefined,
-    });
-    return sendJson(reply, API_ERRORS[appError.apiCode].status, envelope);
+    return sendTrpcError(reply, router, appError);
   };
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -175,6 +169,20 @@ type Call = {
   type: ProcedureType | undefined;
   input: unknown;
 };
+
+/** Whether a URL is the native door's, whose errors are in tRPC's shape. */
+export const isTrpcUrl = (url: string): boolean => url === "/trpc" || /^\/trpc[/?]/.test(url);
+
+/** An error of a whole request to the door, in tRPC's shape: `{error: {message, code, data}}`. */
+export function sendTrpcError(reply: FastifyReply, router: AnyRouter, error: AppError) {
+  setErrorHeaders(reply, [error]);
+  const envelope = errorEnvelope(router, error, {
+    type: "unknown",
+    path: undefined,
+    input: undefined,
+  });
+  return sendJson(reply, API_ERRORS[error.apiCode].status, envelope);
+}
 
 /**
  * JSON as tRPC's adapters send it: `application/json` without the charset parameter that
