@@ -157,7 +157,7 @@ function trpcDoor(deps: Deps, router: AnyRouter) {
     );
     const statuses = new Set(settled.map(statusOf));
     const status = statuses.size === 1 ? statusOf(settled[0] as Outcome) : 207;
-    return sendJson(reply, status, batch ? bodies : bodies[0]);
+    return reply.code(status).send(batch ? bodies : bodies[0]);
   };
 
   return { handle, fail };
@@ -181,18 +181,8 @@ export function sendTrpcError(reply: FastifyReply, router: AnyRouter, error: App
     path: undefined,
     input: undefined,
   });
-  return sendJson(reply, API_ERRORS[error.apiCode].status, envelope);
+  return reply.code(API_ERRORS[error.apiCode].status).send(envelope);
 }
-
-/**
- * JSON as tRPC's adapters send it: `application/json` without the charset parameter that
- * Fastify adds to any JSON type unless the payload is bytes.
- */
-const sendJson = (reply: FastifyReply, status: number, body: unknown) =>
-  reply
-    .code(status)
-    .header("content-type", "application/json")
-    .send(Buffer.from(JSON.stringify(body)));
 
 const statusOf = (outcome: Outcome) =>
   outcome.ok ? 200 : API_ERRORS[outcome.error.apiCode].status;

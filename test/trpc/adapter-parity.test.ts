@@ -33,9 +33,15 @@ afterAll(async () => {
 
 type Answer = { status: number; contentType: string | null; body: string; allow: string | null };
 
+/**
+ * The media type without parameters: every JSON answer of the service states `charset=utf-8`
+ * (test/security/api8), which tRPC's adapters leave out; the bytes of the body must be the same.
+ */
+const mediaType = (res: Response) => res.headers.get("content-type")?.split(";")[0] ?? null;
+
 const read = async (res: Response): Promise<Answer> => ({
   status: res.status,
-  contentType: res.headers.get("content-type"),
+  contentType: mediaType(res),
   body: await res.text(),
   allow: res.headers.get("allow"),
 });

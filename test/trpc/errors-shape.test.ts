@@ -16,7 +16,7 @@ afterAll(() => t?.close());
 async function expectTrpcError(request: InjectOptions, status: number, code: string) {
   const res = await t.app.inject(request);
   expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers["content-type"]).toBe("application/json");
+  expect(res.headers["content-type"]).toBe("application/json; charset=utf-8");
   const body = res.json();
   expect(body).toEqual({
     error: {
