@@ -13,7 +13,7 @@ import {
   sseBody,
 } from "./trpc-wire.ts";
 
-/** The most calls one batch may carry (the README and the bench rely on it). */
+/** The most calls one batch may carry (the README states it). */
 export const MAX_BATCH = 16;
 
 /**
