@@ -13,15 +13,21 @@ import { appRouter } from "../routers/router.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Deps } from "./context.ts";
-import { API_ERRORS, AppError, errorBody, logFailure, toAppError } from "./errors.ts";
+import {
+  API_ERRORS,
+  AppError,
+  errorBody,
+  fromFastifyError,
+  logFailure,
+  toAppError,
+} from "./errors.ts";
 import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
 import { registerImageRoutes } from "./image-routes.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { registerPages } from "./pages/register.ts";
 import { createRateLimitStore } from "./rate-limit.ts";
 import { registerRestRoutes } from "./rest.ts";
-import { registerTrpcRoutes } from "./trpc-http.ts";
-import { allowTrpcImageUploads } from "./trpc-upload-limit.ts";
+import { isTrpcUrl, registerTrpcDoor, sendTrpcError } from "./trpc-http.ts";
 
 export type AppOptions = { logger?: FastifyServerOptions["logger"] };
 
@@ -62,9 +68,10 @@ export async function buildApp(
     genReqId: requestId,
     logController: new LogController({ disableRequestLogging: true }),
     // Errors the router raises before any handler (a malformed %-encoded path) in our shape.
-    frameworkErrors: (error, _req, reply) => {
-      const body = { code: "VALIDATION_ERROR", message: `Malformed request: ${error.message}` };
-      (reply as FastifyReply).code(400).send(body);
+    frameworkErrors: (error, req, reply) => {
+      const malformed = new AppError("VALIDATION_ERROR", `Malformed request: ${error.message}`);
+      if (isTrpcUrl(req.url)) return sendTrpcError(reply as FastifyReply, appRouter, malformed);
+      (reply as FastifyReply).code(400).send(errorBody(malformed));
     },
     // `/api/users/` is `/api/users`, as clients expect.
     routerOptions: { ignoreTrailingSlash: true },
@@ -129,10 +136,7 @@ export async function buildApp(
     reply.code(404).send({ code: "NOT_FOUND", message: `No route for ${req.method} ${path}` });
   });
 
-  await app.register(async (scope) => {
-    allowTrpcImageUploads(scope, deps.config);
-    registerTrpcRoutes(scope, deps, appRouter);
-  });
+  await registerTrpcDoor(app, deps, appRouter);
 
   const document = buildOpenApiDocument(appRouter, base.config.PUBLIC_URL, packageJson.version);
   app.get("/api/openapi.json", () => document);
@@ -173,18 +177,3 @@ export async function buildApp(
 
 /** TRUST_PROXY: the proxies' addresses or CIDRs (comma-separated, or `loopback`); unset trusts no X-Forwarded-For. */
 const trustProxy = (setting: string | undefined): string | false => setting ?? false;
-
-/** Fastify's own 4xx (bad JSON, body too large, wrong content type) in the contract's shape. */
-function fromFastifyError(error: FastifyError): AppError | undefined {
-  if (error instanceof AppError || !error.statusCode || error.statusCode >= 500) return undefined;
-  switch (error.statusCode) {
-    case 413:
-      return new AppError("PAYLOAD_TOO_LARGE", "The request body is too large");
-    case 415:
-      return new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json");
-    case 404:
-      return new AppError("NOT_FOUND", error.message);
-    default:
-      return new AppError("VALIDATION_ERROR", `Malformed request: ${error.message}`);
-  }
-}

@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+import type { FastifyError } from "fastify";
 import { ZodError, z } from "zod";
 import { isDatabaseUnavailable } from "../db/availability.ts";
 import { isForeignKeyViolation } from "../db/unique-violation.ts";
@@ -111,6 +112,21 @@ export function toAppError(error: unknown): AppError {
     });
   }
   return new AppError("INTERNAL_ERROR", "Internal server error", { cause: error });
+}
+
+/** Fastify's own 4xx (bad JSON, body too large, wrong content type) as the contract's codes. */
+export function fromFastifyError(error: FastifyError): AppError | undefined {
+  if (error instanceof AppError || !error.statusCode || error.statusCode >= 500) return undefined;
+  switch (error.statusCode) {
+    case 413:
+      return new AppError("PAYLOAD_TOO_LARGE", "The request body is too large");
+    case 415:
+      return new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json");
+    case 404:
+      return new AppError("NOT_FOUND", error.message);
+    default:
+      return new AppError("VALIDATION_ERROR", `Malformed request: ${error.message}`);
+  }
 }
 
 export function errorBody(error: AppError): ApiErrorBody {

@@ -26,7 +26,8 @@ export function allowTrpcImageUploads(scope: FastifyInstance, config: Config): v
     route.bodyLimit = upload;
   });
   scope.addHook("preParsing", async (req, _reply, payload) => {
-    if ((req.params as { path?: string }).path === TRPC_UPLOAD_PATH) return payload;
+    // The door's wildcard is the procedure list (`/trpc/*`).
+    if ((req.params as { "*"?: string })["*"] === TRPC_UPLOAD_PATH) return payload;
     if (Number(req.headers["content-length"]) > normal) throw tooLarge(normal);
     let received = 0;
     return payload.pipe(

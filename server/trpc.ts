@@ -80,7 +80,7 @@ type ProcedureCall = (options: {
   path: string;
   type: "query" | "mutation" | "subscription";
   getRawInput: () => Promise<unknown>;
-  signal: undefined;
+  signal: AbortSignal | undefined;
 }) => Promise<unknown>;
 
 /**
@@ -92,12 +92,14 @@ export function callProcedure(
   path: string,
   ctx: Context,
   input: unknown,
+  /** Ends a subscription when its client leaves (queries and mutations run to the end). */
+  signal?: AbortSignal,
 ): Promise<unknown> {
   return (procedure as unknown as ProcedureCall)({
     ctx,
     path,
     type: procedure._def.type,
     getRawInput: () => Promise.resolve(input),
-    signal: undefined,
+    signal,
   });
 }

@@ -23,6 +23,7 @@ import {
   USER_BY_ID,
   USER_BY_USERNAME,
 } from "./baseline-sql.ts";
+import { STREAM_BATCH, STREAM_BATCH_PATHS } from "./scenarios.ts";
 
 const env = process.env;
 const databaseUrl = env.DATABASE_URL;
@@ -378,6 +379,48 @@ app.get<{ Querystring: { input?: string } }>("/trpc/users.get", async (req, repl
     throw badRequest("input is not JSON");
   }
   return sendJson(reply, 200, { result: { data: await getUser(caller, input?.id) } });
+});
+
+// httpBatchStreamLink's answer, written by hand: JSON lines, a head with a placeholder per call
+// at once, then each call's result as it is ready (nested as tRPC nests it: result, data).
+app.get<{ Querystring: { input?: string } }>(`/trpc/${STREAM_BATCH_PATHS}`, async (req, reply) => {
+  const caller = await authenticate(req.headers.authorization);
+  let inputs: Record<string, { id?: unknown } | undefined>;
+  try {
+    inputs = JSON.parse(req.query.input ?? "{}");
+  } catch {
+    throw badRequest("input is not JSON");
+  }
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { "content-type": "application/json", vary: "trpc-accept, accept" });
+  const head: Record<number, unknown> = {};
+  for (let i = 0; i < STREAM_BATCH; i++) head[i] = [[0], [null, 0, i]];
+  res.write(`${JSON.stringify(head)}\n`);
+  let nextChunk = STREAM_BATCH;
+  await Promise.all(
+    Array.from({ length: STREAM_BATCH }, async (_, i) => {
+      let lines: unknown[];
+      try {
+        const user = await getUser(caller, inputs[i]?.id);
+        const result = nextChunk++;
+        const data = nextChunk++;
+        lines = [
+          [i, 0, [[{ result: 0 }], ["result", 0, result]]],
+          [result, 0, [[{ data: 0 }], ["data", 0, data]]],
+          [data, 0, [[user]]],
+        ];
+      } catch (error) {
+        const { status, code, message } =
+          error instanceof HttpError ? error : { status: 500, code: "INTERNAL_ERROR", message: "" };
+        lines = [
+          [i, 0, [[{ error: { message, code: -32600, data: { code, httpStatus: status } } }]]],
+        ];
+      }
+      res.write(lines.map((line) => `${JSON.stringify(line)}\n`).join(""));
+    }),
+  );
+  res.end();
 });
 
 app.get<{ Querystring: Record<string, string | undefined> }>("/api/users", async (req, reply) => {

@@ -56,6 +56,10 @@ export type Scenario = {
 
 export const SIGNUP_DOMAIN = "signup.bench.test";
 
+/** Calls in the streamed-batch scenario, and its procedure list (the baseline serves that path). */
+export const STREAM_BATCH = 4;
+export const STREAM_BATCH_PATHS = Array(STREAM_BATCH).fill("users.get").join(",");
+
 const pick = <T>(items: readonly T[]): T => {
   const item = items[Math.floor(Math.random() * items.length)];
   if (item === undefined) throw new Error("bench: empty sample");
@@ -107,6 +111,25 @@ export const SCENARIOS: readonly Scenario[] = [
       method: "GET",
       path: `/trpc/users.get?input=${q(JSON.stringify({ id: String(randomId(data.idRange)) }))}`,
       headers: authed(data),
+    }),
+  },
+  {
+    // What httpBatchStreamLink, tRPC's default link, sends: four gets in one streamed batch.
+    name: "get-by-id-trpc-stream",
+    compare: "baseline",
+    requests: (data) => () => ({
+      method: "GET",
+      path: `/trpc/${STREAM_BATCH_PATHS}?batch=1&input=${q(
+        JSON.stringify(
+          Object.fromEntries(
+            Array.from({ length: STREAM_BATCH }, (_, i) => [
+              i,
+              { id: String(randomId(data.idRange)) },
+            ]),
+          ),
+        ),
+      )}`,
+      headers: { ...authed(data), "trpc-accept": "application/jsonl" },
     }),
   },
   {

@@ -3,7 +3,7 @@
 //   API_URL=http://localhost:3000 npx tsx scripts/examples/trpc-client.ts
 // Exits non-zero when a call fails.
 import { randomBytes } from "node:crypto";
-import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
+import { createTRPCClient, httpBatchStreamLink, TRPCClientError } from "@trpc/client";
 import type { AppRouter } from "../../routers/router.ts";
 
 const baseUrl = (process.env.API_URL ?? "http://localhost:3000").replace(/\/+$/, "");
@@ -12,7 +12,8 @@ const baseUrl = (process.env.API_URL ?? "http://localhost:3000").replace(/\/+$/,
 function client(accessToken?: string) {
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
+      // tRPC's default link: calls of the same tick in one request, each answer streamed back.
+      httpBatchStreamLink({
         url: `${baseUrl}/trpc`,
         headers: () => (accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
       }),
@@ -39,7 +40,7 @@ async function main() {
   console.log(`logged in; the access token lasts ${expiresIn} s`);
 
   const api = client(accessToken);
-  // Two queries in one HTTP request: httpBatchLink batches calls made in the same tick.
+  // Two queries in one HTTP request: httpBatchStreamLink batches calls made in the same tick.
   const [me, page] = await Promise.all([
     api.users.me.query(),
     api.users.list.query({ $orderby: "id desc", $top: 5 }),

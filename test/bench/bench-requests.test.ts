@@ -55,6 +55,7 @@ describe("bench", () => {
     expect(SCENARIO_NAMES).toEqual([
       "get-by-id-rest",
       "get-by-id-trpc",
+      "get-by-id-trpc-stream",
       "get-by-name-rest",
       "list-email-eq",
       "list-lastname-startswith-count",

@@ -1,10 +1,8 @@
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imagesRouter } from "../../routers/images/router.ts";
-import { API_ERRORS, AppError, errorBody, toAppError } from "../../server/errors.ts";
 import { router } from "../../server/trpc.ts";
-import { registerTrpcRoutes } from "../../server/trpc-http.ts";
-import { allowTrpcImageUploads } from "../../server/trpc-upload-limit.ts";
+import { registerTrpcDoor } from "../../server/trpc-http.ts";
 import { makeImage } from "./fixtures.ts";
 import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
 
@@ -12,21 +10,9 @@ let t: ImageTestApp;
 let app: FastifyInstance;
 beforeAll(async () => {
   t = await createImageTestApp();
-  // The tRPC door as server/app.ts mounts it, in a scope with the upload allowance.
+  // The tRPC door as server/app.ts mounts it (with its upload allowance and error handler).
   app = Fastify({ bodyLimit: t.config.BODY_LIMIT_BYTES });
-  // As server/app.ts answers: Fastify's own 413 in the contract's shape, AppErrors as they are.
-  app.setErrorHandler((error: FastifyError, _req, reply) => {
-    const appError =
-      !(error instanceof AppError) && error.statusCode === 413
-        ? new AppError("PAYLOAD_TOO_LARGE", "The request body is too large")
-        : toAppError(error);
-    reply.code(API_ERRORS[appError.apiCode].status).send(errorBody(appError));
-  });
-  const images = router({ images: imagesRouter });
-  await app.register(async (scope) => {
-    allowTrpcImageUploads(scope, t.config);
-    registerTrpcRoutes(scope, t.deps, images);
-  });
+  await registerTrpcDoor(app, t.deps, router({ images: imagesRouter }));
 });
 afterAll(async () => {
   await app.close();
@@ -55,7 +41,8 @@ describe("native tRPC uploads over HTTP", () => {
     ]) {
       const other = await app.inject({ method: "POST", url, headers: auth, payload });
       expect(other.statusCode, url).toBe(413);
-      expect(other.json().code).toBe("PAYLOAD_TOO_LARGE");
+      // Errors on /trpc, Fastify's own included, are in tRPC's shape.
+      expect(other.json().error.data.code).toBe("PAYLOAD_TOO_LARGE");
     }
   });
 
@@ -70,6 +57,7 @@ describe("native tRPC uploads over HTTP", () => {
       payload: Readable.from(chunks),
     });
     expect(res.statusCode).toBe(413);
+    expect(res.json().error.data.code).toBe("PAYLOAD_TOO_LARGE");
   });
 
   it("still refuses an upload past MAX_IMAGE_BYTES", async () => {
