@@ -167,6 +167,8 @@ export async function buildApp(
   });
   app.decorate("startDraining", () => {
     draining = true;
+    // Keep-alive sockets between requests are closed now; busy ones close after their answer.
+    app.server.closeIdleConnections();
   });
   return app;
 }

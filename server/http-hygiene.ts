@@ -67,12 +67,18 @@ export async function registerHttpHygiene(
     reply.header("x-request-id", req.id);
     if (isApi(req.url)) reply.header("cache-control", "no-store");
     if (!isDraining()) return done();
-    reply.header("connection", "close");
     done(
       new AppError("SERVICE_UNAVAILABLE", "The server is shutting down; retry shortly", {
         retryAfter: 1,
       }),
     );
+  });
+  // While draining, every answer (also to a request that started before) closes its connection:
+  // a keep-alive socket would otherwise stay open, idle, until SHUTDOWN_TIMEOUT_MS cuts it, since
+  // closing the listener only closes the sockets idle at that moment.
+  app.addHook("onSend", (_req, reply, payload, done) => {
+    if (isDraining()) reply.header("connection", "close");
+    done(null, payload);
   });
   // One line per request: id, user, route, status and time (Fastify's own request lines are off).
   app.decorateRequest("userId", undefined);
