@@ -14,7 +14,7 @@ import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Deps } from "./context.ts";
 import { API_ERRORS, AppError, errorBody, logFailure, toAppError } from "./errors.ts";
-import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
+import { clientErrorHandler, registerHttpHygiene, requestId } from "./http-hygiene.ts";
 import { registerImageRoutes } from "./image-routes.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { registerPages } from "./pages/register.ts";
@@ -66,6 +66,8 @@ export async function buildApp(
       const body = { code: "VALIDATION_ERROR", message: `Malformed request: ${error.message}` };
       (reply as FastifyReply).code(400).send(body);
     },
+    // What Node's HTTP parser refuses (URL or headers too large, …) in our shape too.
+    clientErrorHandler,
     // `/api/users/` is `/api/users`, as clients expect.
     routerOptions: { ignoreTrailingSlash: true },
     // Draining answers in the contract's shape (registerHttpHygiene), not Fastify's.
