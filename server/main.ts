@@ -54,6 +54,7 @@ async function main() {
     log: mailLog,
     kind: database.kind,
     databaseUrl: config.DATABASE_URL,
+    leaseSeconds: config.MAIL_LEASE_SECONDS,
   });
   mailWorker.start();
 

@@ -45,7 +45,7 @@ describe("one process on the embedded database", { timeout: 240_000 }, () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "users-api-lock-"));
-    server = await startServer(env());
+    server = await startServer(env(), { readyTimeoutMs: 180_000 });
   });
 
   afterAll(async () => {
@@ -95,7 +95,7 @@ describe("one process on the embedded database", { timeout: 240_000 }, () => {
     expect(migrate.status, migrate.stderr).toBe(0);
     expect(existsSync(lockFile()), "scripts release the lock").toBe(false);
 
-    server = await startServer(env());
+    server = await startServer(env(), { readyTimeoutMs: 180_000 });
     await login(server.url, user);
     await login(server.url, SEEDED.email, SEEDED.password);
   });
@@ -111,7 +111,7 @@ describe("one process on the embedded database", { timeout: 240_000 }, () => {
 
     // A lock naming a pid no process has, as a crash leaves it.
     writeFileSync(lockFile(), JSON.stringify({ pid: await deadPid(), command: "dist/main.js" }));
-    server = await startServer(env());
+    server = await startServer(env(), { readyTimeoutMs: 180_000 });
     expect(JSON.parse(readFileSync(lockFile(), "utf8"))).toMatchObject({ pid: server.pid });
     await login(server.url, SEEDED.email, SEEDED.password);
   });
