@@ -14,6 +14,7 @@ import {
   killAllServers,
   login,
   PASSWORD,
+  REPO_ROOT,
   runScript,
   type ServerProcess,
   signupAndLogin,
@@ -29,6 +30,39 @@ const SCRIPTS: Array<[string, string[]]> = [
   ["scripts/db-reset.ts", ["--yes"]],
   ["scripts/create-admin.ts", ["second-admin@example.com"]],
 ];
+
+/**
+ * A process that, at `startAt` (epoch ms), locks `dir`, prints "locked" and holds the lock
+ * for `holdMs`; or prints the refusal and exits 1.
+ */
+function racer(dir: string, startAt: number, holdMs: number) {
+  const code = `
+    import { lockDataDir } from "./db/data-dir-lock.ts";
+    await new Promise((r) => setTimeout(r, Math.max(0, ${startAt} - Date.now())));
+    try {
+      const lock = lockDataDir(${JSON.stringify(dir)});
+      console.log("locked");
+      setTimeout(() => lock.release(), ${holdMs});
+    } catch (error) {
+      console.error(error.message);
+      process.exitCode = 1;
+    }`;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk;
+  });
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once("close", (status) => resolve({ status, stdout, stderr })),
+  );
+}
 
 /** A pid no process has: one of a child that has exited. */
 async function deadPid(): Promise<number> {
@@ -114,6 +148,27 @@ describe("one process on the embedded database", { timeout: 240_000 }, () => {
     server = await startServer(env(), { readyTimeoutMs: 180_000 });
     expect(JSON.parse(readFileSync(lockFile(), "utf8"))).toMatchObject({ pid: server.pid });
     await login(server.url, SEEDED.email, SEEDED.password);
+  });
+
+  it("processes racing for one stale lock: exactly one takes it over, in every round", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "users-api-lock-race-"));
+    try {
+      for (let round = 0; round < 5; round++) {
+        writeFileSync(join(dir, "pglite.lock"), JSON.stringify({ pid: await deadPid() }));
+        // They start together once all are loaded, and the winner holds on until all have tried.
+        const startAt = Date.now() + 6000;
+        const runs = await Promise.all([0, 1, 2].map(() => racer(dir, startAt, 5000)));
+        const winners = runs.filter((run) => run.stdout.includes("locked"));
+        expect(winners, JSON.stringify(runs)).toHaveLength(1);
+        for (const run of runs.filter((r) => !winners.includes(r))) {
+          expect(run.status).toBe(1);
+          expect(run.stderr).toMatch(/in use by process \d+/);
+        }
+        expect(existsSync(join(dir, "pglite.lock")), "released by the winner").toBe(false);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(!existsSync("/proc/self/stat"))(
