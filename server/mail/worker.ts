@@ -65,6 +65,11 @@ export type MailWorker = {
   drainOnce(): Promise<void>;
 };
 
+type Outcome =
+  | { kind: "sent" }
+  | { kind: "failed"; error: string }
+  | { kind: "unrenderable"; error: string };
+
 /** Retry delay after the n-th failed attempt (n ≥ 1), in seconds. */
 export function retryDelaySeconds(attempt: number, options: BackoffOptions): number {
   const raw = options.baseSeconds * options.factor ** Math.max(0, attempt - 1);
@@ -98,11 +103,11 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
   let unsubscribeLocal: (() => void) | undefined;
   let listener: Listener | undefined;
 
-  async function deliver(mail: ClaimedMail): Promise<void> {
+  /** Sends one mail; what happened is recorded afterwards (record), once its lease is let go. */
+  async function attempt(mail: ClaimedMail): Promise<Outcome> {
     if (mail.attempts > maxAttempts) {
       // Its last attempt never finished (the process died while sending it).
-      await failed(mail, "the process stopped during the last attempt");
-      return;
+      return { kind: "failed", error: "the process stopped during the last attempt" };
     }
     let rendered: ReturnType<typeof renderMail>;
     try {
@@ -110,12 +115,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
     } catch (error) {
       // A payload that cannot be rendered never will be: give up now, not after 8 tries.
       const message = error instanceof UnrenderableMailError ? error.message : describe(error);
-      await abandonMail(db, mail, message);
-      log.error(
-        { mailId: mail.id, kind: mail.kind, error: message },
-        "mail abandoned: cannot render",
-      );
-      return;
+      return { kind: "unrenderable", error: message };
     }
     const link = typeof mail.payload?.link === "string" ? mail.payload.link : undefined;
     try {
@@ -128,11 +128,24 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
         link,
       });
     } catch (error) {
-      await failed(mail, describe(error));
-      return;
+      return { kind: "failed", error: describe(error) };
     }
-    await markMailSent(db, mail.id);
-    log.debug({ mailId: mail.id, kind: mail.kind, attempts: mail.attempts }, "mail sent");
+    return { kind: "sent" };
+  }
+
+  async function record(mail: ClaimedMail, outcome: Outcome): Promise<void> {
+    if (outcome.kind === "sent") {
+      await markMailSent(db, mail.id);
+      log.debug({ mailId: mail.id, kind: mail.kind, attempts: mail.attempts }, "mail sent");
+    } else if (outcome.kind === "failed") {
+      await failed(mail, outcome.error);
+    } else {
+      await abandonMail(db, mail, outcome.error);
+      log.error(
+        { mailId: mail.id, kind: mail.kind, error: outcome.error },
+        "mail abandoned: cannot render",
+      );
+    }
   }
 
   async function failed(mail: ClaimedMail, error: string): Promise<void> {
@@ -176,7 +189,10 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
             return;
           }
           try {
-            await deliver(mail);
+            const outcome = await attempt(mail);
+            // No renewal may land after (and undo) the retry time recorded next.
+            await heartbeat.letGo(mail);
+            await record(mail, outcome);
           } finally {
             held.delete(mail);
           }
@@ -210,6 +226,11 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
     );
     timer.unref();
     return {
+      /** Stops renewing this mail; resolves once no renewal that includes it is running. */
+      async letGo(mail: ClaimedMail) {
+        held.delete(mail);
+        await renewing;
+      },
       async stop() {
         clearInterval(timer);
         await renewing;
