@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type ExpressionBuilder, type Kysely, sql, type Transaction } from "kysely";
 import type { Database } from "./database.ts";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -14,13 +14,19 @@ export type ClaimedMail = {
   attempts: number;
 };
 
+/** A claim: the mail's id and its attempt count at the claim, which fences later writes. */
+export type MailClaim = Pick<ClaimedMail, "id" | "attempts">;
+
 /**
  * Claims up to `limit` due mails in one statement (its own short transaction): rows another
  * worker is claiming right now are skipped (FOR UPDATE SKIP LOCKED), and each claimed row's
  * `next_attempt_at` moves `leaseSeconds` ahead, so no other process takes it while it is being
- * sent, and a process that dies mid-send leaves it to be retried when the lease runs out.
+ * sent (the worker renews the lease while it sends: renewMailLeases), and a process that dies
+ * mid-send leaves it to be retried when the short lease runs out.
  * The attempt is counted here, so a mail that crashes the process each time still runs out of
- * attempts.
+ * attempts. The count also fences the claim: a later claim of the same mail (after this one's
+ * lease ran out) counts another attempt, so what this claimer writes afterwards — a renewal, a
+ * retry, a release — matches no row and cannot undo the newer claim.
  */
 export async function claimDueMails(
   db: Db,
@@ -68,37 +74,58 @@ export const markMailSent = (db: Db, id: number) =>
     .where("status", "=", "queued")
     .execute();
 
+/**
+ * Extends the leases of mails still being sent by `leaseSeconds` from now (the worker's
+ * heartbeat); mails claimed again by another worker since are left alone.
+ */
+export async function renewMailLeases(
+  db: Db,
+  claims: MailClaim[],
+  leaseSeconds: number,
+): Promise<void> {
+  if (claims.length === 0) return;
+  await db
+    .updateTable("mail_outbox")
+    .set({ next_attempt_at: sql`now() + make_interval(secs => ${leaseSeconds})` })
+    .where(whereClaimed(claims))
+    .execute();
+}
+
 /** Failed this time: tried again after `delaySeconds`. */
-export const rescheduleMail = (db: Db, id: number, delaySeconds: number, error: string) =>
+export const rescheduleMail = (db: Db, claim: MailClaim, delaySeconds: number, error: string) =>
   db
     .updateTable("mail_outbox")
     .set({
       next_attempt_at: sql`now() + make_interval(secs => ${delaySeconds})`,
       last_error: error,
     })
-    .where("id", "=", id)
-    .where("status", "=", "queued")
+    .where(whereClaimed([claim]))
     .execute();
 
 /** Given up: never tried again, and the payload (with its token) is dropped. */
-export const abandonMail = (db: Db, id: number, error: string) =>
+export const abandonMail = (db: Db, claim: MailClaim, error: string) =>
   db
     .updateTable("mail_outbox")
     .set({ status: "abandoned", payload: null, last_error: error })
-    .where("id", "=", id)
-    .where("status", "=", "queued")
+    .where(whereClaimed([claim]))
     .execute();
 
 /** Hands claimed but unsent mails back (a worker stopping): due now, the attempt not counted. */
-export async function releaseMails(db: Db, ids: number[]): Promise<void> {
-  if (ids.length === 0) return;
+export async function releaseMails(db: Db, claims: MailClaim[]): Promise<void> {
+  if (claims.length === 0) return;
   await db
     .updateTable("mail_outbox")
     .set({ next_attempt_at: sql`now()`, attempts: sql`greatest(attempts - 1, 0)` })
-    .where("id", "in", ids)
-    .where("status", "=", "queued")
+    .where(whereClaimed(claims))
     .execute();
 }
+
+/** Queued rows still held by these claims (not claimed again since). */
+const whereClaimed = (claims: MailClaim[]) => (eb: ExpressionBuilder<Database, "mail_outbox">) =>
+  eb.and([
+    eb("status", "=", "queued"),
+    eb.or(claims.map((c) => eb.and([eb("id", "=", c.id), eb("attempts", "=", c.attempts)]))),
+  ]);
 
 /** A user's mails, newest first, without the payload. */
 export const listUserMails = (db: Db, userId: number, limit: number) =>

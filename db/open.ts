@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Kysely, Migrator, PostgresDialect } from "kysely";
 import pg from "pg";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { Database } from "./database.ts";
 import { migrationProvider } from "./migrations/index.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
@@ -14,6 +15,8 @@ export type DatabaseOptions = {
   poolMax?: number;
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** PGlite: a lock of `dataDir` the caller already holds (taken here otherwise, see lockDataDir). */
+  lock?: DataDirLock;
 };
 
 export type DatabaseHandle = {
@@ -39,9 +42,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: "postgres", close: () => db.destroy() };
   }
-  const dataDir = options.dataDir.startsWith("memory://")
-    ? options.dataDir
-    : ensureDir(join(options.dataDir, "pglite"));
+  if (options.dataDir.startsWith("memory://")) {
+    const db = await openPGlite(options.dataDir);
+    return { db, kind: "pglite", close: () => db.destroy() };
+  }
+  // One process only: a second one (a script beside the server) would corrupt the files.
+  const lock = options.lock ?? lockDataDir(options.dataDir);
+  try {
+    const db = await openPGlite(ensureDir(join(options.dataDir, "pglite")));
+    return {
+      db,
+      kind: "pglite",
+      close: async () => {
+        await db.destroy();
+        lock.release();
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function openPGlite(dataDir: string): Promise<Kysely<Database>> {
   // Loaded only when used: the embedded database's module alone costs ~37 MiB of memory.
   const [{ PGlite }, { pg_trgm }] = await Promise.all([
     import("@electric-sql/pglite"),
@@ -49,8 +72,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   ]);
   // pg_trgm backs `contains` filters with an index, as on PostgreSQL.
   const pglite = await PGlite.create(dataDir, { extensions: { pg_trgm } });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: "pglite", close: () => db.destroy() };
+  return new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
 }
 
 function ensureDir(dir: string): string {

@@ -7,6 +7,7 @@ import { loadConfig } from "../server/config.ts";
 import { AppError } from "../server/errors.ts";
 import { ensureFirstAdmin } from "../server/first-admin.ts";
 import { closePasswordWorker } from "../server/passwords/policy.ts";
+import { refuseWhenInUse } from "./refuse-when-in-use.ts";
 
 const email = process.argv[2] ?? process.env.ADMIN_EMAIL;
 if (!email) {
@@ -15,6 +16,11 @@ if (!email) {
   );
   process.exit(2);
 }
+// The database first: a server holding the embedded one is named before a password is asked.
+const where = loadConfig({ ...process.env, ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined });
+const database = await refuseWhenInUse(() =>
+  openDatabase({ databaseUrl: where.DATABASE_URL, dataDir: where.DATA_DIR }),
+);
 let password = process.env.ADMIN_PASSWORD;
 if (!password) {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
@@ -22,7 +28,6 @@ if (!password) {
   rl.close();
 }
 const config = loadConfig({ ...process.env, ADMIN_EMAIL: email, ADMIN_PASSWORD: password });
-const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
 try {
   await migrateToLatest(database.db);
   const result = await ensureFirstAdmin({ db: database.db, config, log: console });

@@ -6,8 +6,10 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { sql } from "kysely";
+import { lockDataDir } from "../db/data-dir-lock.ts";
 import { migrateToLatest, openDatabase } from "../db/open.ts";
 import { ConfigError, loadConfig } from "../server/config.ts";
+import { refuseWhenInUse } from "./refuse-when-in-use.ts";
 
 function fail(message: string): never {
   console.error(message);
@@ -28,6 +30,11 @@ const pgliteDir = join(config.DATA_DIR, "pglite");
 const target = config.DATABASE_URL
   ? `the public schema of PostgreSQL database ${describeUrl(config.DATABASE_URL)}`
   : `the embedded database in ${pgliteDir}`;
+
+// The embedded database is locked before asking: a server running on it refuses the reset.
+const lock = config.DATABASE_URL
+  ? undefined
+  : await refuseWhenInUse(() => lockDataDir(config.DATA_DIR));
 
 if (!process.argv.includes("--yes")) {
   if (!process.stdin.isTTY) fail(`db:reset would delete ${target}; run it with --yes to confirm`);
@@ -51,13 +58,12 @@ if (config.DATABASE_URL) {
     await database.close();
   }
 } else {
-  // PGlite holds its files open: a server still running on them would keep the old data.
   if (existsSync(pgliteDir)) {
-    console.log(`removing ${pgliteDir} (stop the server first if it is running)…`);
+    console.log(`removing ${pgliteDir}…`);
     rmSync(pgliteDir, { recursive: true, force: true });
   }
   console.log("migrating…");
-  const database = await openDatabase({ dataDir: config.DATA_DIR });
+  const database = await openDatabase({ dataDir: config.DATA_DIR, ...(lock && { lock }) });
   try {
     await migrateToLatest(database.db);
   } finally {

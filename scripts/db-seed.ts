@@ -13,6 +13,7 @@ import { ConfigError, loadConfig } from "../server/config.ts";
 import { createContext } from "../server/context.ts";
 import { ensureFirstAdmin } from "../server/first-admin.ts";
 import { closePasswordWorker } from "../server/passwords/policy.ts";
+import { refuseWhenInUse } from "./refuse-when-in-use.ts";
 
 /** Every demo account's password: local development only. */
 const DEMO_PASSWORD = "demo-lantern-orchard-4821";
@@ -59,7 +60,9 @@ if (config.NODE_ENV === "production") {
   process.exit(1);
 }
 
-const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+const database = await refuseWhenInUse(() =>
+  openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }),
+);
 const app = await buildApp({ db: database.db, config });
 const step = (done: "created" | "exists", what: string) =>
   console.log(

@@ -21,7 +21,7 @@ import {
   logFailure,
   toAppError,
 } from "./errors.ts";
-import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
+import { clientErrorHandler, registerHttpHygiene, requestId } from "./http-hygiene.ts";
 import { registerImageRoutes } from "./image-routes.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { registerPages } from "./pages/register.ts";
@@ -73,6 +73,8 @@ export async function buildApp(
       if (isTrpcUrl(req.url)) return sendTrpcError(reply as FastifyReply, appRouter, malformed);
       (reply as FastifyReply).code(400).send(errorBody(malformed));
     },
+    // What Node's HTTP parser refuses (URL or headers too large, …) in our shape too.
+    clientErrorHandler,
     // `/api/users/` is `/api/users`, as clients expect.
     routerOptions: { ignoreTrailingSlash: true },
     // Draining answers in the contract's shape (registerHttpHygiene), not Fastify's.
@@ -171,6 +173,8 @@ export async function buildApp(
   });
   app.decorate("startDraining", () => {
     draining = true;
+    // Keep-alive sockets between requests are closed now; busy ones close after their answer.
+    app.server.closeIdleConnections();
   });
   return app;
 }

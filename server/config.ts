@@ -74,6 +74,8 @@ const ZEnv = z.object({
   IMAGE_MAX_QUEUE: z.coerce.number().int().min(0).default(32),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).default("Users API <no-reply@localhost>"),
+  /** How long a mail claimed by a process that died waits for another (renewed while sending). */
+  MAIL_LEASE_SECONDS: z.coerce.number().int().min(3).max(300).default(20),
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(1).optional(),
   RATE_LIMIT: onOff.default("on"),

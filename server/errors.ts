@@ -18,12 +18,15 @@ export const API_ERRORS = {
   IMAGE_NOT_FOUND: { status: 404, trpc: "NOT_FOUND" },
   NOT_FOUND: { status: 404, trpc: "NOT_FOUND" },
   METHOD_NOT_ALLOWED: { status: 405, trpc: "METHOD_NOT_SUPPORTED" },
+  // Sent by the HTTP layer only (a request it cannot read whole), never by a procedure.
+  REQUEST_TIMEOUT: { status: 408, trpc: "TIMEOUT" },
   EMAIL_TAKEN: { status: 409, trpc: "CONFLICT" },
   USERNAME_TAKEN: { status: 409, trpc: "CONFLICT" },
   CONFLICT: { status: 409, trpc: "CONFLICT" },
   PAYLOAD_TOO_LARGE: { status: 413, trpc: "PAYLOAD_TOO_LARGE" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, trpc: "UNSUPPORTED_MEDIA_TYPE" },
   RATE_LIMITED: { status: 429, trpc: "TOO_MANY_REQUESTS" },
+  HEADERS_TOO_LARGE: { status: 431, trpc: "BAD_REQUEST" },
   INTERNAL_ERROR: { status: 500, trpc: "INTERNAL_SERVER_ERROR" },
   SERVICE_UNAVAILABLE: { status: 503, trpc: "SERVICE_UNAVAILABLE" },
 } as const satisfies Record<string, { status: number; trpc: TRPC_ERROR_CODE_KEY }>;

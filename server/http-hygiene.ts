@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { type IncomingMessage, maxHeaderSize, type ServerResponse, STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import cors from "@fastify/cors";
 import underPressure from "@fastify/under-pressure";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "./config.ts";
-import { AppError } from "./errors.ts";
+import { API_ERRORS, type ApiErrorCode, AppError } from "./errors.ts";
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
@@ -67,13 +69,20 @@ export async function registerHttpHygiene(
     reply.header("x-request-id", req.id);
     if (isApi(req.url)) reply.header("cache-control", "no-store");
     if (!isDraining()) return done();
-    reply.header("connection", "close");
     done(
       new AppError("SERVICE_UNAVAILABLE", "The server is shutting down; retry shortly", {
         retryAfter: 1,
       }),
     );
   });
+  // While draining, every answer (also to a request that started before) closes its connection:
+  // a keep-alive socket would otherwise stay open, idle, until SHUTDOWN_TIMEOUT_MS cuts it, since
+  // closing the listener only closes the sockets idle at that moment.
+  app.addHook("onSend", (_req, reply, payload, done) => {
+    if (isDraining()) reply.header("connection", "close");
+    done(null, payload);
+  });
+  app.server.on("checkExpectation", refuseExpectation);
   // One line per request: id, user, route, status and time (Fastify's own request lines are off).
   app.decorateRequest("userId", undefined);
   app.addHook("onResponse", (req, reply, done) => {
@@ -89,6 +98,71 @@ export async function registerHttpHygiene(
     );
     done();
   });
+}
+
+/**
+ * Node's HTTP parser answers what never reaches Fastify's routing (a URL or headers over
+ * `maxHeaderSize`, a malformed request, a request not received in time) by itself, and Fastify's
+ * default writes its own `{error, statusCode}` body: these answers get the contract's body and
+ * the headers every answer has. Passed to Fastify as `clientErrorHandler`.
+ */
+export function clientErrorHandler(
+  this: FastifyInstance,
+  error: Error & { code?: string },
+  socket: Socket,
+): void {
+  // A reset connection has nobody to answer.
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const code: ApiErrorCode =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? "HEADERS_TOO_LARGE"
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "REQUEST_TIMEOUT"
+        : "VALIDATION_ERROR";
+  this.log.debug({ err: error, code }, "unreadable request");
+  // Not in the middle of another answer on this connection (as Node itself checks).
+  const answering = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+  if (socket.writable && !answering?.headersSent) {
+    socket.write(rawAnswer(code, CLIENT_ERROR_MESSAGES[code] ?? "Malformed HTTP request"));
+  }
+  socket.destroy(error);
+}
+
+const CLIENT_ERROR_MESSAGES: Partial<Record<ApiErrorCode, string>> = {
+  HEADERS_TOO_LARGE: `The URL and headers exceed ${Math.floor(maxHeaderSize / 1024)} KB`,
+  REQUEST_TIMEOUT: "The request was not received in time",
+};
+
+/** An error answer where there is no Fastify reply to send it with; the connection then closes. */
+function errorAnswer(code: ApiErrorCode, message: string) {
+  const body = JSON.stringify({ code, message });
+  const headers = {
+    ...SECURITY_HEADERS,
+    "cache-control": "no-store",
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(body)),
+    "x-request-id": randomUUID(),
+    connection: "close",
+  };
+  return { status: API_ERRORS[code].status, headers, body };
+}
+
+function rawAnswer(code: ApiErrorCode, message: string): string {
+  const { status, headers, body } = errorAnswer(code, message);
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join("\r\n")}\r\n\r\n${body}`;
+}
+
+/**
+ * An `Expect` other than `100-continue`: Node would answer 417 with an empty body. Refused in the
+ * contract's shape instead (RFC 9110 allows any 4xx), and the request is not run.
+ */
+function refuseExpectation(_req: IncomingMessage, res: ServerResponse): void {
+  const { status, headers, body } = errorAnswer(
+    "VALIDATION_ERROR",
+    "Only `Expect: 100-continue` is supported",
+  );
+  res.writeHead(status, headers).end(body);
 }
 
 const isApi = (url: string) => url.startsWith("/api/") || url.startsWith("/trpc/");

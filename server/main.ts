@@ -1,3 +1,4 @@
+import { DataDirInUseError } from "../db/data-dir-lock.ts";
 import { migrateToLatest, openDatabase } from "../db/open.ts";
 import { buildApp, LOG_REDACT } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
@@ -29,6 +30,9 @@ async function main() {
     poolMax: config.DB_POOL_MAX,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+  }).catch((error: unknown) => {
+    if (error instanceof DataDirInUseError) fail(error.message);
+    throw error;
   });
   await migrateToLatest(database.db);
   const app = await buildApp(
@@ -50,6 +54,7 @@ async function main() {
     log: mailLog,
     kind: database.kind,
     databaseUrl: config.DATABASE_URL,
+    leaseSeconds: config.MAIL_LEASE_SECONDS,
   });
   mailWorker.start();
 

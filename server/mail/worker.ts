@@ -7,6 +7,7 @@ import {
   claimDueMails,
   markMailSent,
   releaseMails,
+  renewMailLeases,
   rescheduleMail,
 } from "../../db/mail-queue.ts";
 import { MAIL_CHANNEL, onMailQueuedLocally } from "../../db/outbox-notify.ts";
@@ -49,10 +50,9 @@ export type MailWorkerOptions = {
   /** Mails of a batch sent at once (each over its own SMTP connection). */
   concurrency?: number;
   /**
-   * How long a claimed mail stays invisible to other workers (seconds). It must cover sending
-   * the whole batch (each send is capped by the transport's timeouts: 30 s by default, so a
-   * batch of 10 over 4 connections takes at most ~90 s); it only matters when a process dies
-   * mid-send, which delays that mail by this much.
+   * How long a claim keeps a mail from other workers (seconds). The worker renews it every third
+   * of that while the mail waits in its batch or is being sent, so it need not cover a slow
+   * send; it is how long a mail waits when the process that claimed it dies (kill -9, crash).
    */
   leaseSeconds?: number;
 };
@@ -64,6 +64,11 @@ export type MailWorker = {
   /** Claims and sends everything due now (until nothing due is left); for tests and scripts. */
   drainOnce(): Promise<void>;
 };
+
+type Outcome =
+  | { kind: "sent" }
+  | { kind: "failed"; error: string }
+  | { kind: "unrenderable"; error: string };
 
 /** Retry delay after the n-th failed attempt (n ≥ 1), in seconds. */
 export function retryDelaySeconds(attempt: number, options: BackoffOptions): number {
@@ -88,7 +93,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
   const batchSize = options.batchSize ?? 10;
   const concurrency = Math.max(1, options.concurrency ?? 4);
-  const leaseSeconds = options.leaseSeconds ?? 300;
+  const leaseSeconds = options.leaseSeconds ?? 20;
 
   let running = false;
   let stopping = false;
@@ -98,11 +103,11 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
   let unsubscribeLocal: (() => void) | undefined;
   let listener: Listener | undefined;
 
-  async function deliver(mail: ClaimedMail): Promise<void> {
+  /** Sends one mail; what happened is recorded afterwards (record), once its lease is let go. */
+  async function attempt(mail: ClaimedMail): Promise<Outcome> {
     if (mail.attempts > maxAttempts) {
       // Its last attempt never finished (the process died while sending it).
-      await failed(mail, "the process stopped during the last attempt");
-      return;
+      return { kind: "failed", error: "the process stopped during the last attempt" };
     }
     let rendered: ReturnType<typeof renderMail>;
     try {
@@ -110,12 +115,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
     } catch (error) {
       // A payload that cannot be rendered never will be: give up now, not after 8 tries.
       const message = error instanceof UnrenderableMailError ? error.message : describe(error);
-      await abandonMail(db, mail.id, message);
-      log.error(
-        { mailId: mail.id, kind: mail.kind, error: message },
-        "mail abandoned: cannot render",
-      );
-      return;
+      return { kind: "unrenderable", error: message };
     }
     const link = typeof mail.payload?.link === "string" ? mail.payload.link : undefined;
     try {
@@ -128,16 +128,29 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
         link,
       });
     } catch (error) {
-      await failed(mail, describe(error));
-      return;
+      return { kind: "failed", error: describe(error) };
     }
-    await markMailSent(db, mail.id);
-    log.debug({ mailId: mail.id, kind: mail.kind, attempts: mail.attempts }, "mail sent");
+    return { kind: "sent" };
+  }
+
+  async function record(mail: ClaimedMail, outcome: Outcome): Promise<void> {
+    if (outcome.kind === "sent") {
+      await markMailSent(db, mail.id);
+      log.debug({ mailId: mail.id, kind: mail.kind, attempts: mail.attempts }, "mail sent");
+    } else if (outcome.kind === "failed") {
+      await failed(mail, outcome.error);
+    } else {
+      await abandonMail(db, mail, outcome.error);
+      log.error(
+        { mailId: mail.id, kind: mail.kind, error: outcome.error },
+        "mail abandoned: cannot render",
+      );
+    }
   }
 
   async function failed(mail: ClaimedMail, error: string): Promise<void> {
     if (mail.attempts >= maxAttempts) {
-      await abandonMail(db, mail.id, error);
+      await abandonMail(db, mail, error);
       // Never the payload: it holds the token and link.
       log.error(
         {
@@ -152,7 +165,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       return;
     }
     const delay = retryDelaySeconds(mail.attempts, backoff);
-    await rescheduleMail(db, mail.id, delay, error);
+    await rescheduleMail(db, mail, delay, error);
     log.warn(
       { mailId: mail.id, kind: mail.kind, attempts: mail.attempts, retryInSeconds: delay, error },
       "mail delivery failed, will retry",
@@ -167,22 +180,62 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
     while (!stopping) {
       const batch = await claimDueMails(db, batchSize, leaseSeconds);
       const waiting = [...batch];
+      const held = new Set(batch);
+      const heartbeat = renewWhileHeld(held);
       const lanes = Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
         for (let mail = waiting.shift(); mail; mail = waiting.shift()) {
           if (stopping) {
             waiting.unshift(mail);
             return;
           }
-          await deliver(mail);
+          try {
+            const outcome = await attempt(mail);
+            // No renewal may land after (and undo) the retry time recorded next.
+            await heartbeat.letGo(mail);
+            await record(mail, outcome);
+          } finally {
+            held.delete(mail);
+          }
         }
       });
       const results = await Promise.allSettled(lanes);
-      const unstarted = waiting.map((mail) => mail.id);
-      if (unstarted.length > 0) await releaseMails(db, unstarted);
+      await heartbeat.stop();
+      await releaseMails(db, waiting);
       const failure = results.find((result) => result.status === "rejected");
       if (failure) throw failure.reason;
       if (batch.length < batchSize) return;
     }
+  }
+
+  /**
+   * Renews the lease of every mail of a batch not yet done, every third of the lease, so a slow
+   * send keeps its mail while a dead process's claim runs out within one lease.
+   */
+  function renewWhileHeld(held: Set<ClaimedMail>) {
+    let renewing: Promise<void> | undefined;
+    const timer = setInterval(
+      () => {
+        if (renewing || held.size === 0) return;
+        renewing = renewMailLeases(db, [...held], leaseSeconds)
+          .catch((error) => log.warn({ error: describe(error) }, "mail lease renewal failed"))
+          .finally(() => {
+            renewing = undefined;
+          });
+      },
+      (leaseSeconds * 1000) / 3,
+    );
+    timer.unref();
+    return {
+      /** Stops renewing this mail; resolves once no renewal that includes it is running. */
+      async letGo(mail: ClaimedMail) {
+        held.delete(mail);
+        await renewing;
+      },
+      async stop() {
+        clearInterval(timer);
+        await renewing;
+      },
+    };
   }
 
   /** Runs drains one at a time; a wake-up during a drain runs one more afterwards. */

@@ -266,6 +266,40 @@ export async function startServer(
   return server;
 }
 
+export type ScriptRun = { status: number | null; stdout: string; stderr: string };
+
+/** Runs one of `scripts/` as `npm run` does (through tsx), with the same clean env as a server. */
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<ScriptRun> {
+  const baseEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !SCRUBBED_ENV.test(key)),
+  );
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...baseEnv, NODE_ENV: "test", LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  return new Promise((resolve) => {
+    // "close", not "exit": all of its output has been read by then.
+    child.once("close", (status) => {
+      children.delete(child);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 /** SIGKILLs every server process still running (afterAll of each file). */
 export async function killAllServers(): Promise<void> {
   const waiting = [...children].map(
