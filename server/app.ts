@@ -139,7 +139,8 @@ export async function buildApp(
   await app.register(swagger, { mode: "static", specification: { document: document as never } });
   await app.register(swaggerUi, {
     routePrefix: "/docs",
-    uiConfig: { persistAuthorization: true },
+    // Off unless asked for: a token kept in localStorage outlives the tab for any script to read.
+    uiConfig: { persistAuthorization: base.config.DOCS_PERSIST_AUTHORIZATION === "on" },
     // The docs page needs its own scripts and styles; the API answers keep `default-src 'none'`.
     staticCSP: true,
     transformStaticCSP: () =>

@@ -87,6 +87,8 @@ const ZEnv = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
   MAX_RSS_MB: z.coerce.number().int().min(0).default(0),
+  /** Whether /docs keeps the bearer token in the browser's storage across reloads. */
+  DOCS_PERSIST_AUTHORIZATION: onOff.default("off"),
   CORS_ORIGINS: z
     .string()
     .default("")
