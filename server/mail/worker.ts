@@ -10,6 +10,8 @@ import {
   rescheduleMail,
 } from "../../db/mail-queue.ts";
 import { MAIL_CHANNEL, onMailQueuedLocally } from "../../db/outbox-notify.ts";
+import type { Config } from "../config.ts";
+import { RESET_REQUEST_KIND, resolveResetRequest } from "./reset-requests.ts";
 import { renderMail, UnrenderableMailError } from "./templates.ts";
 import type { MailLog, MailTransport } from "./transport.ts";
 
@@ -34,6 +36,8 @@ export const DEFAULT_BACKOFF: BackoffOptions = {
 
 export type MailWorkerOptions = {
   db: Kysely<Database>;
+  /** Where mailed links point, for the mails the worker composes itself (password resets). */
+  config: Pick<Config, "APP_URL" | "PUBLIC_URL">;
   transport: MailTransport;
   log: MailLog;
   kind: "postgres" | "pglite";
@@ -98,11 +102,20 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
   let unsubscribeLocal: (() => void) | undefined;
   let listener: Listener | undefined;
 
-  async function deliver(mail: ClaimedMail): Promise<void> {
+  /** Sends one claimed row; answers whether it was a job that may have queued more mail. */
+  async function deliver(mail: ClaimedMail): Promise<boolean> {
     if (mail.attempts > maxAttempts) {
       // Its last attempt never finished (the process died while sending it).
       await failed(mail, "the process stopped during the last attempt");
-      return;
+      return false;
+    }
+    if (mail.kind === RESET_REQUEST_KIND) {
+      try {
+        await resolveResetRequest(db, options.config, mail);
+      } catch (error) {
+        await failed(mail, describe(error));
+      }
+      return true;
     }
     let rendered: ReturnType<typeof renderMail>;
     try {
@@ -115,7 +128,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
         { mailId: mail.id, kind: mail.kind, error: message },
         "mail abandoned: cannot render",
       );
-      return;
+      return false;
     }
     const link = typeof mail.payload?.link === "string" ? mail.payload.link : undefined;
     try {
@@ -129,10 +142,11 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       });
     } catch (error) {
       await failed(mail, describe(error));
-      return;
+      return false;
     }
     await markMailSent(db, mail.id);
     log.debug({ mailId: mail.id, kind: mail.kind, attempts: mail.attempts }, "mail sent");
+    return false;
   }
 
   async function failed(mail: ClaimedMail, error: string): Promise<void> {
@@ -167,13 +181,15 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
     while (!stopping) {
       const batch = await claimDueMails(db, batchSize, leaseSeconds);
       const waiting = [...batch];
+      // A job (a reset request) queues its mail as it runs: look again before stopping.
+      let queuedMore = false;
       const lanes = Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
         for (let mail = waiting.shift(); mail; mail = waiting.shift()) {
           if (stopping) {
             waiting.unshift(mail);
             return;
           }
-          await deliver(mail);
+          if (await deliver(mail)) queuedMore = true;
         }
       });
       const results = await Promise.allSettled(lanes);
@@ -181,7 +197,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       if (unstarted.length > 0) await releaseMails(db, unstarted);
       const failure = results.find((result) => result.status === "rejected");
       if (failure) throw failure.reason;
-      if (batch.length < batchSize) return;
+      if (batch.length < batchSize && !queuedMore) return;
     }
   }
 
