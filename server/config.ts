@@ -54,6 +54,8 @@ const ZEnv = z.object({
   JWT_AUDIENCE: z.string().min(1).default("users-api"),
   ACCESS_TOKEN_TTL: seconds(900),
   REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
+  /** A refresh token spent this recently answers again with the same successor (0 = never). */
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
   PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(128).default(15),
   // libuv's thread pool size: on 2 cores 4 hashes at once still beat 2 (measured: npm run bench).
   HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),

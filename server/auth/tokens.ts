@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import { setBounded } from "../bounded-map.ts";
 import type { Config } from "../config.ts";
@@ -23,6 +23,8 @@ export type AccessTokenSubject = { userId: number; tokenVersion: number; session
 export type TokenService = {
   /** A key derived from the signing key for other tamper-evident values (list cursors). */
   cursorKey: Uint8Array;
+  /** A key derived from the signing key that derives each refresh token's successor. */
+  refreshKey: Uint8Array;
   /** The public keys, when an asymmetric algorithm is configured. */
   jwks: Keyring["jwks"];
   signAccessToken: (
@@ -60,6 +62,7 @@ export async function createTokenService(
 
   return {
     cursorKey: keyring.derivedSecret,
+    refreshKey: createHmac("sha256", keyring.derivedSecret).update("refresh-successor").digest(),
     jwks: keyring.jwks,
     async signAccessToken({ userId, tokenVersion, sessionId }) {
       const { current } = keyring;
