@@ -12,6 +12,7 @@ import packageJson from "../package.json" with { type: "json" };
 import { appRouter } from "../routers/router.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
+import { assertJsonDepth } from "./bounded-json.ts";
 import type { Deps } from "./context.ts";
 import { API_ERRORS, AppError, errorBody, logFailure, toAppError } from "./errors.ts";
 import { registerHttpHygiene, requestId } from "./http-hygiene.ts";
@@ -20,6 +21,7 @@ import { buildOpenApiDocument } from "./openapi.ts";
 import { registerPages } from "./pages/register.ts";
 import { createRateLimitStore } from "./rate-limit.ts";
 import { registerRestRoutes } from "./rest.ts";
+import { isTrpcRequest, trpcErrorAnswer } from "./trpc-error.ts";
 import { registerTrpcRoutes } from "./trpc-http.ts";
 import { allowTrpcImageUploads } from "./trpc-upload-limit.ts";
 
@@ -92,12 +94,18 @@ export async function buildApp(
   });
   let draining = false;
 
-  // An empty JSON body (a POST without input) is no input, not a parse error.
+  // An empty JSON body (a POST without input) is no input, not a parse error. Nesting is bounded
+  // before parsing (both doors' bodies come through here), so no body builds millions of arrays.
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     const text = body.toString();
-    if (text === "") done(null, undefined);
-    else parseJson(req, text, done);
+    if (text === "") return done(null, undefined);
+    try {
+      assertJsonDepth(text, base.config.JSON_MAX_DEPTH);
+    } catch (error) {
+      return done(error as Error);
+    }
+    parseJson(req, text, done);
   });
 
   app.setErrorHandler((error: FastifyError, req, reply) => {
@@ -105,6 +113,10 @@ export async function buildApp(
     logFailure(req.log, appError, error);
     if (appError.apiCode === "UNAUTHENTICATED") reply.header("WWW-Authenticate", "Bearer");
     if (appError.retryAfter) reply.header("Retry-After", String(appError.retryAfter));
+    if (isTrpcRequest(req)) {
+      const answer = trpcErrorAnswer(appRouter, appError, req);
+      return reply.code(answer.status).send(answer.body);
+    }
     const body = errorBody(appError);
     reply
       .code(API_ERRORS[appError.apiCode].status)
@@ -130,7 +142,7 @@ export async function buildApp(
   });
 
   await app.register(async (scope) => {
-    allowTrpcImageUploads(scope, deps.config);
+    allowTrpcImageUploads(scope, deps);
     registerTrpcRoutes(scope, deps, appRouter);
   });
 

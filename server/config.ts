@@ -60,6 +60,8 @@ const ZEnv = z.object({
   // libuv's thread pool size: on 2 cores 4 hashes at once still beat 2 (measured: npm run bench).
   HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   HASH_MAX_QUEUE: z.coerce.number().int().min(0).default(200),
+  /** Deepest nesting of arrays and objects accepted in a JSON body. */
+  JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

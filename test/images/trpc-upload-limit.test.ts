@@ -24,7 +24,7 @@ beforeAll(async () => {
   });
   const images = router({ images: imagesRouter });
   await app.register(async (scope) => {
-    allowTrpcImageUploads(scope, t.config);
+    allowTrpcImageUploads(scope, t.deps);
     registerTrpcRoutes(scope, t.deps, images);
   });
 });
