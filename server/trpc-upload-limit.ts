@@ -31,7 +31,7 @@ export function allowTrpcImageUploads(scope: FastifyInstance, deps: Deps): void 
     route.bodyLimit = upload;
   });
   scope.addHook("onRequest", async (req) => {
-    if ((req.params as { path?: string }).path !== TRPC_UPLOAD_PATH) return;
+    if (procedureList(req.params) !== TRPC_UPLOAD_PATH) return;
     // Throws UNAUTHENTICATED, answered in tRPC's shape; the procedure checks again as usual.
     await authenticate(createContext(deps, requestInfo(req)));
   });
@@ -49,3 +49,9 @@ export function allowTrpcImageUploads(scope: FastifyInstance, deps: Deps): void 
     );
   });
 }
+
+/** The door's procedure list, whether its route names it `:path` or is the wildcard `/*`. */
+const procedureList = (params: unknown): string | undefined => {
+  const named = params as { path?: string; "*"?: string };
+  return named.path ?? named["*"];
+};
