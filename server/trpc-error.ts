@@ -14,7 +14,7 @@ export const isTrpcRequest = (req: FastifyRequest) =>
 /**
  * An error raised on the tRPC door before its handler ran (a body that cannot be parsed, an
  * upload refused before it is read), in tRPC's shape: a tRPC client reads `error.data.code`,
- * never the REST body. One entry per call for a batch.
+ * never the REST body. The request failed as a whole, so one `{error}`, batch or not.
  */
 export function trpcErrorAnswer(
   router: AnyRouter,
@@ -22,18 +22,13 @@ export function trpcErrorAnswer(
   req: FastifyRequest,
 ): { status: number; body: unknown } {
   const error = getTRPCErrorFromUnknown(appError);
-  const joined = (req.params as { path?: string }).path ?? "";
-  const batch = ["1", "true"].includes(String((req.query as { batch?: unknown }).batch));
-  const type = req.method === "GET" ? "query" : "mutation";
-  const shapes = (batch ? joined.split(",") : [joined]).map((path) => ({
-    error: getErrorShape({
-      config: router._def._config,
-      error,
-      type,
-      path,
-      input: undefined,
-      ctx: undefined,
-    }),
-  }));
-  return { status: getHTTPStatusCodeFromError(error), body: batch ? shapes : shapes[0] };
+  const shape = getErrorShape({
+    config: router._def._config,
+    error,
+    type: req.method === "GET" ? "query" : "mutation",
+    path: undefined,
+    input: undefined,
+    ctx: undefined,
+  });
+  return { status: getHTTPStatusCodeFromError(error), body: { error: shape } };
 }
