@@ -146,3 +146,17 @@ export const listUserMails = (db: Db, userId: number, limit: number) =>
     .orderBy("id", "desc")
     .limit(limit)
     .execute();
+
+/**
+ * Takes a queued row out of the outbox in the caller's transaction (a job that the worker turns
+ * into mails); false when it is gone already (another worker resolved it).
+ */
+export async function takeQueuedRow(db: Db, id: number): Promise<boolean> {
+  const taken = await db
+    .deleteFrom("mail_outbox")
+    .where("id", "=", id)
+    .where("status", "=", "queued")
+    .returning("id")
+    .executeTakeFirst();
+  return taken !== undefined;
+}

@@ -80,6 +80,32 @@ export async function spendRefreshToken(db: Db, tokenHash: string): Promise<bool
   return result.numUpdatedRows > 0n;
 }
 
+/**
+ * Whether a spent refresh token was spent within the last `graceSeconds` and its successor (by
+ * hash) is still the live, unspent token of the same live session: a concurrent refresh that
+ * lost the race, not a replay.
+ */
+export async function isFreshlyRotated(
+  db: Db,
+  spent: { tokenHash: string; successorHash: string; sessionId: number; graceSeconds: number },
+): Promise<boolean> {
+  if (spent.graceSeconds <= 0) return false;
+  const row = await db
+    .selectFrom("refresh_tokens as spent")
+    .innerJoin("refresh_tokens as next", "next.session_id", "spent.session_id")
+    .innerJoin("sessions as s", "s.id", "spent.session_id")
+    .select("spent.session_id")
+    .where("spent.token_hash", "=", spent.tokenHash)
+    .where("spent.session_id", "=", spent.sessionId)
+    .where("spent.spent_at", ">", sql<Date>`now() - make_interval(secs => ${spent.graceSeconds})`)
+    .where("next.token_hash", "=", spent.successorHash)
+    .where("next.spent_at", "is", null)
+    .where("s.revoked_at", "is", null)
+    .where("s.expires_at", ">", sql<Date>`now()`)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export const touchSession = (db: Db, sessionId: number) =>
   db
     .updateTable("sessions")

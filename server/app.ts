@@ -12,6 +12,7 @@ import packageJson from "../package.json" with { type: "json" };
 import { appRouter } from "../routers/router.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
+import { assertJsonDepth } from "./bounded-json.ts";
 import type { Deps } from "./context.ts";
 import {
   API_ERRORS,
@@ -101,12 +102,18 @@ export async function buildApp(
   });
   let draining = false;
 
-  // An empty JSON body (a POST without input) is no input, not a parse error.
+  // An empty JSON body (a POST without input) is no input, not a parse error. Nesting is bounded
+  // before parsing (both doors' bodies come through here), so no body builds millions of arrays.
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     const text = body.toString();
-    if (text === "") done(null, undefined);
-    else parseJson(req, text, done);
+    if (text === "") return done(null, undefined);
+    try {
+      assertJsonDepth(text, base.config.JSON_MAX_DEPTH);
+    } catch (error) {
+      return done(error as Error);
+    }
+    parseJson(req, text, done);
   });
 
   app.setErrorHandler((error: FastifyError, req, reply) => {
@@ -145,7 +152,8 @@ export async function buildApp(
   await app.register(swagger, { mode: "static", specification: { document: document as never } });
   await app.register(swaggerUi, {
     routePrefix: "/docs",
-    uiConfig: { persistAuthorization: true },
+    // Off unless asked for: a token kept in localStorage outlives the tab for any script to read.
+    uiConfig: { persistAuthorization: base.config.DOCS_PERSIST_AUTHORIZATION === "on" },
     // The docs page needs its own scripts and styles; the API answers keep `default-src 'none'`.
     staticCSP: true,
     transformStaticCSP: () =>

@@ -54,10 +54,14 @@ const ZEnv = z.object({
   JWT_AUDIENCE: z.string().min(1).default("users-api"),
   ACCESS_TOKEN_TTL: seconds(900),
   REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
+  /** A refresh token spent this recently answers again with the same successor (0 = never). */
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
   PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(128).default(15),
   // libuv's thread pool size: on 2 cores 4 hashes at once still beat 2 (measured: npm run bench).
   HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   HASH_MAX_QUEUE: z.coerce.number().int().min(0).default(200),
+  /** Deepest nesting of arrays and objects accepted in a JSON body. */
+  JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -91,6 +95,8 @@ const ZEnv = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
   MAX_RSS_MB: z.coerce.number().int().min(0).default(0),
+  /** Whether /docs keeps the bearer token in the browser's storage across reloads. */
+  DOCS_PERSIST_AUTHORIZATION: onOff.default("off"),
   CORS_ORIGINS: z
     .string()
     .default("")

@@ -38,6 +38,13 @@ export async function registerImageRoutes(app: FastifyInstance, deps: Deps): Pro
       throwFileSizeLimit: true,
     });
 
+    // The upload's token is checked before its body is read (onRequest), so an anonymous upload
+    // of megabytes is refused without reading it; the handler then acts as that caller.
+    scope.addHook("onRequest", async (req) => {
+      if (req.method !== "POST" || req.routeOptions.url !== self) return;
+      await authenticate(createContext(deps, requestInfo(req)));
+    });
+
     scope.post(self, { config: { procedure: "images.uploadProfileImage" } }, async (req, reply) => {
       const ctx = createContext(deps, requestInfo(req));
       const caller = await authenticate(ctx);

@@ -50,6 +50,7 @@ async function main() {
   const mailTransport = createMailTransport(config, mailLog);
   const mailWorker = createMailWorker({
     db: database.db,
+    config,
     transport: mailTransport,
     log: mailLog,
     kind: database.kind,

@@ -39,7 +39,8 @@ export function registerRestRoutes(
     const { method, path: openapiPath } = meta.openapi;
     const url = REST_PREFIX + openapiPath.replace(/\{(\w+)\}/g, ":$1");
     const pathParams = [...openapiPath.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
-    const coerce = stringCoercer(procedure._def.inputs[0]);
+    const coerceQuery = stringCoercer(procedure._def.inputs[0], QUERY_NUMBER);
+    const coercePath = stringCoercer(procedure._def.inputs[0], PATH_ID);
     const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
     routes.push({ method, pattern: routePattern(url) });
 
@@ -48,7 +49,7 @@ export function registerRestRoutes(
       url,
       config: { procedure: path },
       handler: async (req, reply) => {
-        const params = coerce(req.params as Record<string, unknown>);
+        const params = coercePath(req.params as Record<string, unknown>);
         let input: Record<string, unknown>;
         if (takesBody) {
           const body = req.body ?? {};
@@ -63,7 +64,7 @@ export function registerRestRoutes(
           }
           input = { ...(body as Record<string, unknown>), ...params };
         } else {
-          input = { ...coerce(req.query as Record<string, unknown>), ...params };
+          input = { ...coerceQuery(req.query as Record<string, unknown>), ...params };
         }
         const ctx = createContext(deps, requestInfo(req));
         const result = await callProcedure(procedure, path, ctx, input);
@@ -75,12 +76,20 @@ export function registerRestRoutes(
   return routes;
 }
 
+/** A number in a query string (`$top=10`). */
+const QUERY_NUMBER = /^-?\d+(\.\d+)?$/;
+/**
+ * A number in a path is an id: exact ASCII digits only, so `/users/%201`, `/users/1.0` or
+ * `/users/+1` are not another spelling of user 1 (the schema then refuses the string with 400).
+ */
+const PATH_ID = /^[0-9]+$/;
+
 /**
  * Query and path values arrive as strings; numbers and booleans are converted here, for the REST
  * door only, by reading the input schema. trpc-to-openapi instead sets `coerce` on the shared
  * schemas, which would loosen the native tRPC door too.
  */
-function stringCoercer(schema: unknown) {
+function stringCoercer(schema: unknown, numberPattern: RegExp) {
   const kinds = new Map<string, "number" | "boolean">();
   const object = unwrap(schema);
   if (object instanceof z.ZodObject) {
@@ -95,7 +104,7 @@ function stringCoercer(schema: unknown) {
     for (const [key, kind] of kinds) {
       const value = out[key];
       if (typeof value !== "string") continue;
-      if (kind === "number" && /^-?\d+(\.\d+)?$/.test(value)) out[key] = Number(value);
+      if (kind === "number" && numberPattern.test(value)) out[key] = Number(value);
       if (kind === "boolean" && (value === "true" || value === "false"))
         out[key] = value === "true";
     }

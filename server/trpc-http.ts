@@ -1,5 +1,6 @@
 import type { AnyProcedure, AnyRouter } from "@trpc/server";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { parseBoundedJson } from "./bounded-json.ts";
 import { createContext, type Deps } from "./context.ts";
 import { API_ERRORS, AppError, fromFastifyError, logFailure, toAppError } from "./errors.ts";
 import { requestInfo } from "./rest.ts";
@@ -40,7 +41,7 @@ export async function registerTrpcDoor(
 ): Promise<void> {
   await app.register(
     async (scope) => {
-      allowTrpcImageUploads(scope, deps.config);
+      allowTrpcImageUploads(scope, deps);
       const door = trpcDoor(deps, router);
       scope.setErrorHandler(door.fail);
       scope.setNotFoundHandler((req, reply) => {
@@ -89,7 +90,7 @@ function trpcDoor(deps: Deps, router: AnyRouter) {
       );
     }
     const ctx = createContext(deps, requestInfo(req));
-    const inputs = readInputs(req, batch);
+    const inputs = readInputs(req, batch, deps.config.JSON_MAX_DEPTH);
     const method = req.method;
 
     const calls: Call[] = paths.map((path, index) => {
@@ -224,7 +225,7 @@ type Inputs = { ok: true; value: (index: number) => unknown } | { ok: false; err
  * Inputs come as JSON in `?input=` on a GET and in the body on a POST (mutations, and queries
  * with `methodOverride`); a batch's inputs are an object by call index.
  */
-function readInputs(req: FastifyRequest, batch: boolean): Inputs {
+function readInputs(req: FastifyRequest, batch: boolean, maxDepth: number): Inputs {
   let raw: unknown;
   if (req.method === "GET") {
     const text = (req.query as Record<string, unknown>).input;
@@ -232,9 +233,9 @@ function readInputs(req: FastifyRequest, batch: boolean): Inputs {
       return { ok: false, error: new AppError("VALIDATION_ERROR", "Give `input` once") };
     }
     try {
-      raw = text === undefined ? undefined : JSON.parse(text);
-    } catch {
-      return { ok: false, error: new AppError("VALIDATION_ERROR", "`input` is not valid JSON") };
+      raw = text === undefined ? undefined : parseBoundedJson(text, maxDepth);
+    } catch (error) {
+      return { ok: false, error: toAppError(error) };
     }
   } else {
     raw = req.body;

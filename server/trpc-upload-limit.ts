@@ -1,8 +1,10 @@
 import { Transform } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import type { Config } from "./config.ts";
+import { authenticate } from "./auth/authenticate.ts";
+import { createContext, type Deps } from "./context.ts";
 import { AppError } from "./errors.ts";
 import { imageProcessorFor } from "./image-processing.ts";
+import { requestInfo } from "./rest.ts";
 
 /** The one tRPC path whose JSON body may exceed the app's bodyLimit (unbatched calls only). */
 export const TRPC_UPLOAD_PATH = "images.uploadProfileImage";
@@ -15,8 +17,11 @@ const tooLarge = (limit: number) =>
  * the app's bodyLimit (BODY_LIMIT_BYTES, 64 KiB) would refuse. Call it in an encapsulated scope
  * before the tRPC route is added there: that route's limit becomes the base64 of MAX_IMAGE_BYTES,
  * and every other tRPC path (batches included) is held to the app's limit as its body streams.
+ * Only a caller with a valid bearer token gets the larger limit: the token is checked before a
+ * byte of the body is read, so anonymous megabytes are never read or parsed.
  */
-export function allowTrpcImageUploads(scope: FastifyInstance, config: Config): void {
+export function allowTrpcImageUploads(scope: FastifyInstance, deps: Deps): void {
+  const { config } = deps;
   const { maxBytes } = imageProcessorFor(config).settings;
   const normal = config.BODY_LIMIT_BYTES;
   // base64 of the image, and room for the JSON around it.
@@ -24,6 +29,11 @@ export function allowTrpcImageUploads(scope: FastifyInstance, config: Config): v
 
   scope.addHook("onRoute", (route) => {
     route.bodyLimit = upload;
+  });
+  scope.addHook("onRequest", async (req) => {
+    if (procedureList(req.params) !== TRPC_UPLOAD_PATH) return;
+    // Throws UNAUTHENTICATED, answered in tRPC's shape; the procedure checks again as usual.
+    await authenticate(createContext(deps, requestInfo(req)));
   });
   scope.addHook("preParsing", async (req, _reply, payload) => {
     // The door's wildcard is the procedure list (`/trpc/*`).
@@ -40,3 +50,9 @@ export function allowTrpcImageUploads(scope: FastifyInstance, config: Config): v
     );
   });
 }
+
+/** The door's procedure list, whether its route names it `:path` or is the wildcard `/*`. */
+const procedureList = (params: unknown): string | undefined => {
+  const named = params as { path?: string; "*"?: string };
+  return named.path ?? named["*"];
+};

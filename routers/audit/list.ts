@@ -2,6 +2,7 @@ import { z } from "zod";
 import { listAudit } from "../../db/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import { ZPage } from "../organizations/organization-schema.ts";
+import { ZId } from "../users/user-schema.ts";
 
 const ZAuditEntry = z
   .object({
@@ -15,7 +16,7 @@ const ZAuditEntry = z
   })
   .meta({ id: "AuditEntry" });
 
-const ZOptionalId = z.number().int().positive().max(2147483647).optional();
+const ZOptionalId = ZId.optional();
 
 export const listAuditRoute = appAdminProcedure
   .meta({

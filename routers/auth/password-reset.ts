@@ -1,13 +1,11 @@
 import { z } from "zod";
-import type { UserStatus } from "../../db/database.ts";
-import { findUserByEmail } from "../../db/users.ts";
-import { mailIntervalRule, queueTokenMail } from "../../server/mail/token-mail.ts";
+import { queueResetRequest } from "../../server/mail/reset-requests.ts";
+import { mailIntervalRule } from "../../server/mail/token-mail.ts";
 import { enforceRate, rateRules, withinRate } from "../../server/rate-limit.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { success, ZEmail, ZSuccess } from "../users/user-schema.ts";
 
-/** Statuses whose owner may reset the password by mail (a reset also proves the mailbox). */
-export const RESETTABLE: readonly UserStatus[] = ["pending", "invited", "active"];
+export { RESETTABLE } from "../../server/mail/reset-requests.ts";
 
 const ANSWER = success("If the address belongs to an account, a reset link is on its way");
 
@@ -27,17 +25,14 @@ export const passwordResetRoute = publicProcedure
   .input(z.strictObject({ email: ZEmail }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
-    // Only quick work here (two lookups, one short transaction): the mail itself is sent by
-    // the worker, so known and unknown addresses take about as long.
+    // Nothing here depends on whether the address has an account: the same counters and the
+    // same one-row insert for every address; the mail worker looks the address up afterwards.
     await enforceRate(ctx, rateRules(ctx.config).resetPerIp, ctx.request.ip);
-    const user = await findUserByEmail(ctx.db, input.email);
-    if (!user || !RESETTABLE.includes(user.status)) return ANSWER;
-    // Per recipient the limits are silent: a 429 here would tell that the address has an account.
-    const recipient = String(user.id);
+    // Per recipient the limits are silent (a 429 would say something about the address), and
+    // counted per address, known or not.
+    const recipient = input.email.toLowerCase();
     if (!(await withinRate(ctx, mailIntervalRule("password_reset"), recipient))) return ANSWER;
     if (!(await withinRate(ctx, rateRules(ctx.config).resetPerRecipient, recipient))) return ANSWER;
-    await ctx.db.transaction().execute(async (tx) => {
-      await queueTokenMail(tx, ctx.config, { kind: "password_reset", user, recipient: user.email });
-    });
+    await queueResetRequest(ctx.db, ctx.config, input.email);
     return ANSWER;
   });

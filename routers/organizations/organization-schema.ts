@@ -7,9 +7,9 @@ import {
   type OrganizationRow,
 } from "../../db/organizations.ts";
 import { AppError } from "../../server/errors.ts";
-import { ZText } from "../users/user-schema.ts";
+import { ZId, ZText } from "../users/user-schema.ts";
 
-export const ZOrganizationId = z.number().int().positive().max(2147483647);
+export const ZOrganizationId = ZId;
 export const ZOrganizationName = ZText(200);
 export const ZMembershipRole = z.enum(MEMBERSHIP_ROLES);
 

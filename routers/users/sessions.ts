@@ -2,7 +2,7 @@ import { z } from "zod";
 import { listLiveSessions, revokeSession } from "../../db/sessions.ts";
 import { AppError } from "../../server/errors.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { success, ZSuccess } from "./user-schema.ts";
+import { success, ZId, ZSuccess } from "./user-schema.ts";
 
 const ZSession = z
   .object({
@@ -52,7 +52,7 @@ export const endSessionRoute = authedProcedure
     },
     errors: ["NOT_FOUND"],
   })
-  .input(z.strictObject({ id: z.number().int().positive().max(2147483647) }))
+  .input(z.strictObject({ id: ZId }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
     const result = await revokeSession(ctx.db, input.id, ctx.user.id);

@@ -58,7 +58,30 @@ export const ZPassword = z.string().min(1).max(1024);
 
 export const ZRole = z.enum(ROLES);
 export const ZStatus = z.enum(STATUSES);
-export const ZUserId = z.number().int().positive().max(2147483647);
+/** Ids are PostgreSQL integers. */
+export const MAX_ID = 2147483647;
+/** Every id in a path or body: on the REST door a path id must be exact digits (server/rest.ts). */
+export const ZId = z.number().int().positive().max(MAX_ID);
+export const ZUserId = ZId;
+
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * A user named in a path: an id in exact ASCII digits, or a username (which always holds a
+ * letter). Never trimmed or reinterpreted: ` 1` or `1.0` is refused, not read as user 1.
+ */
+export const ZUserRef = z
+  .string()
+  .max(64)
+  .regex(/^(?:[0-9]+|[A-Za-z0-9._-]*[A-Za-z][A-Za-z0-9._-]*)$/, "An id (digits only) or a username")
+  .refine(
+    (ref) => !DIGITS.test(ref) || (Number(ref) >= 1 && Number(ref) <= MAX_ID),
+    `An id is between 1 and ${MAX_ID}`,
+  );
+
+/** The id a user reference names, or undefined when it is a username. */
+export const idOfUserRef = (ref: string): number | undefined =>
+  DIGITS.test(ref) ? Number(ref) : undefined;
 
 export const ZUser = z
   .object({

@@ -54,7 +54,13 @@ import {
   serverVersion,
 } from "./seed.ts";
 import { checkBaselineSql } from "./sql-check.ts";
-import { BENCH_AUDIENCE, BENCH_ISSUER, BENCH_JWT_SECRET, mintAccessToken } from "./tokens.ts";
+import {
+  BENCH_AUDIENCE,
+  BENCH_ISSUER,
+  BENCH_JWT_SECRET,
+  BENCH_TOKEN_TTL,
+  mintAccessToken,
+} from "./tokens.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Shortest measured round for login and signup (see the scenario loop). */
@@ -293,6 +299,7 @@ async function main() {
     JWT_SECRET: BENCH_JWT_SECRET,
     JWT_ISSUER: BENCH_ISSUER,
     JWT_AUDIENCE: BENCH_AUDIENCE,
+    ACCESS_TOKEN_TTL: String(BENCH_TOKEN_TTL),
     HOST: "127.0.0.1",
   };
   const serviceEnv: Record<string, string> = {

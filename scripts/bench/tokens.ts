@@ -9,6 +9,11 @@ import { SignJWT } from "jose";
 export const BENCH_JWT_SECRET = "users-api-bench-secret-never-used-in-production-01";
 export const BENCH_ISSUER = "users-api";
 export const BENCH_AUDIENCE = "users-api";
+/**
+ * The life of the bench's tokens, long enough for a whole run. The service is started with the
+ * same ACCESS_TOKEN_TTL: it refuses tokens that live longer than that.
+ */
+export const BENCH_TOKEN_TTL = 2 * 3600;
 
 export function keyId(secret: string): string {
   return createHash("sha256")
@@ -20,7 +25,7 @@ export function keyId(secret: string): string {
 export async function mintAccessToken(
   secret: string,
   subject: { userId: number; sessionId: number; tokenVersion: number },
-  ttlSeconds = 2 * 3600,
+  ttlSeconds = BENCH_TOKEN_TTL,
 ): Promise<string> {
   const bytes = new TextEncoder().encode(secret);
   return new SignJWT({ sid: subject.sessionId, ver: subject.tokenVersion })

@@ -1,9 +1,11 @@
+import { createHmac } from "node:crypto";
 import type { Transaction } from "kysely";
 import type { Database } from "../../db/database.ts";
 import {
   addRefreshToken,
   createLoginSession,
   findRefreshToken,
+  isFreshlyRotated,
   revokeSession,
   revokeUserSessions,
   spendRefreshToken,
@@ -57,22 +59,43 @@ export async function startSession(
 }
 
 /**
- * Rotates a refresh token (RFC 9700): the presented token is spent and a new one issued in the
- * same family. Presenting a spent token again means it was stolen or replayed, so the whole
- * family is revoked.
+ * The token that replaces `presented` in its session: an HMAC under a key derived from the
+ * signing key, so concurrent refreshes with one token all compute the same successor, and no
+ * successor is ever stored (only its hash, like every refresh token). Without the key it is as
+ * unguessable as a random token; a database dump reveals none.
+ */
+const successorOf = (ctx: Context, sessionId: number, presented: string): string =>
+  createHmac("sha256", ctx.tokens.refreshKey)
+    .update(`${sessionId}.${presented}`)
+    .digest("base64url");
+
+/**
+ * Rotates a refresh token (RFC 9700): the presented token is spent and its successor issued in
+ * the same family. Presenting a spent token again means it was stolen or replayed, so the whole
+ * family is revoked, except within REFRESH_REUSE_GRACE_SECONDS of the rotation while the
+ * successor is still unused: two tabs refreshing at once both get the same successor pair.
  */
 export async function rotateSession(ctx: Context, presented: string): Promise<TokenPair> {
   const tokenHash = hashToken(presented);
   const found = await findRefreshToken(ctx.db, tokenHash);
   if (!found?.session_active) throw invalidRefresh();
-  const refreshToken = randomToken();
+  const refreshToken = successorOf(ctx, found.session_id, presented);
+  const successorHash = hashToken(refreshToken);
   const rotated = await ctx.db.transaction().execute(async (tx) => {
     if (!(await spendRefreshToken(tx, tokenHash))) return false;
-    await addRefreshToken(tx, found.session_id, hashToken(refreshToken));
+    await addRefreshToken(tx, found.session_id, successorHash);
     await touchSession(tx, found.session_id);
     return true;
   });
-  if (!rotated) {
+  const benignRace =
+    !rotated &&
+    (await isFreshlyRotated(ctx.db, {
+      tokenHash,
+      successorHash,
+      sessionId: found.session_id,
+      graceSeconds: ctx.config.REFRESH_REUSE_GRACE_SECONDS,
+    }));
+  if (!rotated && !benignRace) {
     await revokeSession(ctx.db, found.session_id, found.user_id);
     ctx.log.warn({ sessionId: found.session_id }, "refresh token reuse: session revoked");
     throw invalidRefresh();

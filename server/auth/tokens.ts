@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import { setBounded } from "../bounded-map.ts";
 import type { Config } from "../config.ts";
@@ -9,6 +9,12 @@ const TYPE = "at+jwt";
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Verified tokens remembered at most (about 5 MB). */
 const MAX_REMEMBERED = 10_000;
+/**
+ * Clock skew tolerated between this process and whatever signed the token (another instance of
+ * the service): an `iat` further ahead, or a lifetime longer than ACCESS_TOKEN_TTL by more than
+ * this, is not a token the service issued, whoever holds the key.
+ */
+const CLOCK_SKEW_SECONDS = 60;
 /** Header parameters that would let a token choose its own key; never honoured, always refused. */
 const KEY_CARRYING_HEADERS = ["jwk", "jku", "x5u", "x5c", "x5t", "crit"] as const;
 
@@ -17,6 +23,8 @@ export type AccessTokenSubject = { userId: number; tokenVersion: number; session
 export type TokenService = {
   /** A key derived from the signing key for other tamper-evident values (list cursors). */
   cursorKey: Uint8Array;
+  /** A key derived from the signing key that derives each refresh token's successor. */
+  refreshKey: Uint8Array;
   /** The public keys, when an asymmetric algorithm is configured. */
   jwks: Keyring["jwks"];
   signAccessToken: (
@@ -54,6 +62,7 @@ export async function createTokenService(
 
   return {
     cursorKey: keyring.derivedSecret,
+    refreshKey: createHmac("sha256", keyring.derivedSecret).update("refresh-successor").digest(),
     jwks: keyring.jwks,
     async signAccessToken({ userId, tokenVersion, sessionId }) {
       const { current } = keyring;
@@ -84,6 +93,9 @@ export async function createTokenService(
           audience: config.JWT_AUDIENCE,
           requiredClaims: ["sub", "jti", "iat", "exp"],
         });
+        if (!plausibleLifetime(payload.iat, payload.exp, config.ACCESS_TOKEN_TTL)) {
+          throw unauthenticated();
+        }
         const userId = /^[1-9]\d{0,9}$/.test(payload.sub ?? "") ? Number(payload.sub) : undefined;
         const sessionId = positiveInt(payload.sid);
         const tokenVersion = positiveInt(payload.ver);
@@ -96,4 +108,15 @@ export async function createTokenService(
       }
     },
   };
+}
+
+/**
+ * The service signs `exp = iat + ACCESS_TOKEN_TTL` with `iat` = now: a token issued in the future
+ * or living longer was forged with a leaked key or signed by a misconfigured issuer, and would
+ * otherwise stay valid for as long as it says.
+ */
+function plausibleLifetime(iat: unknown, exp: unknown, ttlSeconds: number): boolean {
+  if (typeof iat !== "number" || typeof exp !== "number") return false;
+  const now = Date.now() / 1000;
+  return iat <= now + CLOCK_SKEW_SECONDS && exp - iat <= ttlSeconds + CLOCK_SKEW_SECONDS;
 }

@@ -17,7 +17,7 @@ export type OutgoingMail = {
   subject: string;
   text: string;
   html: string;
-  /** The emailed link; only the local .eml mode logs it. */
+  /** The emailed link; logged only by the local .eml mode in development. */
   link?: string | undefined;
 };
 
@@ -37,11 +37,11 @@ export type TransportOptions = {
   sendTimeoutMs?: number;
 };
 
-type TransportConfig = Pick<Config, "SMTP_URL" | "MAIL_FROM" | "DATA_DIR">;
+type TransportConfig = Pick<Config, "SMTP_URL" | "MAIL_FROM" | "DATA_DIR" | "NODE_ENV">;
 
 /**
  * SMTP through nodemailer when SMTP_URL is set; otherwise every mail becomes an .eml file under
- * DATA_DIR/mail (kept in memory when DATA_DIR is memory://, as in tests).
+ * DATA_DIR/mail (kept in memory when DATA_DIR is memory://, as in tests), and this warns once.
  */
 export function createMailTransport(
   config: TransportConfig,
@@ -120,6 +120,13 @@ function localTransport(config: TransportConfig, log: MailLog): MailTransport {
   );
   const inMemory = config.DATA_DIR.startsWith("memory://");
   const dir = join(config.DATA_DIR, "mail");
+  // A developer clicks the logged link; anywhere else a log reader could take over the account
+  // with it (logs are kept longer and read by more people than mailboxes).
+  const logsLinks = config.NODE_ENV === "development";
+  log.warn(
+    { dir: inMemory ? config.DATA_DIR : dir },
+    "SMTP_URL is unset: mails are not sent but written to files (set SMTP_URL to send them)",
+  );
   const messages: Array<{ mail: OutgoingMail; raw: string }> = [];
   return {
     mode: inMemory ? "memory" : "file",
@@ -144,9 +151,10 @@ function localTransport(config: TransportConfig, log: MailLog): MailTransport {
       // Written whole, then renamed, so a reader never sees half a mail.
       await writeFile(`${file}.tmp`, raw, { mode: 0o600 });
       await rename(`${file}.tmp`, file);
-      // Local development only (no SMTP_URL): the link is logged so a developer can click it.
-      // Nothing else logs a link or token.
-      log.info({ to: mail.to, kind: mail.kind, file, link: mail.link }, "mail written to file");
+      // In development only, the link is logged so a developer can click it. Nothing else logs a
+      // link or token.
+      const link = logsLinks ? { link: mail.link } : {};
+      log.info({ to: mail.to, kind: mail.kind, file, ...link }, "mail written to file");
     },
     close: () => composer.close(),
   };

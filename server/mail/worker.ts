@@ -11,6 +11,8 @@ import {
   rescheduleMail,
 } from "../../db/mail-queue.ts";
 import { MAIL_CHANNEL, onMailQueuedLocally } from "../../db/outbox-notify.ts";
+import type { Config } from "../config.ts";
+import { RESET_REQUEST_KIND, resolveResetRequest } from "./reset-requests.ts";
 import { renderMail, UnrenderableMailError } from "./templates.ts";
 import type { MailLog, MailTransport } from "./transport.ts";
 
@@ -35,6 +37,8 @@ export const DEFAULT_BACKOFF: BackoffOptions = {
 
 export type MailWorkerOptions = {
   db: Kysely<Database>;
+  /** Where mailed links point, for the mails the worker composes itself (password resets). */
+  config: Pick<Config, "APP_URL" | "PUBLIC_URL">;
   transport: MailTransport;
   log: MailLog;
   kind: "postgres" | "pglite";
@@ -67,6 +71,8 @@ export type MailWorker = {
 
 type Outcome =
   | { kind: "sent" }
+  /** A job that has done its work (a reset request resolved: its row is gone). */
+  | { kind: "resolved" }
   | { kind: "failed"; error: string }
   | { kind: "unrenderable"; error: string };
 
@@ -103,11 +109,19 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
   let unsubscribeLocal: (() => void) | undefined;
   let listener: Listener | undefined;
 
-  /** Sends one mail; what happened is recorded afterwards (record), once its lease is let go. */
+  /** Sends one mail (or runs one job); what happened is recorded afterwards (record), once its lease is let go. */
   async function attempt(mail: ClaimedMail): Promise<Outcome> {
     if (mail.attempts > maxAttempts) {
       // Its last attempt never finished (the process died while sending it).
       return { kind: "failed", error: "the process stopped during the last attempt" };
+    }
+    if (mail.kind === RESET_REQUEST_KIND) {
+      try {
+        await resolveResetRequest(db, options.config, mail);
+        return { kind: "resolved" };
+      } catch (error) {
+        return { kind: "failed", error: describe(error) };
+      }
     }
     let rendered: ReturnType<typeof renderMail>;
     try {
@@ -134,6 +148,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
   }
 
   async function record(mail: ClaimedMail, outcome: Outcome): Promise<void> {
+    if (outcome.kind === "resolved") return;
     if (outcome.kind === "sent") {
       await markMailSent(db, mail.id);
       log.debug({ mailId: mail.id, kind: mail.kind, attempts: mail.attempts }, "mail sent");
@@ -182,6 +197,8 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       const waiting = [...batch];
       const held = new Set(batch);
       const heartbeat = renewWhileHeld(held);
+      // A job (a reset request) queues its mail as it runs: look again before stopping.
+      let queuedMore = false;
       const lanes = Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
         for (let mail = waiting.shift(); mail; mail = waiting.shift()) {
           if (stopping) {
@@ -190,6 +207,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
           }
           try {
             const outcome = await attempt(mail);
+            if (outcome.kind === "resolved") queuedMore = true;
             // No renewal may land after (and undo) the retry time recorded next.
             await heartbeat.letGo(mail);
             await record(mail, outcome);
@@ -203,7 +221,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       await releaseMails(db, waiting);
       const failure = results.find((result) => result.status === "rejected");
       if (failure) throw failure.reason;
-      if (batch.length < batchSize) return;
+      if (batch.length < batchSize && !queuedMore) return;
     }
   }
 

@@ -1,9 +1,11 @@
 import type { LightMyRequestResponse } from "fastify";
 import { decodeJwt } from "jose";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ZDone, ZTokenPair } from "../../routers/auth/token-schema.ts";
 import { ZSuccess } from "../../routers/users/user-schema.ts";
+import { hashToken } from "../../server/auth/opaque-tokens.ts";
 import { ZApiErrorBody } from "../../server/errors.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
@@ -40,6 +42,14 @@ const me = (accessToken: string) =>
   t.app.inject({ method: "GET", url: "/api/users/me", headers: bearer(accessToken) });
 const passwordLogin = (email: string) =>
   t.app.inject({ method: "POST", url: "/api/auth/token", payload: { email, password: PASSWORD } });
+
+/** Moves a spent token's rotation back past the reuse grace window (test/auth/refresh-race.test.ts). */
+const pastGraceWindow = (refreshToken: string) =>
+  t.db
+    .updateTable("refresh_tokens")
+    .set({ spent_at: sql`now() - interval '1 hour'` })
+    .where("token_hash", "=", hashToken(refreshToken))
+    .execute();
 
 function expectUnauthenticated(res: LightMyRequestResponse) {
   expect(res.statusCode).toBe(401);
@@ -79,6 +89,7 @@ describe("POST /api/auth/refresh", () => {
     const first = await t.login(user);
     const other = await t.login(user); // another family of the same user
     const second = ZTokenPair.parse((await refresh(first.refreshToken)).json());
+    await pastGraceWindow(first.refreshToken);
 
     expectUnauthenticated(await refresh(first.refreshToken));
     // The newer token of the family is dead, and so is the session's access token, at once.
@@ -110,6 +121,7 @@ describe("POST /api/auth/refresh", () => {
     const anonymous = await t.callerFor();
     const second = await anonymous.auth.refresh({ refreshToken: first.refreshToken });
     expect(ZTokenPair.strict().parse(second).refreshToken).not.toBe(first.refreshToken);
+    await pastGraceWindow(first.refreshToken);
     await expect(
       anonymous.auth.refresh({ refreshToken: first.refreshToken }),
     ).rejects.toMatchObject({ apiCode: "UNAUTHENTICATED", code: "UNAUTHORIZED" });

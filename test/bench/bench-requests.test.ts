@@ -5,6 +5,7 @@ import {
   BENCH_AUDIENCE,
   BENCH_ISSUER,
   BENCH_JWT_SECRET,
+  BENCH_TOKEN_TTL,
   mintAccessToken,
 } from "../../scripts/bench/tokens.ts";
 import { createTokenService } from "../../server/auth/tokens.ts";
@@ -36,6 +37,8 @@ describe("bench", () => {
       JWT_SECRET: BENCH_JWT_SECRET,
       JWT_ISSUER: BENCH_ISSUER,
       JWT_AUDIENCE: BENCH_AUDIENCE,
+      // As the bench starts the service: its tokens live this long.
+      ACCESS_TOKEN_TTL: String(BENCH_TOKEN_TTL),
       DATA_DIR: "memory://",
     });
     const token = await mintAccessToken(BENCH_JWT_SECRET, {

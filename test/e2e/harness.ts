@@ -31,6 +31,7 @@ export async function startE2eServer() {
     throw new Error(`expected in-memory mail, got ${transport.mode}`);
   const worker = createMailWorker({
     db: t.db,
+    config: t.config,
     transport,
     log: silent,
     kind: process.env.DATABASE_URL ? "postgres" : "pglite",

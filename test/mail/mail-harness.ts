@@ -216,6 +216,7 @@ export async function testWorker(
     );
   const worker = createMailWorker({
     db: t.db,
+    config: t.config,
     transport,
     log,
     kind: databaseKind(),

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RESET_REQUEST_KIND } from "../../server/mail/reset-requests.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { testWorker } from "./mail-harness.ts";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -21,6 +23,14 @@ describe("POST /api/auth/password-reset with rate limits on", () => {
     expect(first.statusCode).toBe(202);
     expect(second.statusCode).toBe(202);
     expect(second.body).toBe(first.body);
+    const requests = await t.db
+      .selectFrom("mail_outbox")
+      .select("id")
+      .where("kind", "=", RESET_REQUEST_KIND)
+      .where("recipient", "=", user.email)
+      .execute();
+    expect(requests).toHaveLength(1);
+    await (await testWorker(t)).drainOnce();
     const rows = await t.db
       .selectFrom("mail_outbox")
       .select("id")

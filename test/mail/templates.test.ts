@@ -86,12 +86,17 @@ describe("local transports (no SMTP_URL)", () => {
     link: LINK,
   };
 
-  it("writes each mail as DATA_DIR/mail/<timestamp>-<kind>-<id>.eml and logs one line with the link", async () => {
+  it("writes each mail as DATA_DIR/mail/<timestamp>-<kind>-<id>.eml and, in development, logs one line with the link", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "mail-"));
     try {
       const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
       const transport = createMailTransport(
-        { DATA_DIR: dataDir, MAIL_FROM: "Users API <no-reply@example.test>", SMTP_URL: undefined },
+        {
+          DATA_DIR: dataDir,
+          MAIL_FROM: "Users API <no-reply@example.test>",
+          SMTP_URL: undefined,
+          NODE_ENV: "development",
+        },
         log as unknown as MailLog,
       );
       expect(transport.mode).toBe("file");
@@ -122,6 +127,7 @@ describe("local transports (no SMTP_URL)", () => {
         DATA_DIR: "memory://",
         MAIL_FROM: "Users API <no-reply@example.test>",
         SMTP_URL: undefined,
+        NODE_ENV: "development",
       },
       log as unknown as MailLog,
     );

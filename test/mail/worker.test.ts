@@ -107,6 +107,7 @@ describe("a mail server that is down", () => {
       );
       const worker = createMailWorker({
         db: t.db,
+        config: t.config,
         transport,
         log: silentLog(),
         kind: "pglite",
@@ -220,6 +221,7 @@ describe("a database that is unreachable", () => {
     const log = spyLog();
     const worker = createMailWorker({
       db: broken.db,
+      config: t.config,
       transport: createMailTransport({ ...t.config, SMTP_URL: undefined }, silentLog()),
       log: log as unknown as MailLog,
       kind: "pglite",

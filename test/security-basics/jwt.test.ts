@@ -155,6 +155,34 @@ describe("access tokens", () => {
     );
   });
 
+  it("refuses a signed token issued in the future or living longer than ACCESS_TOKEN_TTL, on both doors", async () => {
+    const { claims } = await realClaims();
+    const now = Math.floor(Date.now() / 1000);
+    const ttl = t.config.ACCESS_TOKEN_TTL;
+    const forged = [
+      // Issued an hour ahead: valid from the forger's point of view for an hour and a TTL.
+      { iat: now + 3600, exp: now + 3600 + ttl },
+      // A ten-year token issued now.
+      { iat: now, exp: now + 10 * 365 * 24 * 3600 },
+      // Issued yesterday, valid for two days: its life exceeds the TTL though it is "current".
+      { iat: now - 24 * 3600, exp: now + 24 * 3600 },
+    ];
+    for (const times of forged) {
+      const token = await craft(claims, times);
+      expectUnauthenticated(await me(`Bearer ${token}`));
+      const trpc = await t.app.inject({
+        method: "GET",
+        url: "/trpc/users.me",
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(trpc.statusCode).toBe(401);
+      expect(trpc.json().error.data.code).toBe("UNAUTHENTICATED");
+    }
+    // Within the tolerated clock skew (a few seconds ahead, full TTL) a token still works.
+    const skewed = await craft(claims, { iat: now + 5, exp: now + 5 + ttl });
+    expect((await me(`Bearer ${skewed}`)).statusCode).toBe(200);
+  });
+
   it("refuses a wrong issuer or audience", async () => {
     const { claims } = await realClaims();
     expectUnauthenticated(await me(`Bearer ${await craft(claims, { iss: "someone-else" })}`));

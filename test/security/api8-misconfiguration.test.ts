@@ -195,6 +195,24 @@ describe("API8 methods", () => {
   });
 });
 
+describe("API8 interactive docs", () => {
+  const initializer = async (app: TestApp["app"]) => {
+    const res = await app.inject({ method: "GET", url: "/docs/static/swagger-initializer.js" });
+    expect(res.statusCode).toBe(200);
+    return res.body;
+  };
+
+  it("/docs does not keep the bearer token in the browser unless DOCS_PERSIST_AUTHORIZATION=on", async () => {
+    expect(await initializer(t.app)).toMatch(/"persistAuthorization":\s*false/);
+    const persisting = await createTestApp({ DOCS_PERSIST_AUTHORIZATION: "on" });
+    try {
+      expect(await initializer(persisting.app)).toMatch(/"persistAuthorization":\s*true/);
+    } finally {
+      await persisting.close();
+    }
+  });
+});
+
 describe("API8 CORS", () => {
   const preflight = (origin: string, method = "PATCH") =>
     t.app.inject({
