@@ -58,8 +58,9 @@ beforeAll(async () => {
   server.stderr?.on("data", (chunk: Buffer) => {
     output += chunk.toString("utf8");
   });
-  await waitReady(30_000);
-}, 45_000);
+  // A fresh embedded database is created on first start: seconds alone, more on a busy machine.
+  await waitReady(60_000);
+}, 90_000);
 
 afterAll(async () => {
   if (server && server.exitCode === null) {
