@@ -34,6 +34,11 @@ try {
     await migrateToLatest(database.db);
     console.log(`migrations applied (${database.kind})`);
   }
+} catch (error) {
+  // One line: the failing migration's error, or Kysely's refusal (say, an applied migration
+  // missing from db/migrations, which `status` marks).
+  process.exitCode = 1;
+  console.error(`db:migrate ${command} failed: ${(error as Error).message}`);
 } finally {
   await database.close();
 }

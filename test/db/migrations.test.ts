@@ -124,6 +124,33 @@ describe("every migration steps down and back up", { timeout: 120_000 }, () => {
   });
 });
 
+describe("a migration applied to the database but missing from db/migrations", () => {
+  let database: Awaited<ReturnType<typeof openTestDatabase>>;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it("is listed by status as unknown, and down refuses rather than guess", async () => {
+    const { db } = database;
+    const orphan = "2099-01-01T0000-from-another-branch";
+    await sql`insert into kysely_migration (name, timestamp) values (${orphan}, ${"2026-11-27T10:00:00.000Z"})`.execute(
+      db,
+    );
+    const lines = formatMigrationStatus(await migrationStatus(db));
+    expect(lines.at(-2)).toMatch(
+      new RegExp(`^${orphan} +applied 2026-11-27T10:00:00.000Z \\(not in db/migrations\\)$`),
+    );
+    await expect(migrateOneDown(db)).rejects.toThrow(orphan);
+    const names = Object.keys(await migrationProvider.getMigrations());
+    expect((await migrationStatus(db)).filter((state) => state.appliedAt)).toHaveLength(
+      names.length + 1,
+    );
+  });
+});
+
 describe("npm run db:migrate -- status | down | latest", { timeout: 180_000 }, () => {
   let database: Awaited<ReturnType<typeof openTestDatabase>> | undefined;
   let dataDir: string | undefined;
