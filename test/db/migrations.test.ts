@@ -171,8 +171,7 @@ describe("npm run db:migrate -- status | down | latest", { timeout: 180_000 }, (
       const run = await runScript("scripts/migrate.ts", [], env);
       expect(run).toMatchObject({ status: 0, stdout: "migrations applied (pglite)\n" });
     }
-    // A script on the embedded database takes seconds to start; more on a loaded machine.
-  }, 180_000);
+  }, 180_000); // a script on the embedded database takes seconds to start, more under load
   afterAll(async () => {
     await database?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
