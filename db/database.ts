@@ -114,6 +114,11 @@ export type ProfileImagesTable = {
   height: number;
   byte_size: number;
   uploaded_at: Timestamp;
+  /** The JPEG/PNG variant; null for images stored before it existed (derived on first need). */
+  fallback_content: Uint8Array | null;
+  fallback_content_type: string | null;
+  fallback_etag: string | null;
+  fallback_byte_size: number | null;
 };
 
 export type RateLimitsTable = {

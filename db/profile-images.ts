@@ -3,24 +3,35 @@ import type { Database } from "./database.ts";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export type ProfileImageMeta = {
-  userId: number;
+/** The stored variants of one image: WebP (`primary`) and the JPEG/PNG fallback. */
+export type ImageVariantName = "primary" | "fallback";
+
+export type StoredVariantMeta = {
   contentType: string;
   /** The content hash, unquoted. */
   etag: string;
+  byteSize: number;
+};
+
+export type ProfileImageMeta = {
+  userId: number;
   width: number;
   height: number;
-  byteSize: number;
   uploadedAt: Date;
+  primary: StoredVariantMeta;
+  /** Undefined for an image stored before fallbacks existed, until it is derived. */
+  fallback: StoredVariantMeta | undefined;
 };
 
-export type ProfileImage = ProfileImageMeta & {
-  /** Undefined when not asked for, or when the stored ETag was one the caller already has. */
-  content: Buffer | undefined;
-};
+export type NewVariant = { content: Uint8Array; contentType: string; etag: string };
 
-export type NewProfileImage = Omit<ProfileImageMeta, "uploadedAt" | "byteSize"> & {
-  content: Uint8Array;
+export type NewProfileImage = {
+  userId: number;
+  width: number;
+  height: number;
+  primary: NewVariant;
+  /** Left out only by tests standing in for images stored before fallbacks existed. */
+  fallback?: NewVariant;
 };
 
 /** pg returns bytea as a Buffer, PGlite as a Uint8Array: both become a Buffer, without a copy. */
@@ -29,47 +40,67 @@ const asBuffer = (bytes: Uint8Array): Buffer =>
 
 const META_COLUMNS = [
   "user_id",
-  "content_type",
-  "etag",
   "width",
   "height",
-  "byte_size",
   "uploaded_at",
+  "content_type",
+  "etag",
+  "byte_size",
+  "fallback_content_type",
+  "fallback_etag",
+  "fallback_byte_size",
 ] as const;
 
 type MetaRow = {
   user_id: number;
-  content_type: string;
-  etag: string;
   width: number;
   height: number;
-  byte_size: number;
   uploaded_at: Date;
+  content_type: string;
+  etag: string;
+  byte_size: number;
+  fallback_content_type: string | null;
+  fallback_etag: string | null;
+  fallback_byte_size: number | null;
 };
 
 const toMeta = (row: MetaRow): ProfileImageMeta => ({
   userId: row.user_id,
-  contentType: row.content_type,
-  etag: row.etag,
   width: row.width,
   height: row.height,
-  byteSize: row.byte_size,
   uploadedAt: row.uploaded_at,
+  primary: { contentType: row.content_type, etag: row.etag, byteSize: row.byte_size },
+  fallback:
+    row.fallback_content_type !== null && row.fallback_etag !== null
+      ? {
+          contentType: row.fallback_content_type,
+          etag: row.fallback_etag,
+          byteSize: row.fallback_byte_size ?? 0,
+        }
+      : undefined,
 });
 
-/** Stores the user's image, replacing any previous one, in one statement. */
+const fallbackValues = (fallback: NewVariant | undefined) => ({
+  fallback_content: fallback?.content ?? null,
+  fallback_content_type: fallback?.contentType ?? null,
+  fallback_etag: fallback?.etag ?? null,
+  fallback_byte_size: fallback?.content.byteLength ?? null,
+});
+
+/** Stores the user's image with its variants, replacing any previous one, in one statement. */
 export async function upsertProfileImage(
   db: Db,
   image: NewProfileImage,
 ): Promise<ProfileImageMeta> {
   const values = {
     user_id: image.userId,
-    content: image.content,
-    content_type: image.contentType,
-    etag: image.etag,
     width: image.width,
     height: image.height,
-    byte_size: image.content.byteLength,
+    content: image.primary.content,
+    content_type: image.primary.contentType,
+    etag: image.primary.etag,
+    byte_size: image.primary.content.byteLength,
+    ...fallbackValues(image.fallback),
   };
   const row = await db
     .insertInto("profile_images")
@@ -82,6 +113,10 @@ export async function upsertProfileImage(
         width: (eb) => eb.ref("excluded.width"),
         height: (eb) => eb.ref("excluded.height"),
         byte_size: (eb) => eb.ref("excluded.byte_size"),
+        fallback_content: (eb) => eb.ref("excluded.fallback_content"),
+        fallback_content_type: (eb) => eb.ref("excluded.fallback_content_type"),
+        fallback_etag: (eb) => eb.ref("excluded.fallback_etag"),
+        fallback_byte_size: (eb) => eb.ref("excluded.fallback_byte_size"),
         uploaded_at: sql`now()`,
       }),
     )
@@ -90,32 +125,63 @@ export async function upsertProfileImage(
   return toMeta(row);
 }
 
-/**
- * The user's image. `withContent` also reads the bytes, except when the stored ETag is one of
- * `unlessEtagIn` (the caller's If-None-Match): a 304 then costs no bytes from the database.
- */
-export async function findProfileImage(
+/** The user's image, its facts and both variants' (no bytes): enough to negotiate and answer 304. */
+export async function findProfileImageMeta(
   db: Db,
   userId: number,
-  options: { withContent: boolean; unlessEtagIn?: readonly string[] } = { withContent: false },
-): Promise<ProfileImage | undefined> {
-  const known = options.unlessEtagIn ?? [];
+): Promise<ProfileImageMeta | undefined> {
   const row = await db
     .selectFrom("profile_images")
     .select(META_COLUMNS)
-    .$if(options.withContent && known.length === 0, (qb) => qb.select("content"))
-    .$if(options.withContent && known.length > 0, (qb) =>
-      qb.select(
-        sql<Uint8Array | null>`case when etag in (${sql.join(known)}) then null else content end`.as(
-          "content",
-        ),
-      ),
-    )
     .where("user_id", "=", userId)
     .executeTakeFirst();
-  if (!row) return undefined;
-  const content = (row as { content?: Uint8Array | null }).content;
-  return { ...toMeta(row), content: content ? asBuffer(content) : undefined };
+  return row && toMeta(row);
+}
+
+/**
+ * The bytes of one variant, provided it is still the one whose ETag the caller negotiated;
+ * undefined when the image was replaced or deleted in between.
+ */
+export async function readVariantContent(
+  db: Db,
+  userId: number,
+  variant: ImageVariantName,
+  etag: string,
+): Promise<Buffer | undefined> {
+  const row =
+    variant === "primary"
+      ? await db
+          .selectFrom("profile_images")
+          .select("content")
+          .where("user_id", "=", userId)
+          .where("etag", "=", etag)
+          .executeTakeFirst()
+      : await db
+          .selectFrom("profile_images")
+          .select("fallback_content as content")
+          .where("user_id", "=", userId)
+          .where("fallback_etag", "=", etag)
+          .executeTakeFirst();
+  return row?.content ? asBuffer(row.content) : undefined;
+}
+
+/**
+ * Stores a fallback derived later for the image whose WebP ETag is `primaryEtag`; nothing when
+ * that image was replaced meanwhile or already has one (a concurrent request derived it first).
+ */
+export async function storeDerivedFallback(
+  db: Db,
+  userId: number,
+  primaryEtag: string,
+  fallback: NewVariant,
+): Promise<void> {
+  await db
+    .updateTable("profile_images")
+    .set(fallbackValues(fallback))
+    .where("user_id", "=", userId)
+    .where("etag", "=", primaryEtag)
+    .where("fallback_etag", "is", null)
+    .execute();
 }
 
 /** Removes the user's image; false when there was none. */

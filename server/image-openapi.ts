@@ -2,7 +2,7 @@ import type { OpenAPIObject } from "trpc-to-openapi";
 import {
   DEFAULT_IMAGE_SETTINGS,
   type ImageSettings,
-  PROFILE_IMAGE_TYPE,
+  PROFILE_IMAGE_TYPES,
 } from "./image-processing.ts";
 
 type Operation = {
@@ -22,11 +22,13 @@ const binary = { type: "string", format: "binary" };
 
 const cachingHeaders = {
   ETag: {
-    description: "Strong, quoted: a hash of the bytes",
+    description:
+      "Strong, quoted: a hash of the bytes, so each variant (WebP, JPEG, PNG) has its own",
     schema: { type: "string", example: '"3q2-7wEjRWeJq83vASNFZ4mrze8BI0VniavN7wEjRWc"' },
   },
   "Cache-Control": { schema: { type: "string", example: "private, max-age=300" } },
   "X-Content-Type-Options": { schema: { type: "string", example: "nosniff" } },
+  Vary: { schema: { type: "string", example: "Accept, Authorization" } },
 };
 
 /**
@@ -69,9 +71,20 @@ export function documentImageRoutes(
   for (const { path, method } of GETS) {
     const get = operation(path, method);
     if (!get?.responses) continue;
-    // `withData` is for native tRPC callers; the REST GET always sends the bytes.
+    // `withData` and `accept` are for native tRPC callers; the REST GET always sends the bytes
+    // and negotiates by the Accept header.
     get.parameters = [
-      ...(get.parameters ?? []).filter((p) => !(p.in === "query" && p.name === "withData")),
+      ...(get.parameters ?? []).filter(
+        (p) => !(p.in === "query" && (p.name === "withData" || p.name === "accept")),
+      ),
+      {
+        in: "header",
+        name: "Accept",
+        required: false,
+        description:
+          "WebP only when `image/webp` is named with q > 0 (and not below the fallback's q); otherwise JPEG, or PNG for an image with transparency. `*/*` or `image/*` alone get JPEG/PNG. Never 406.",
+        schema: { type: "string", example: "image/webp, image/jpeg, image/png" },
+      } as { in: string; name: string },
       {
         in: "header",
         name: "If-None-Match",
@@ -83,9 +96,10 @@ export function documentImageRoutes(
     const { 200: _json, ...errors } = get.responses;
     get.responses = {
       200: {
-        description: `The image bytes (${PROFILE_IMAGE_TYPE}, at most 512×512, no metadata)`,
+        description:
+          "The image bytes, at most 512×512, no metadata: WebP to clients whose Accept names it, else JPEG (PNG when the image has transparency)",
         headers: cachingHeaders,
-        content: { [PROFILE_IMAGE_TYPE]: { schema: binary } },
+        content: Object.fromEntries(PROFILE_IMAGE_TYPES.map((type) => [type, { schema: binary }])),
       },
       304: {
         description: "Not modified: the If-None-Match ETag is current",

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Metadata } from "sharp";
+import type { Metadata, OutputInfo } from "sharp";
 import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
@@ -25,20 +25,34 @@ export const DEFAULT_IMAGE_SETTINGS: Readonly<ImageSettings> = Object.freeze({
 /** The highest MAX_IMAGE_BYTES may be set to; it bounds the native door's base64 input schema. */
 export const MAX_IMAGE_BYTES_CEILING = 20 * 1024 * 1024;
 
-/** The one stored and served format, and the box every image is fitted into. */
-export const PROFILE_IMAGE_TYPE = "image/webp";
+/**
+ * Every image is stored twice, both derived once at upload: WebP (smaller, for clients whose
+ * Accept names it) and the reference's "JPEG/PNG" fallback for everyone else — PNG when the image
+ * has transparency, JPEG otherwise. The box every image is fitted into.
+ */
+export const WEBP_TYPE = "image/webp";
+export const FALLBACK_TYPES = ["image/jpeg", "image/png"] as const;
+export const PROFILE_IMAGE_TYPES = [WEBP_TYPE, ...FALLBACK_TYPES] as const;
 export const PROFILE_IMAGE_SIZE = 512;
 const WEBP_QUALITY = 80;
+const JPEG_QUALITY = 85;
 
 export type ImageKind = "jpeg" | "png" | "webp";
+export type FallbackType = (typeof FALLBACK_TYPES)[number];
+export type ProfileImageType = (typeof PROFILE_IMAGE_TYPES)[number];
+
+export type EncodedVariant<T extends ProfileImageType = ProfileImageType> = {
+  content: Buffer;
+  contentType: T;
+  /** Hash of the content (base64url SHA-256), unquoted: a distinct strong ETag per variant. */
+  etag: string;
+};
 
 export type ReencodedImage = {
-  content: Buffer;
-  contentType: typeof PROFILE_IMAGE_TYPE;
   width: number;
   height: number;
-  /** Hash of the content (base64url SHA-256), unquoted. */
-  etag: string;
+  webp: EncodedVariant<typeof WEBP_TYPE>;
+  fallback: EncodedVariant<FallbackType>;
 };
 
 export type ImageProcessor = {
@@ -46,11 +60,17 @@ export type ImageProcessor = {
   readonly limiter: Limiter;
   /**
    * Judges the bytes (signature, header dimensions, a full decode) and re-encodes them: oriented
-   * by EXIF, fitted inside 512×512, every metadata block dropped, WebP. Throws PAYLOAD_TOO_LARGE
+   * by EXIF, fitted inside 512×512, every metadata block dropped, encoded as WebP and as the
+   * JPEG/PNG fallback from one decode. Throws PAYLOAD_TOO_LARGE
    * (bytes or pixels over the limit), UNSUPPORTED_MEDIA_TYPE (not a decodable JPEG, PNG or WebP)
    * or SERVICE_UNAVAILABLE (too many images waiting).
    */
   reencode(bytes: Uint8Array): Promise<ReencodedImage>;
+  /**
+   * The fallback of an image stored as WebP alone (stored before fallbacks existed): derived
+   * once, from the service's own bytes, when a client first needs it. SERVICE_UNAVAILABLE as above.
+   */
+  deriveFallback(webp: Uint8Array): Promise<EncodedVariant<FallbackType>>;
 };
 
 /** sharp (libvips) is loaded at the first upload: ~17 MiB a process that never sees one keeps. */
@@ -123,9 +143,11 @@ export function createImageProcessor(overrides: Partial<ImageSettings> = {}): Im
       );
     }
 
-    const { data, info } = await limiter.run(async () => {
+    // Decoding and both encodings hold one slot.
+    return limiter.run(async () => {
+      let decoded: { data: Buffer; info: OutputInfo };
       try {
-        return await sharp(bytes, {
+        decoded = await sharp(bytes, {
           // Truncated or corrupt pixel data is refused, not served half grey.
           failOn: "error",
           limitInputPixels: settings.maxPixels,
@@ -138,22 +160,71 @@ export function createImageProcessor(overrides: Partial<ImageSettings> = {}): Im
             fit: "inside",
             withoutEnlargement: true,
           })
-          .webp({ quality: WEBP_QUALITY })
+          // Decoded once to 8-bit pixels; both variants are encoded from them.
+          .raw({ depth: "uchar" })
           .toBuffer({ resolveWithObject: true });
       } catch (error) {
         throw notAnImage("the image data could not be decoded", error);
       }
+      const { data, info } = decoded;
+      const pixels = { data, ...info } as Pixels;
+      const [webp, fallback] = await Promise.all([
+        encodeWebp(sharp, pixels),
+        encodeFallback(sharp, pixels),
+      ]);
+      return { width: info.width, height: info.height, webp, fallback };
     });
-    return {
-      content: data,
-      contentType: PROFILE_IMAGE_TYPE,
-      width: info.width,
-      height: info.height,
-      etag: createHash("sha256").update(data).digest("base64url"),
-    };
   }
 
-  return { settings, limiter, reencode };
+  async function deriveFallback(webp: Uint8Array): Promise<EncodedVariant<FallbackType>> {
+    const sharp = await loadSharp();
+    return limiter.run(async () => {
+      const { data, info } = await sharp(webp)
+        .raw({ depth: "uchar" })
+        .toBuffer({ resolveWithObject: true });
+      return encodeFallback(sharp, { data, ...info } as Pixels);
+    });
+  }
+
+  return { settings, limiter, reencode, deriveFallback };
+}
+
+type Sharp = typeof import("sharp").default;
+type Pixels = { data: Buffer; width: number; height: number; channels: 1 | 2 | 3 | 4 };
+
+const hasAlphaChannel = (pixels: Pixels) => pixels.channels === 2 || pixels.channels === 4;
+
+/** An alpha channel that is not opaque everywhere: what makes the fallback PNG, not JPEG. */
+function isTransparent(pixels: Pixels): boolean {
+  if (!hasAlphaChannel(pixels)) return false;
+  const { data, channels } = pixels;
+  for (let i = channels - 1; i < data.length; i += channels) if (data[i] !== 255) return true;
+  return false;
+}
+
+/** The pixels as sharp input, without an alpha channel that carries nothing. */
+function fromPixels(sharp: Sharp, pixels: Pixels) {
+  const { data, width, height, channels } = pixels;
+  const image = sharp(data, { raw: { width, height, channels } });
+  return hasAlphaChannel(pixels) && !isTransparent(pixels) ? image.removeAlpha() : image;
+}
+
+const withEtag = <T extends ProfileImageType>(content: Buffer, contentType: T) => ({
+  content,
+  contentType,
+  etag: createHash("sha256").update(content).digest("base64url"),
+});
+
+async function encodeWebp(sharp: Sharp, pixels: Pixels) {
+  const content = await fromPixels(sharp, pixels).webp({ quality: WEBP_QUALITY }).toBuffer();
+  return withEtag(content, WEBP_TYPE);
+}
+
+async function encodeFallback(sharp: Sharp, pixels: Pixels) {
+  const image = fromPixels(sharp, pixels);
+  return isTransparent(pixels)
+    ? withEtag(await image.png({ compressionLevel: 9 }).toBuffer(), "image/png" as const)
+    : withEtag(await image.jpeg({ quality: JPEG_QUALITY }).toBuffer(), "image/jpeg" as const);
 }
 
 export function imageSettingsFrom(config: ImageConfig): ImageSettings {

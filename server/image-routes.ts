@@ -9,6 +9,7 @@ import { ZUserId } from "../routers/users/user-schema.ts";
 import { authenticate } from "./auth/authenticate.ts";
 import { createContext, type Deps } from "./context.ts";
 import { AppError } from "./errors.ts";
+import { acceptedImageTypes } from "./image-negotiation.ts";
 import { imageProcessorFor } from "./image-processing.ts";
 import { REST_PREFIX, type RestRoute, requestInfo, routePattern } from "./rest.ts";
 
@@ -85,15 +86,17 @@ export async function registerImageRoutes(app: FastifyInstance, deps: Deps): Pro
     const caller = await authenticate(ctx);
     const known = ifNoneMatch(req.headers["if-none-match"]);
     const image = await loadProfileImage(ctx, caller, target, {
+      accepted: acceptedImageTypes(req.headers.accept),
       withContent: known !== "*",
       unlessEtagIn: known === "*" ? [] : known,
     });
-    // The answer depends on who asks: private caches only, keyed by the token too.
+    // The answer depends on who asks and what they accept (WebP or JPEG/PNG, each variant its own
+    // ETag): private caches only, keyed by the token and the Accept header too.
     const vary = reply.getHeader("vary");
     reply
       .header("ETag", quotedEtag(image.etag))
       .header("Cache-Control", "private, max-age=300")
-      .header("Vary", vary ? `${vary}, Authorization` : "Authorization")
+      .header("Vary", vary ? `${vary}, Accept, Authorization` : "Accept, Authorization")
       .header("X-Content-Type-Options", "nosniff");
     // No content back means the stored ETag is one the client already has.
     if (!image.content) return reply.code(304).send();

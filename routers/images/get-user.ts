@@ -1,7 +1,14 @@
 import { z } from "zod";
+import { acceptedFromList } from "../../server/image-negotiation.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { ZUserId } from "../users/user-schema.ts";
-import { loadProfileImage, toProfileImage, ZProfileImage, ZWithData } from "./profile-image.ts";
+import {
+  loadProfileImage,
+  toProfileImage,
+  ZAcceptedImageTypes,
+  ZProfileImage,
+  ZWithData,
+} from "./profile-image.ts";
 
 export const getUserProfileImageRoute = authedProcedure
   .meta({
@@ -14,10 +21,18 @@ export const getUserProfileImageRoute = authedProcedure
     },
     errors: ["USER_NOT_FOUND", "IMAGE_NOT_FOUND"],
   })
-  .input(z.strictObject({ id: ZUserId, withData: ZWithData }))
+  .input(z.strictObject({ id: ZUserId, withData: ZWithData, accept: ZAcceptedImageTypes }))
   .output(ZProfileImage)
   .query(async ({ ctx, input }) => {
     const withContent = input.withData ?? true;
-    const image = await loadProfileImage(ctx, ctx.user, { id: input.id }, { withContent });
+    const image = await loadProfileImage(
+      ctx,
+      ctx.user,
+      { id: input.id },
+      {
+        withContent,
+        accepted: acceptedFromList(input.accept),
+      },
+    );
     return toProfileImage(ctx.config, image);
   });

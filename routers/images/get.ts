@@ -1,6 +1,13 @@
 import { z } from "zod";
+import { acceptedFromList } from "../../server/image-negotiation.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { loadProfileImage, toProfileImage, ZProfileImage, ZWithData } from "./profile-image.ts";
+import {
+  loadProfileImage,
+  toProfileImage,
+  ZAcceptedImageTypes,
+  ZProfileImage,
+  ZWithData,
+} from "./profile-image.ts";
 
 export const getProfileImageRoute = authedProcedure
   .meta({
@@ -13,12 +20,15 @@ export const getProfileImageRoute = authedProcedure
     },
     errors: ["IMAGE_NOT_FOUND"],
   })
-  .input(z.strictObject({ withData: ZWithData }).optional())
+  .input(z.strictObject({ withData: ZWithData, accept: ZAcceptedImageTypes }).optional())
   .output(ZProfileImage)
   .query(async ({ ctx, input }) => {
     const withContent = input?.withData ?? true;
     return toProfileImage(
       ctx.config,
-      await loadProfileImage(ctx, ctx.user, "self", { withContent }),
+      await loadProfileImage(ctx, ctx.user, "self", {
+        withContent,
+        accepted: acceptedFromList(input?.accept),
+      }),
     );
   });

@@ -1,15 +1,24 @@
 import { z } from "zod";
 import {
   deleteProfileImage,
-  findProfileImage,
-  type ProfileImage,
+  findProfileImageMeta,
+  type ImageVariantName,
   type ProfileImageMeta,
+  readVariantContent,
+  type StoredVariantMeta,
+  storeDerivedFallback,
   upsertProfileImage,
 } from "../../db/profile-images.ts";
 import type { Caller } from "../../server/auth/authenticate.ts";
 import type { Context } from "../../server/context.ts";
 import { AppError } from "../../server/errors.ts";
-import { imageProcessorFor } from "../../server/image-processing.ts";
+import { type AcceptedImageTypes, prefersWebp } from "../../server/image-negotiation.ts";
+import {
+  type FallbackType,
+  imageProcessorFor,
+  PROFILE_IMAGE_TYPES,
+  type ProfileImageType,
+} from "../../server/image-processing.ts";
 import { loadVisibleUser } from "../../server/permissions.ts";
 import { REST_PREFIX } from "../../server/rest.ts";
 
@@ -29,8 +38,10 @@ export const ZProfileImageUpload = z
 
 export const ZProfileImage = z
   .object({
-    contentType: z.string().meta({ example: "image/webp" }),
-    etag: z.string().meta({ description: "The strong ETag the REST GET sends, quotes included" }),
+    contentType: z.enum(PROFILE_IMAGE_TYPES).meta({ example: "image/jpeg" }),
+    etag: z.string().meta({
+      description: "The strong ETag the REST GET sends for this variant, quotes included",
+    }),
     width: z.number().int(),
     height: z.number().int(),
     byteSize: z.number().int(),
@@ -42,6 +53,19 @@ export const ZProfileImage = z
       .meta({ description: "The image bytes, base64; left out when `withData` is false" }),
   })
   .meta({ id: "ProfileImage" });
+
+/**
+ * For native callers only (REST negotiates by the Accept header): the image types the caller can
+ * decode. WebP only when listed; otherwise, or when left out, the JPEG/PNG fallback.
+ */
+export const ZAcceptedImageTypes = z
+  .array(z.enum(PROFILE_IMAGE_TYPES))
+  .max(PROFILE_IMAGE_TYPES.length)
+  .optional()
+  .meta({
+    description:
+      "Image types you can decode; WebP is sent only when listed, else JPEG (PNG with transparency)",
+  });
 
 export type TProfileImageUpload = z.infer<typeof ZProfileImageUpload>;
 export type TProfileImage = z.infer<typeof ZProfileImage>;
@@ -67,27 +91,89 @@ export async function storeProfileImage(
   bytes: Uint8Array,
 ): Promise<TProfileImageUpload> {
   const image = await imageProcessorFor(ctx.config).reencode(bytes);
-  const stored = await upsertProfileImage(ctx.db, { userId: caller.id, ...image });
+  const stored = await upsertProfileImage(ctx.db, {
+    userId: caller.id,
+    width: image.width,
+    height: image.height,
+    primary: image.webp,
+    fallback: image.fallback,
+  });
   return {
     imageUrl: profileImageUrl(ctx.config, caller.id),
     uploadedAt: stored.uploadedAt.toISOString(),
   };
 }
 
+/** One variant of the image, as served: the facts, that variant's type and ETag, maybe its bytes. */
+export type ServedProfileImage = Omit<ProfileImageMeta, "primary" | "fallback"> &
+  StoredVariantMeta & {
+    /** Undefined when not asked for, or when its ETag is one the caller already has. */
+    content: Buffer | undefined;
+  };
+
+type Chosen = { variant: ImageVariantName; meta: StoredVariantMeta; content?: Buffer };
+
 /**
- * The image of the caller ("self") or of a user the caller may see (else 404 USER_NOT_FOUND);
- * 404 IMAGE_NOT_FOUND when there is none. See findProfileImage for the content options.
+ * The image of the caller ("self") or of a user the caller may see (else 404 USER_NOT_FOUND),
+ * in the variant the caller accepts; 404 IMAGE_NOT_FOUND when there is none. `withContent` reads
+ * the bytes too, unless the variant's ETag is one of `unlessEtagIn` (If-None-Match): a 304 costs
+ * no bytes from the database.
  */
 export async function loadProfileImage(
   ctx: ImageContext,
   caller: Caller,
   target: "self" | { id: number },
-  options: { withContent: boolean; unlessEtagIn?: readonly string[] },
-): Promise<ProfileImage> {
+  options: { accepted: AcceptedImageTypes; withContent: boolean; unlessEtagIn?: readonly string[] },
+): Promise<ServedProfileImage> {
   const userId = target === "self" ? caller.id : (await loadVisibleUser(ctx.db, caller, target)).id;
-  const image = await findProfileImage(ctx.db, userId, options);
-  if (!image) throw imageNotFound();
-  return image;
+  // A replacement between reading the facts and the bytes is caught by the ETag: read again.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const image = await findProfileImageMeta(ctx.db, userId);
+    if (!image) break;
+    const chosen = await chooseVariant(ctx, image, options.accepted);
+    if (!chosen) continue;
+    const { primary: _primary, fallback: _fallback, ...facts } = image;
+    const served = { ...facts, ...chosen.meta };
+    if (!options.withContent || options.unlessEtagIn?.includes(chosen.meta.etag)) {
+      return { ...served, content: undefined };
+    }
+    const content =
+      chosen.content ??
+      (await readVariantContent(ctx.db, userId, chosen.variant, chosen.meta.etag));
+    if (content) return { ...served, content };
+  }
+  throw imageNotFound();
+}
+
+/**
+ * WebP or the fallback, by what the client accepts. An image stored before fallbacks existed
+ * gets its fallback derived and stored here, once, when a client first needs it. Undefined when
+ * the image was replaced meanwhile.
+ */
+async function chooseVariant(
+  ctx: ImageContext,
+  image: ProfileImageMeta,
+  accepted: AcceptedImageTypes,
+): Promise<Chosen | undefined> {
+  const primary: Chosen = { variant: "primary", meta: image.primary };
+  if (image.fallback) {
+    const fallbackType = image.fallback.contentType as FallbackType;
+    return prefersWebp(accepted, fallbackType)
+      ? primary
+      : { variant: "fallback", meta: image.fallback };
+  }
+  if (prefersWebp(accepted, "image/jpeg") && prefersWebp(accepted, "image/png")) return primary;
+  const webp = await readVariantContent(ctx.db, image.userId, "primary", image.primary.etag);
+  if (!webp) return undefined;
+  const fallback = await imageProcessorFor(ctx.config).deriveFallback(webp);
+  await storeDerivedFallback(ctx.db, image.userId, image.primary.etag, fallback);
+  if (prefersWebp(accepted, fallback.contentType)) return primary;
+  const { content, contentType, etag } = fallback;
+  return {
+    variant: "fallback",
+    meta: { contentType, etag, byteSize: content.byteLength },
+    content,
+  };
 }
 
 /** Removes the caller's image; 404 IMAGE_NOT_FOUND when there is none. */
@@ -101,10 +187,10 @@ export async function removeProfileImage(
 /** What native callers get: the facts, and the bytes unless they said `withData: false`. */
 export function toProfileImage(
   config: Context["config"],
-  image: ProfileImageMeta & { content?: Buffer | undefined },
+  image: ServedProfileImage,
 ): TProfileImage {
   return {
-    contentType: image.contentType,
+    contentType: image.contentType as ProfileImageType,
     etag: quotedEtag(image.etag),
     width: image.width,
     height: image.height,

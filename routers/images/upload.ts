@@ -18,7 +18,7 @@ export const uploadProfileImageRoute = authedProcedure
       tags: ["images"],
       summary: "Upload my profile image (JPEG, PNG or WebP; stored re-encoded)",
       description:
-        "REST: `multipart/form-data` with one file part (conventionally `image`). Native tRPC: `{imageBase64}`. The image is judged by its bytes, oriented by EXIF, fitted inside 512×512, stripped of metadata and stored as WebP.",
+        "REST: `multipart/form-data` with one file part (conventionally `image`). Native tRPC: `{imageBase64}`. The image is judged by its bytes, oriented by EXIF, fitted inside 512×512, stripped of metadata and stored as WebP and as JPEG (PNG when it has transparency), both derived once here; GET serves the one the client accepts.",
     },
     errors: ["PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "SERVICE_UNAVAILABLE"],
   })

@@ -28,20 +28,25 @@ describe("the OpenAPI document of the image operations", () => {
     );
   });
 
-  it("documents both GETs as image bytes with ETag, 304 and If-None-Match", () => {
+  it("documents both GETs as image bytes by Accept (WebP, JPEG, PNG) with ETag, Vary, 304", () => {
     for (const path of ["/users/profile/image", "/users/{id}/profile/image"]) {
       const get = document.paths[path].get;
       expect(get.responses["200"].content).toEqual({
         "image/webp": { schema: { type: "string", format: "binary" } },
+        "image/jpeg": { schema: { type: "string", format: "binary" } },
+        "image/png": { schema: { type: "string", format: "binary" } },
       });
       expect(get.responses["200"].headers.ETag).toBeDefined();
+      expect(get.responses["200"].headers.Vary.schema.example).toMatch(/Accept/);
       expect(get.responses["304"]).toBeDefined();
       expect(get.responses["404"].content["application/json"].schema.$ref).toBe(
         "#/components/schemas/Error",
       );
       const names = get.parameters.map((p: Json) => `${p.in}:${p.name}`);
       expect(names).toContain("header:If-None-Match");
+      expect(names).toContain("header:Accept");
       expect(names).not.toContain("query:withData");
+      expect(names).not.toContain("query:accept");
     }
     expect(document.paths["/users/{id}/profile/image"].get.parameters[0]).toMatchObject({
       in: "path",

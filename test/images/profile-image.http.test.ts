@@ -1,10 +1,13 @@
+import { createHash } from "node:crypto";
 import type { LightMyRequestResponse } from "fastify";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserRow } from "../../db/database.ts";
 import { insertOrganization, upsertMembership } from "../../db/organizations.ts";
+import { upsertProfileImage } from "../../db/profile-images.ts";
 import { deleteProfileImageRoute } from "../../routers/images/delete.ts";
 import { ZApiErrorBody } from "../../server/errors.ts";
+import { createImageProcessor } from "../../server/image-processing.ts";
 import { registerRestRoutes } from "../../server/rest.ts";
 import { router } from "../../server/trpc.ts";
 import { imagePart, makeImage, multipart, pngBombHeader } from "./fixtures.ts";
@@ -54,7 +57,7 @@ describe("upload and get over REST", () => {
     { format: "jpeg" as const, width: 2000, height: 1500, alpha: false, expected: [512, 384] },
     { format: "webp" as const, width: 300, height: 200, alpha: false, expected: [300, 200] },
   ])(
-    "stores a $format re-encoded as WebP inside 512×512 and serves it with caching headers",
+    "stores a $format re-encoded inside 512×512 and serves WebP to who accepts it, with caching headers",
     async ({ format, width, height, alpha, expected }) => {
       const { user, auth } = await t.userWithToken();
       const original = await makeImage(format, width, height, { alpha });
@@ -67,7 +70,11 @@ describe("upload and get over REST", () => {
       });
 
       for (const url of [URL_SELF, urlOf(user.id)]) {
-        const got = await t.app.inject({ method: "GET", url, headers: auth });
+        const got = await t.app.inject({
+          method: "GET",
+          url,
+          headers: { ...auth, accept: "image/webp,*/*" },
+        });
         expect(got.statusCode, got.body).toBe(200);
         expect(got.headers["content-type"]).toBe("image/webp");
         expect(got.headers["content-length"]).toBe(String(got.rawPayload.length));
@@ -345,7 +352,7 @@ describe("who may see whose image", () => {
         headers: viewer.auth,
       });
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.headers["content-type"]).toBe("image/webp");
+      expect(res.headers["content-type"]).toBe("image/jpeg");
     }
     // Visible, but without an image.
     expectError(
@@ -388,5 +395,169 @@ describe("who may see whose image", () => {
       headers: { authorization: "Bearer a.b.c" },
     });
     expectError(forged, 401, "UNAUTHENTICATED");
+  });
+});
+
+describe("content negotiation: WebP to who names it, else JPEG (PNG with transparency)", () => {
+  const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("base64url");
+
+  async function get(url: string, auth: Auth, headers: Record<string, string> = {}) {
+    const res = await t.app.inject({ method: "GET", url, headers: { ...auth, ...headers } });
+    expect([200, 304], res.body).toContain(res.statusCode);
+    expect(res.headers.vary).toMatch(/(^|, )Accept(,|$)/);
+    expect(res.headers.vary).toMatch(/Authorization/);
+    return res;
+  }
+
+  /** A 200 whose type, decoded format and ETag (the hash of these very bytes) agree. */
+  async function expectServed(res: LightMyRequestResponse, type: string) {
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers["content-type"]).toBe(type);
+    expect(res.headers["content-length"]).toBe(String(res.rawPayload.length));
+    expect(res.headers.etag).toBe(`"${sha256(res.rawPayload)}"`);
+    const served = await sharp(res.rawPayload).metadata();
+    expect(served.format).toBe(type.replace("image/", ""));
+    return served;
+  }
+
+  const OPAQUE_CASES: Array<{ accept: string | undefined; type: string }> = [
+    { accept: "image/webp", type: "image/webp" },
+    {
+      accept: "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+      type: "image/webp",
+    },
+    { accept: "image/jpeg, image/png", type: "image/jpeg" },
+    { accept: "*/*", type: "image/jpeg" },
+    { accept: "image/*", type: "image/jpeg" },
+    { accept: undefined, type: "image/jpeg" },
+    { accept: "image/webp;q=0, */*", type: "image/jpeg" },
+    { accept: "image/jpeg, image/webp;q=0.5", type: "image/jpeg" },
+    { accept: "image/jpeg;q=0.5, image/webp", type: "image/webp" },
+    // Nothing we have is acceptable: the reference's format anyway, never 406.
+    { accept: "text/html", type: "image/jpeg" },
+    { accept: "image/jpeg;q=0, image/png;q=0", type: "image/jpeg" },
+  ];
+
+  it("serves an opaque image as WebP or JPEG by Accept (q-values respected), on both paths", async () => {
+    const { user, auth } = await t.userWithToken();
+    const up = await upload(auth, await imagePart(await makeImage("jpeg", 900, 600), "image/jpeg"));
+    expect(up.statusCode, up.body).toBe(200);
+    const row = await storedImage(user.id);
+    expect(row).toMatchObject({ content_type: "image/webp", fallback_content_type: "image/jpeg" });
+    const etags = new Map<string, string>();
+    for (const url of [URL_SELF, urlOf(user.id)]) {
+      for (const { accept, type } of OPAQUE_CASES) {
+        const res = await get(url, auth, accept === undefined ? {} : { accept });
+        const served = await expectServed(res, type);
+        expect([served.width, served.height], `${accept}`).toEqual([512, 341]);
+        // What is served is what the upload stored: nothing is encoded per request.
+        const stored = type === "image/webp" ? row?.content : row?.fallback_content;
+        expect(res.rawPayload.equals(Buffer.from(stored as Uint8Array)), `${accept}`).toBe(true);
+        etags.set(type, res.headers.etag as string);
+      }
+    }
+    expect(etags.size).toBe(2);
+    expect(etags.get("image/webp")).not.toBe(etags.get("image/jpeg"));
+  });
+
+  it("serves a transparent image's fallback as PNG, keeping the alpha", async () => {
+    const { user, auth } = await t.userWithToken();
+    const png = await makeImage("png", 300, 200, { alpha: true });
+    expect((await upload(auth, await imagePart(png))).statusCode).toBe(200);
+    for (const url of [URL_SELF, urlOf(user.id)]) {
+      for (const accept of [undefined, "*/*", "image/png, image/jpeg", "image/webp;q=0, image/*"]) {
+        const res = await get(url, auth, accept === undefined ? {} : { accept });
+        const served = await expectServed(res, "image/png");
+        expect(served.hasAlpha).toBe(true);
+      }
+      const webp = await expectServed(await get(url, auth, { accept: "image/webp" }), "image/webp");
+      expect(webp.hasAlpha).toBe(true);
+    }
+  });
+
+  it("judges transparency by the pixels: an opaque alpha channel still gets JPEG", async () => {
+    const { auth } = await t.userWithToken();
+    const rgba = await sharp({
+      create: { width: 40, height: 30, channels: 4, background: { r: 9, g: 99, b: 199, alpha: 1 } },
+    })
+      .png()
+      .toBuffer();
+    expect((await sharp(rgba).metadata()).hasAlpha).toBe(true);
+    expect((await upload(auth, await imagePart(rgba))).statusCode).toBe(200);
+    const served = await expectServed(await get(URL_SELF, auth), "image/jpeg");
+    expect(served.hasAlpha).toBe(false);
+  });
+
+  it("answers 304 per variant: each ETag matches only the variant it names", async () => {
+    const { user, auth } = await t.userWithToken();
+    expect((await upload(auth, await imagePart(await makeImage("png", 64, 64)))).statusCode).toBe(
+      200,
+    );
+    for (const url of [URL_SELF, urlOf(user.id)]) {
+      const webpTag = (await get(url, auth, { accept: "image/webp" })).headers.etag as string;
+      const jpegTag = (await get(url, auth, { accept: "image/jpeg" })).headers.etag as string;
+      expect(webpTag).not.toBe(jpegTag);
+
+      const webp304 = await get(url, auth, { accept: "image/webp", "if-none-match": webpTag });
+      expect(webp304.statusCode).toBe(304);
+      expect(webp304.headers.etag).toBe(webpTag);
+      expect(webp304.rawPayload.length).toBe(0);
+      const jpeg304 = await get(url, auth, { "if-none-match": `W/${jpegTag}` });
+      expect(jpeg304.statusCode).toBe(304);
+      expect(jpeg304.headers.etag).toBe(jpegTag);
+
+      // A tag of the other variant is not a match: the bytes of the negotiated one come back.
+      await expectServed(await get(url, auth, { "if-none-match": webpTag }), "image/jpeg");
+      await expectServed(
+        await get(url, auth, { accept: "image/webp", "if-none-match": jpegTag }),
+        "image/webp",
+      );
+      const both = `${webpTag}, ${jpegTag}`;
+      expect((await get(url, auth, { "if-none-match": both })).statusCode).toBe(304);
+      expect(
+        (await get(url, auth, { accept: "image/webp", "if-none-match": both })).statusCode,
+      ).toBe(304);
+    }
+  });
+
+  it("derives the fallback of an image stored as WebP alone once, on first need", async () => {
+    const processor = createImageProcessor();
+    for (const [alpha, fallbackType] of [
+      [false, "image/jpeg"],
+      [true, "image/png"],
+    ] as const) {
+      const { user, auth } = await t.userWithToken();
+      const encoded = await processor.reencode(await makeImage("png", 120, 80, { alpha }));
+      // As stored before fallbacks existed: WebP alone.
+      await upsertProfileImage(t.db, {
+        userId: user.id,
+        width: encoded.width,
+        height: encoded.height,
+        primary: encoded.webp,
+      });
+      const webp = await expectServed(
+        await get(URL_SELF, auth, { accept: "image/webp" }),
+        "image/webp",
+      );
+      expect(webp.width).toBe(120);
+      expect((await storedImage(user.id))?.fallback_content).toBeNull();
+
+      // Concurrent first requests for the fallback: one stored fallback, the same bytes for all.
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => get(i % 2 ? URL_SELF : urlOf(user.id), auth)),
+      );
+      for (const res of answers) await expectServed(res, fallbackType);
+      const row = await storedImage(user.id);
+      expect(row?.fallback_content_type).toBe(fallbackType);
+      expect(new Set(answers.map((res) => res.headers.etag))).toEqual(
+        new Set([`"${row?.fallback_etag}"`]),
+      );
+      expect(answers[0]?.rawPayload.equals(Buffer.from(row?.fallback_content as Uint8Array))).toBe(
+        true,
+      );
+      // From now on it is read, not derived: 304 on its ETag.
+      const again = await get(URL_SELF, auth, { "if-none-match": `"${row?.fallback_etag}"` });
+      expect(again.statusCode).toBe(304);
+    }
   });
 });

@@ -20,7 +20,7 @@ describe("the native tRPC door", () => {
       uploadedAt: expect.any(String),
     });
 
-    const mine = await images.getProfileImage();
+    const mine = await images.getProfileImage({ accept: ["image/webp", "image/jpeg"] });
     expect(mine).toMatchObject({
       contentType: "image/webp",
       width: 512,
@@ -36,12 +36,16 @@ describe("the native tRPC door", () => {
     const rest = await t.app.inject({
       method: "GET",
       url: "/api/users/profile/image",
-      headers: auth,
+      headers: { ...auth, accept: "image/webp" },
     });
     expect(rest.headers.etag).toBe(mine.etag);
     expect(rest.rawPayload.equals(bytes)).toBe(true);
 
-    const byId = await images.getUserProfileImage({ id: user.id, withData: false });
+    const byId = await images.getUserProfileImage({
+      id: user.id,
+      withData: false,
+      accept: ["image/webp"],
+    });
     expect(byId.dataBase64).toBeUndefined();
     expect(byId.etag).toBe(mine.etag);
   });
@@ -94,5 +98,58 @@ describe("the native tRPC door", () => {
       message: "Profile image deleted",
     });
     expect(await codeOf(images.getProfileImage({ withData: false }))).toBe("IMAGE_NOT_FOUND");
+  });
+
+  it("returns the fallback unless WebP is listed in `accept`: JPEG, or PNG with transparency", async () => {
+    for (const [alpha, fallbackType] of [
+      [false, "image/jpeg"],
+      [true, "image/png"],
+    ] as const) {
+      const { user, auth } = await t.userWithToken();
+      const images = await t.imagesCallerFor(user);
+      const png = await makeImage("png", 200, 100, { alpha });
+      await images.uploadProfileImage({ imageBase64: png.toString("base64") });
+      const cases = [
+        { accept: undefined, type: fallbackType },
+        { accept: [], type: fallbackType },
+        { accept: ["image/jpeg", "image/png"] as const, type: fallbackType },
+        { accept: ["image/webp"] as const, type: "image/webp" },
+        { accept: ["image/png", "image/webp"] as const, type: "image/webp" },
+      ];
+      const etags = new Set<string>();
+      for (const { accept, type } of cases) {
+        const input = accept === undefined ? {} : { accept: [...accept] };
+        for (const got of [
+          await images.getProfileImage(input),
+          await images.getUserProfileImage({ id: user.id, ...input }),
+        ]) {
+          expect(got.contentType).toBe(type);
+          const bytes = Buffer.from(got.dataBase64 as string, "base64");
+          const meta = await sharp(bytes).metadata();
+          expect(`image/${meta.format}`).toBe(type);
+          expect(meta.hasAlpha).toBe(alpha);
+          expect(bytes.length).toBe(got.byteSize);
+          etags.add(got.etag);
+          // The same variant, the same ETag and bytes as the REST door.
+          const rest = await t.app.inject({
+            method: "GET",
+            url: `/api/users/${user.id}/profile/image`,
+            headers: { ...auth, accept: type },
+          });
+          expect(rest.headers["content-type"]).toBe(type);
+          expect(rest.headers.etag).toBe(got.etag);
+          expect(rest.rawPayload.equals(bytes)).toBe(true);
+        }
+      }
+      expect(etags.size).toBe(2);
+    }
+  });
+
+  it("refuses an `accept` entry that is not an image type it serves", async () => {
+    const user = await t.createUser();
+    const images = await t.imagesCallerFor(user);
+    expect(await codeOf(images.getProfileImage({ accept: ["image/gif"] } as never))).toBe(
+      "VALIDATION_ERROR",
+    );
   });
 });

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserRow } from "../../db/database.ts";
 import {
   deleteProfileImage,
-  findProfileImage,
+  findProfileImageMeta,
+  readVariantContent,
+  storeDerivedFallback,
   upsertProfileImage,
 } from "../../db/profile-images.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -18,23 +20,43 @@ const ALL_BYTES = Buffer.from([0, ...Array.from({ length: 256 }, (_, i) => i), 2
 
 const image = (user: UserRow, content: Uint8Array, etag = "etag-1") => ({
   userId: user.id,
-  content,
-  contentType: "image/webp",
-  etag,
+  primary: { content, contentType: "image/webp", etag },
+  fallback: {
+    content: Buffer.from(content).reverse(),
+    contentType: "image/jpeg",
+    etag: `${etag}-j`,
+  },
   width: 10,
   height: 20,
 });
+
+/** The facts and the primary variant's bytes, as findProfileImage used to answer. */
+async function findWithContent(userId: number) {
+  const meta = await findProfileImageMeta(t.db, userId);
+  return (
+    meta && {
+      ...meta,
+      content: await readVariantContent(t.db, userId, "primary", meta.primary.etag),
+    }
+  );
+}
 
 describe(`profile_images on ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}`, () => {
   it("round-trips bytea as a Buffer, byte for byte, from a Buffer or a Uint8Array", async () => {
     for (const content of [ALL_BYTES, new Uint8Array(ALL_BYTES)]) {
       const user = await t.createUser();
       const stored = await upsertProfileImage(t.db, image(user, content));
-      expect(stored).toMatchObject({ userId: user.id, byteSize: ALL_BYTES.length });
-      const found = await findProfileImage(t.db, user.id, { withContent: true });
+      expect(stored).toMatchObject({ userId: user.id, primary: { byteSize: ALL_BYTES.length } });
+      const found = await findWithContent(user.id);
       expect(Buffer.isBuffer(found?.content)).toBe(true);
       expect(found?.content?.equals(ALL_BYTES)).toBe(true);
-      expect(found).toMatchObject({ contentType: "image/webp", etag: "etag-1", width: 10 });
+      expect(found).toMatchObject({
+        primary: { contentType: "image/webp", etag: "etag-1" },
+        fallback: { contentType: "image/jpeg", etag: "etag-1-j", byteSize: ALL_BYTES.length },
+        width: 10,
+      });
+      const fallback = await readVariantContent(t.db, user.id, "fallback", "etag-1-j");
+      expect(fallback?.equals(Buffer.from(ALL_BYTES).reverse())).toBe(true);
     }
   });
 
@@ -43,25 +65,36 @@ describe(`profile_images on ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"
     const first = await upsertProfileImage(t.db, image(user, Buffer.from("one")));
     const second = await upsertProfileImage(t.db, image(user, Buffer.from("second"), "etag-2"));
     expect(second.uploadedAt.getTime()).toBeGreaterThanOrEqual(first.uploadedAt.getTime());
-    const found = await findProfileImage(t.db, user.id, { withContent: true });
+    const found = await findWithContent(user.id);
     expect(found?.content?.toString()).toBe("second");
-    expect(found).toMatchObject({ etag: "etag-2", byteSize: 6 });
+    expect(found).toMatchObject({ primary: { etag: "etag-2", byteSize: 6 } });
   });
 
-  it("skips the bytes when asked for metadata, or when the ETag is one the client has", async () => {
+  it("reads a variant's bytes only while its ETag is current", async () => {
     const user = await t.createUser();
     await upsertProfileImage(t.db, image(user, ALL_BYTES, "abc"));
-    expect((await findProfileImage(t.db, user.id))?.content).toBeUndefined();
-    const known = await findProfileImage(t.db, user.id, {
-      withContent: true,
-      unlessEtagIn: ["zzz", "abc"],
+    expect(await readVariantContent(t.db, user.id, "primary", "zzz")).toBeUndefined();
+    expect(await readVariantContent(t.db, user.id, "fallback", "abc")).toBeUndefined();
+    expect((await readVariantContent(t.db, user.id, "primary", "abc"))?.equals(ALL_BYTES)).toBe(
+      true,
+    );
+  });
+
+  it("stores a fallback derived later once, and only for the image it was derived from", async () => {
+    const user = await t.createUser();
+    const { fallback: _none, ...webpOnly } = image(user, ALL_BYTES, "old");
+    await upsertProfileImage(t.db, webpOnly);
+    expect((await findProfileImageMeta(t.db, user.id))?.fallback).toBeUndefined();
+    const derived = { content: Buffer.from("png"), contentType: "image/png", etag: "p1" };
+    await storeDerivedFallback(t.db, user.id, "stale", derived);
+    expect((await findProfileImageMeta(t.db, user.id))?.fallback).toBeUndefined();
+    await storeDerivedFallback(t.db, user.id, "old", derived);
+    await storeDerivedFallback(t.db, user.id, "old", { ...derived, etag: "p2" });
+    expect((await findProfileImageMeta(t.db, user.id))?.fallback).toEqual({
+      contentType: "image/png",
+      etag: "p1",
+      byteSize: 3,
     });
-    expect(known).toMatchObject({ etag: "abc", content: undefined });
-    const stale = await findProfileImage(t.db, user.id, {
-      withContent: true,
-      unlessEtagIn: ["zzz"],
-    });
-    expect(stale?.content?.equals(ALL_BYTES)).toBe(true);
   });
 
   it("deletes, and goes with its user (on delete cascade)", async () => {
@@ -72,6 +105,6 @@ describe(`profile_images on ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"
     await upsertProfileImage(t.db, image(user, ALL_BYTES));
     await t.db.deleteFrom("sessions").where("user_id", "=", user.id).execute();
     await t.db.deleteFrom("users").where("id", "=", user.id).execute();
-    expect(await findProfileImage(t.db, user.id)).toBeUndefined();
+    expect(await findProfileImageMeta(t.db, user.id)).toBeUndefined();
   });
 });
