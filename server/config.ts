@@ -18,6 +18,8 @@ const ZEnv = z.object({
   AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** `auto`: readable lines when stdout is a terminal, JSON lines otherwise (log shippers). */
+  LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),
   JWT_ALGORITHM: z.enum(["HS256", "EdDSA", "ES256"]).default("HS256"),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   JWT_PREVIOUS_SECRETS: z
@@ -111,6 +113,9 @@ const ZEnv = z.object({
 
 export type Env = z.infer<typeof ZEnv>;
 
+/** Every setting's name (`.env.example` lists them all; a test keeps it so). */
+export const SETTING_NAMES = Object.keys(ZEnv.shape);
+
 export type Config = Readonly<
   Omit<Env, "PUBLIC_URL" | "APP_URL"> & {
     PUBLIC_URL: string;
@@ -121,11 +126,32 @@ export type Config = Readonly<
 /** Thrown when a setting is wrong; the message is one line naming it. */
 export class ConfigError extends Error {}
 
+let envFileRead = false;
+
+/**
+ * The process's environment, with `.env` from the working directory beneath it (once, when the
+ * file exists): a real variable wins over the file. Not read under NODE_ENV=test, so a developer's
+ * `.env` never leaks into the tests or the processes they spawn.
+ */
+export function environment(): NodeJS.ProcessEnv {
+  if (!envFileRead) {
+    envFileRead = true;
+    if (process.env.NODE_ENV !== "test") {
+      try {
+        process.loadEnvFile(".env"); // Node's own parser; never overwrites a set variable
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
+    }
+  }
+  return process.env;
+}
+
 /**
  * Parses the settings once. This is the only reader of `process.env` in the service, so every
  * setting is listed above and documented in the README.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = environment()): Config {
   const relevant = Object.fromEntries(
     Object.keys(ZEnv.shape)
       .filter((key) => env[key] !== undefined && env[key] !== "")

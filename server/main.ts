@@ -1,9 +1,10 @@
 import { DataDirInUseError } from "../db/data-dir-lock.ts";
 import { migrateToLatest, openDatabase } from "../db/open.ts";
-import { buildApp, LOG_REDACT } from "./app.ts";
+import { buildApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { ensureFirstAdmin } from "./first-admin.ts";
+import { loggerOptions } from "./log-format.ts";
 import { createMailTransport } from "./mail/transport.ts";
 import { createMailWorker } from "./mail/worker.ts";
 import { configureHashing } from "./passwords/hash.ts";
@@ -37,7 +38,7 @@ async function main() {
   await migrateToLatest(database.db);
   const app = await buildApp(
     { db: database.db, config },
-    { logger: { level: config.LOG_LEVEL, redact: LOG_REDACT } },
+    { logger: await loggerOptions(config, process.stdout.isTTY === true) },
   );
   try {
     await ensureFirstAdmin({ db: database.db, config, log: app.log });
