@@ -36,8 +36,7 @@ export function allowTrpcImageUploads(scope: FastifyInstance, deps: Deps): void 
     await authenticate(createContext(deps, requestInfo(req)));
   });
   scope.addHook("preParsing", async (req, _reply, payload) => {
-    // The door's wildcard is the procedure list (`/trpc/*`).
-    if ((req.params as { "*"?: string })["*"] === TRPC_UPLOAD_PATH) return payload;
+    if (procedureList(req.params) === TRPC_UPLOAD_PATH) return payload;
     if (Number(req.headers["content-length"]) > normal) throw tooLarge(normal);
     let received = 0;
     return payload.pipe(
@@ -51,8 +50,5 @@ export function allowTrpcImageUploads(scope: FastifyInstance, deps: Deps): void 
   });
 }
 
-/** The door's procedure list, whether its route names it `:path` or is the wildcard `/*`. */
-const procedureList = (params: unknown): string | undefined => {
-  const named = params as { path?: string; "*"?: string };
-  return named.path ?? named["*"];
-};
+/** The door's procedure list: its route's wildcard (`/trpc/*`). */
+const procedureList = (params: unknown): string | undefined => (params as { "*"?: string })["*"];

@@ -284,8 +284,9 @@ async function patchUser(caller: Caller, idText: string, body: unknown) {
   }
   const client = await pool.connect();
   try {
-    const [begin, update, audit, commit] = PATCH_FIRST_NAME;
+    const [begin, lock, update, audit, commit] = PATCH_FIRST_NAME;
     await client.query(begin);
+    await client.query(lock, [id]);
     const updated = await client.query<UserRow>(update, [firstName, id]);
     // The audit entry the service records for every admin edit (new values only).
     await client.query(audit, [caller.id, "user.edit", id, null, JSON.stringify({ firstName })]);

@@ -45,6 +45,8 @@ export const AUDIT_INSERT = `insert into "audit_log" ("actor_id", "action", "tar
 /** routers/users/edit.ts with only firstName: updateUser and the audit entry, in a transaction. */
 export const PATCH_FIRST_NAME = [
   "begin",
+  // The service locks the row and decides on it (a concurrent delete cannot be undone by an edit).
+  `select * from "users" where "id" = $1 for update`,
   `update "users" set "first_name" = $1, "updated_at" = now() where "id" = $2 returning *`,
   AUDIT_INSERT,
   "commit",
