@@ -6,18 +6,23 @@ import {
   type SqlBool,
   sql,
 } from "kysely";
-import { AppError } from "../server/errors.ts";
-import type { Database, UsersTable } from "./database.ts";
+import { AppError } from "../server/errors/api-errors.ts";
 import {
   type CursorKey,
   type CursorPosition,
   type CursorValue,
   decodeCursor,
   encodeCursor,
-} from "./odata/cursor.ts";
-import { parseOrderBy, parseSelect, type SelectField, type SortKey } from "./odata/order-select.ts";
-import { FILTER_FIELDS, filterMentionsDeleted, parseFilter } from "./odata/parser.ts";
-import { filterToSql } from "./odata/to-sql.ts";
+} from "../server/listing/cursor.ts";
+import {
+  parseOrderBy,
+  parseSelect,
+  type SelectField,
+  type SortKey,
+} from "../server/listing/order-select.ts";
+import { FILTER_FIELDS, filterMentionsDeleted, parseFilter } from "../server/listing/parser.ts";
+import type { Database, UsersTable } from "./database.ts";
+import { filterToSql } from "./listing-sql.ts";
 
 type UsersEb = ExpressionBuilder<Database, "users">;
 

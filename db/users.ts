@@ -1,5 +1,5 @@
 import { type Kysely, sql, type Transaction } from "kysely";
-import { AppError } from "../server/errors.ts";
+import { AppError } from "../server/errors/api-errors.ts";
 import { authStateChanged } from "./auth-state.ts";
 import type { Database, NewUser, UserRow, UserUpdate } from "./database.ts";
 import { uniqueViolation } from "./unique-violation.ts";

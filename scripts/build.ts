@@ -1,7 +1,7 @@
 // npm run build — compiles the service into dist/ for `npm start` (production):
 //   dist/main.js             server/main.ts and everything it imports from this project
 //   dist/strength-worker.js  the password-strength worker thread (server/passwords/policy.ts)
-//   dist/pages/              the landing pages' HTML, script, style and icon (server/pages/)
+//   dist/pages/              the landing pages' HTML, script, style and icon (server/http/pages/)
 // Packages stay in node_modules (imported as usual): native modules (argon2, sharp) and the
 // files some packages read beside their code (swagger-ui, PGlite) resolve as they do in dev.
 // Running compiled JavaScript rather than TypeScript through tsx saves ~55 MiB of resident memory.
@@ -12,7 +12,7 @@ import { build } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
-/** What server/pages/register.ts reads at start-up; its .ts file is bundled into main.js. */
+/** What server/http/pages/register.ts reads at start-up; its .ts file is bundled into main.js. */
 const isPageFile = (source: string) => !source.endsWith(".ts");
 
 /**
@@ -40,7 +40,7 @@ export async function buildService(outDir = `${ROOT}dist`): Promise<void> {
     sourcemap: true,
     logLevel: "warning",
   });
-  cpSync(`${ROOT}server/pages`, `${outDir}/pages`, { recursive: true, filter: isPageFile });
+  cpSync(`${ROOT}server/http/pages`, `${outDir}/pages`, { recursive: true, filter: isPageFile });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

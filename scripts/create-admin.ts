@@ -3,9 +3,9 @@
 // as the first line of a pipe); never an argument, so it stays out of shell history and process
 // lists. Prints one line: what it did, or why not.
 import { migrateToLatest, openDatabase } from "../db/open.ts";
+import { ensureFirstAdmin } from "../server/accounts/first-admin.ts";
 import { ConfigError, environment, loadConfig } from "../server/config.ts";
-import { AppError } from "../server/errors.ts";
-import { ensureFirstAdmin } from "../server/first-admin.ts";
+import { AppError } from "../server/errors/api-errors.ts";
 import { closePasswordWorker } from "../server/passwords/policy.ts";
 import { readPassword } from "./read-password.ts";
 import { refuseWhenInUse } from "./refuse-when-in-use.ts";

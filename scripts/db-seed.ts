@@ -7,11 +7,11 @@
 import { migrateToLatest, openDatabase } from "../db/open.ts";
 import { findUserByEmail, insertUser } from "../db/users.ts";
 import { createCaller } from "../routers/router.ts";
-import { hashNewPassword } from "../server/accounts.ts";
+import { hashNewPassword } from "../server/accounts/accounts.ts";
+import { ensureFirstAdmin } from "../server/accounts/first-admin.ts";
 import { buildApp } from "../server/app.ts";
 import { ConfigError, loadConfig } from "../server/config.ts";
 import { createContext } from "../server/context.ts";
-import { ensureFirstAdmin } from "../server/first-admin.ts";
 import { closePasswordWorker } from "../server/passwords/policy.ts";
 import { refuseWhenInUse } from "./refuse-when-in-use.ts";
 

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import packageJson from "../package.json" with { type: "json" };
 import { appRouter } from "../routers/router.ts";
 import { loadConfig } from "../server/config.ts";
-import { buildOpenApiDocument } from "../server/openapi.ts";
+import { buildOpenApiDocument } from "../server/http/openapi.ts";
 
 const target = process.argv[2] ?? "openapi.json";
 const config = loadConfig();

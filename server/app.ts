@@ -12,7 +12,6 @@ import packageJson from "../package.json" with { type: "json" };
 import { appRouter } from "../routers/router.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
-import { assertJsonDepth } from "./bounded-json.ts";
 import type { Deps } from "./context.ts";
 import {
   API_ERRORS,
@@ -21,14 +20,15 @@ import {
   fromFastifyError,
   logFailure,
   toAppError,
-} from "./errors.ts";
-import { clientErrorHandler, registerHttpHygiene, requestId } from "./http-hygiene.ts";
-import { registerImageRoutes } from "./image-routes.ts";
-import { buildOpenApiDocument } from "./openapi.ts";
-import { registerPages } from "./pages/register.ts";
-import { createRateLimitStore } from "./rate-limit.ts";
-import { registerRestRoutes } from "./rest.ts";
-import { isTrpcUrl, registerTrpcDoor, sendTrpcError } from "./trpc-http.ts";
+} from "./errors/api-errors.ts";
+import { assertJsonDepth } from "./http/bounded-json.ts";
+import { clientErrorHandler, registerHttpHygiene, requestId } from "./http/hygiene.ts";
+import { registerImageRoutes } from "./http/image-routes.ts";
+import { buildOpenApiDocument } from "./http/openapi.ts";
+import { registerPages } from "./http/pages/register.ts";
+import { registerRestRoutes } from "./http/rest.ts";
+import { isTrpcUrl, registerTrpcDoor, sendTrpcError } from "./http/trpc-http.ts";
+import { createRateLimitStore } from "./limits/rate-limit.ts";
 
 export type AppOptions = { logger?: FastifyServerOptions["logger"] };
 

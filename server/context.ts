@@ -4,7 +4,7 @@ import type { Database } from "../db/database.ts";
 import type { AuthStateCache } from "./auth/auth-state-cache.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
-import type { RateLimitStore } from "./rate-limit.ts";
+import type { RateLimitStore } from "./limits/rate-limit.ts";
 
 /** What the service is built from; made once at start-up (or per test file). */
 export type Deps = {

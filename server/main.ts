@@ -1,9 +1,9 @@
 import { DataDirInUseError } from "../db/data-dir-lock.ts";
 import { migrateToLatest, openDatabase } from "../db/open.ts";
+import { ensureFirstAdmin } from "./accounts/first-admin.ts";
 import { buildApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
-import { AppError } from "./errors.ts";
-import { ensureFirstAdmin } from "./first-admin.ts";
+import { AppError } from "./errors/api-errors.ts";
 import { loggerOptions } from "./log-format.ts";
 import { createMailTransport } from "./mail/transport.ts";
 import { createMailWorker } from "./mail/worker.ts";

@@ -3,8 +3,8 @@ import type { OpenApiMeta } from "trpc-to-openapi";
 import type { Role } from "../db/database.ts";
 import { authenticate, type Caller } from "./auth/authenticate.ts";
 import type { Context } from "./context.ts";
-import { type ApiErrorCode, toAppError } from "./errors.ts";
-import { requireRole } from "./permissions.ts";
+import { type ApiErrorCode, toAppError } from "./errors/api-errors.ts";
+import { requireRole } from "./permissions/permissions.ts";
 
 /**
  * Our own meta beside trpc-to-openapi's: the success status, and the errors particular to the
@@ -13,7 +13,7 @@ import { requireRole } from "./permissions.ts";
 export type Meta = OpenApiMeta<{
   successStatus?: 200 | 201 | 202;
   errors?: ApiErrorCode[];
-  /** Documented from this meta, but served by a thin Fastify route: server/rest.ts skips it. */
+  /** Documented from this meta, but served by a thin Fastify route: server/http/rest.ts skips it. */
   rawRoute?: boolean;
 }>;
 

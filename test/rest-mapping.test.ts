@@ -3,14 +3,14 @@ import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../routers/router.ts";
 import type { Deps } from "../server/context.ts";
-import { registerRestRoutes } from "../server/rest.ts";
+import { registerRestRoutes } from "../server/http/rest.ts";
 import type { Meta } from "../server/trpc.ts";
 import { createTestApp, type TestApp } from "./helpers/test-app.ts";
 
 type Route = { procedure: string; method: string; path: string };
 const routes: Route[] = [];
 forEachOpenApiProcedure<Meta>(appRouter._def.procedures, ({ path, meta }) => {
-  if (meta.rawRoute) return; // served by server/image-routes.ts
+  if (meta.rawRoute) return; // served by server/http/image-routes.ts
   routes.push({ procedure: path, method: meta.openapi.method, path: meta.openapi.path });
 });
 

@@ -3,7 +3,7 @@ import { type Kysely, sql } from "kysely";
 /**
  * The JPEG/PNG fallback of each profile image, beside its WebP: derived once at upload. Images
  * stored before this migration have none (all four columns null); the service derives theirs once,
- * the first time a client that does not accept WebP asks (routers/images/profile-image.ts), so
+ * the first time a client that does not accept WebP asks (server/images/profile-image.ts), so
  * the migration needs no image decoder and stays quick however many images there are.
  */
 // Typed Kysely<any> on purpose: a migration describes the schema as it was then.

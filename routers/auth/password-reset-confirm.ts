@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hashPasswordForUser, reclaimPendingAccount } from "../../server/accounts.ts";
+import { hashPasswordForUser, reclaimPendingAccount } from "../../server/accounts/accounts.ts";
 import { clearLoginFailures } from "../../server/auth/login-guard.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
 import { writePassword } from "../../server/passwords/replace.ts";

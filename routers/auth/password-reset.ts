@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { enforceRate, rateRules, withinRate } from "../../server/limits/rate-limit.ts";
 import { queueResetRequest } from "../../server/mail/reset-requests.ts";
 import { mailIntervalRule } from "../../server/mail/token-mail.ts";
-import { enforceRate, rateRules, withinRate } from "../../server/rate-limit.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { success, ZEmail, ZSuccess } from "../users/user-schema.ts";
 

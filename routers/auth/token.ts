@@ -3,7 +3,7 @@ import { findUserByEmail, updateUser } from "../../db/users.ts";
 import { mayAuthenticate } from "../../server/auth/authenticate.ts";
 import { guardLogin } from "../../server/auth/login-guard.ts";
 import { startSession } from "../../server/auth/sessions.ts";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
 import {
   hashPassword,
   needsRehash,

@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { removeProfileImage } from "../../server/images/profile-image.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { success, ZSuccess } from "../users/user-schema.ts";
-import { removeProfileImage } from "./profile-image.ts";
 
 export const deleteProfileImageRoute = authedProcedure
   .meta({

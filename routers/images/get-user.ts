@@ -1,14 +1,14 @@
 import { z } from "zod";
-import { acceptedFromList } from "../../server/image-negotiation.ts";
-import { authedProcedure } from "../../server/trpc.ts";
-import { ZUserId } from "../users/user-schema.ts";
+import { acceptedFromList } from "../../server/images/negotiation.ts";
 import {
   loadProfileImage,
   toProfileImage,
   ZAcceptedImageTypes,
   ZProfileImage,
   ZWithData,
-} from "./profile-image.ts";
+} from "../../server/images/profile-image.ts";
+import { authedProcedure } from "../../server/trpc.ts";
+import { ZUserId } from "../users/user-schema.ts";
 
 export const getUserProfileImageRoute = authedProcedure
   .meta({

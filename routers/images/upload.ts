@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { AppError } from "../../server/errors.ts";
-import { imageProcessorFor, MAX_IMAGE_BYTES_CEILING } from "../../server/image-processing.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { imageProcessorFor, MAX_IMAGE_BYTES_CEILING } from "../../server/images/processing.ts";
+import { storeProfileImage, ZProfileImageUpload } from "../../server/images/profile-image.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { storeProfileImage, ZProfileImageUpload } from "./profile-image.ts";
 
 const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { insertOrganization } from "../../db/organizations.ts";
-import { audit } from "../../server/audit.ts";
+import { audit } from "../../server/permissions/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import {
   lockExistingOrganization,

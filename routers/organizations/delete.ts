@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { deleteOrganization, organizationHasDependants } from "../../db/organizations.ts";
-import { audit } from "../../server/audit.ts";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { audit } from "../../server/permissions/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import { success, ZSuccess } from "../users/user-schema.ts";
 import { lockExistingOrganization, ZOrganizationId } from "./organization-schema.ts";

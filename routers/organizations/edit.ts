@@ -4,8 +4,8 @@ import {
   lockOrganizationTree,
   updateOrganization,
 } from "../../db/organizations.ts";
-import { audit } from "../../server/audit.ts";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { audit } from "../../server/permissions/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import {
   lockExistingOrganization,

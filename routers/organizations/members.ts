@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { deleteMembership, listMembers, upsertMembership } from "../../db/organizations.ts";
-import { audit } from "../../server/audit.ts";
-import { AppError } from "../../server/errors.ts";
-import { loadVisibleUser } from "../../server/permissions.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { audit } from "../../server/permissions/audit.ts";
+import { loadVisibleUser } from "../../server/permissions/permissions.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import { ZUserId } from "../users/user-schema.ts";
 import {

@@ -6,7 +6,7 @@ import {
   lockOrganization,
   type OrganizationRow,
 } from "../../db/organizations.ts";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
 import { ZId, ZText } from "../users/user-schema.ts";
 
 export const ZOrganizationId = ZId;

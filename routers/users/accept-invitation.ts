@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hashPasswordForUser } from "../../server/accounts.ts";
+import { hashPasswordForUser } from "../../server/accounts/accounts.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
 import { writePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";

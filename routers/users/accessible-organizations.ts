@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { MEMBERSHIP_ROLES } from "../../db/database.ts";
 import { accessibleOrganizations } from "../../db/organizations.ts";
-import { loadVisibleUser, requireSelfOrAdmin } from "../../server/permissions.ts";
+import { loadVisibleUser, requireSelfOrAdmin } from "../../server/permissions/permissions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { ZUserId } from "./user-schema.ts";
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { findUserByEmail, findUserById } from "../../db/users.ts";
 import { requireCurrentPassword } from "../../server/auth/current-password.ts";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
 import { queueTokenMail, requireReissueAllowed } from "../../server/mail/token-mail.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { success, ZEmail, ZPassword, ZSuccess } from "./user-schema.ts";

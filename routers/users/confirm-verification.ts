@@ -4,7 +4,7 @@ import { discardEmailTokens } from "../../db/email-token-state.ts";
 import { spendEmailToken } from "../../db/email-tokens.ts";
 import { findUserByEmail, findUserById, updateUser } from "../../db/users.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
 import { invalidLink, queueEmailChangedNotice } from "../../server/mail/email-links.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { ZLinkToken } from "./link-token-schema.ts";

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { createAccount } from "../../server/accounts.ts";
-import { audit } from "../../server/audit.ts";
-import { requireMayGrant } from "../../server/permissions.ts";
+import { createAccount } from "../../server/accounts/accounts.ts";
+import { audit } from "../../server/permissions/audit.ts";
+import { requireMayGrant } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
 import { toUser, ZEmail, ZName, ZPassword, ZRole, ZUser, ZUsername } from "./user-schema.ts";
 

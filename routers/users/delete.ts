@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { softDeleteUser } from "../../db/users.ts";
-import { audit } from "../../server/audit.ts";
 import { cutOffAccess } from "../../server/auth/sessions.ts";
-import { AppError } from "../../server/errors.ts";
-import { loadManagedUser } from "../../server/permissions.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { audit } from "../../server/permissions/audit.ts";
+import { loadManagedUser } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
 import { success, ZSuccess, ZUserId } from "./user-schema.ts";
 

@@ -1,15 +1,15 @@
 import { z } from "zod";
 import type { UserRow } from "../../db/database.ts";
 import { lockUser, updateUser } from "../../db/users.ts";
-import { audit } from "../../server/audit.ts";
 import { cutOffAccess } from "../../server/auth/sessions.ts";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { audit } from "../../server/permissions/audit.ts";
 import {
   loadManagedUser,
   requireMayGrant,
   requireMayManage,
   userNotFound,
-} from "../../server/permissions.ts";
+} from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
 import { toUser, ZName, ZRole, ZUser, ZUserId, ZUsername } from "./user-schema.ts";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { loadVisibleUser } from "../../server/permissions.ts";
+import { loadVisibleUser } from "../../server/permissions/permissions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { idOfUserRef, toUser, ZUser, ZUserRef } from "./user-schema.ts";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { listUsers } from "../../db/user-list.ts";
-import { isAdmin, visibilityFor } from "../../server/permissions.ts";
+import { isAdmin, visibilityFor } from "../../server/permissions/permissions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { toUser, ZUser } from "./user-schema.ts";
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
 import { queueTokenMail, requireReissueAllowed } from "../../server/mail/token-mail.ts";
-import { loadManagedUser } from "../../server/permissions.ts";
+import { loadManagedUser } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
 import { success, ZSuccess, ZUserId } from "./user-schema.ts";
 

@@ -1,7 +1,11 @@
 import { z } from "zod";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
 import { queueTokenMail, requireReissueAllowed } from "../../server/mail/token-mail.ts";
-import { loadManagedUser, loadVisibleUser, requireSelfOrAdmin } from "../../server/permissions.ts";
+import {
+  loadManagedUser,
+  loadVisibleUser,
+  requireSelfOrAdmin,
+} from "../../server/permissions/permissions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { success, ZSuccess, ZUserId } from "./user-schema.ts";
 

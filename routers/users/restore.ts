@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { restoreUser } from "../../db/users.ts";
-import { audit } from "../../server/audit.ts";
-import { AppError } from "../../server/errors.ts";
-import { loadManagedUser } from "../../server/permissions.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { audit } from "../../server/permissions/audit.ts";
+import { loadManagedUser } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
 import { toUser, ZUser, ZUserId } from "./user-schema.ts";
 

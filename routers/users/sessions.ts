@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { listLiveSessions, revokeSession } from "../../db/sessions.ts";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { success, ZId, ZSuccess } from "./user-schema.ts";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { findUserById } from "../../db/users.ts";
-import { hashPasswordForUser } from "../../server/accounts.ts";
+import { hashPasswordForUser } from "../../server/accounts/accounts.ts";
 import { requireCurrentPassword } from "../../server/auth/current-password.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
 import { authedProcedure } from "../../server/trpc.ts";

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { hashPasswordForUser } from "../../server/accounts.ts";
-import { audit } from "../../server/audit.ts";
+import { hashPasswordForUser } from "../../server/accounts/accounts.ts";
 import { writePassword } from "../../server/passwords/replace.ts";
-import { loadManagedUser } from "../../server/permissions.ts";
+import { audit } from "../../server/permissions/audit.ts";
+import { loadManagedUser } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
 import { success, ZPassword, ZSuccess, ZUserId } from "./user-schema.ts";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { createAccount } from "../../server/accounts.ts";
-import { enforceRate, rateRules } from "../../server/rate-limit.ts";
+import { createAccount } from "../../server/accounts/accounts.ts";
+import { enforceRate, rateRules } from "../../server/limits/rate-limit.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { toUser, ZEmail, ZName, ZPassword, ZUser, ZUsername } from "./user-schema.ts";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { updateUser } from "../../db/users.ts";
-import { userNotFound } from "../../server/permissions.ts";
+import { userNotFound } from "../../server/permissions/permissions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { toUser, ZName, ZUser, ZUsername } from "./user-schema.ts";
 

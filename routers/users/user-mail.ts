@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { listUserMails } from "../../db/mail-queue.ts";
 import { findUserById } from "../../db/users.ts";
-import { userNotFound } from "../../server/permissions.ts";
+import { userNotFound } from "../../server/permissions/permissions.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import { ZUserId } from "./user-schema.ts";
 

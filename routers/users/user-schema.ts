@@ -60,7 +60,7 @@ export const ZRole = z.enum(ROLES);
 export const ZStatus = z.enum(STATUSES);
 /** Ids are PostgreSQL integers. */
 export const MAX_ID = 2147483647;
-/** Every id in a path or body: on the REST door a path id must be exact digits (server/rest.ts). */
+/** Every id in a path or body: on the REST door a path id must be exact digits (server/http/rest.ts). */
 export const ZId = z.number().int().positive().max(MAX_ID);
 export const ZUserId = ZId;
 

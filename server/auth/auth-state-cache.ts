@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import { AUTH_STATE_CHANNEL, type AuthState, onAuthStateChanged } from "../../db/auth-state.ts";
 import { type Listener, listen } from "../../db/listener.ts";
-import { setBounded } from "../bounded-map.ts";
+import { setBounded } from "../limits/bounded-map.ts";
 
 /** At most this many sessions' states are kept; the oldest go first. */
 const MAX_ENTRIES = 10_000;

@@ -1,7 +1,7 @@
 import { findAuthState } from "../../db/auth-state.ts";
 import type { Role, UserStatus } from "../../db/database.ts";
 import type { Context } from "../context.ts";
-import { AppError } from "../errors.ts";
+import { AppError } from "../errors/api-errors.ts";
 
 /** The caller, as stored at the moment of the request. */
 export type Caller = {

@@ -1,8 +1,8 @@
 import type { UserRow } from "../../db/database.ts";
 import type { Context } from "../context.ts";
-import { AppError } from "../errors.ts";
+import { AppError } from "../errors/api-errors.ts";
+import { enforceRate, rateRules } from "../limits/rate-limit.ts";
 import { verifyPassword } from "../passwords/hash.ts";
-import { enforceRate, rateRules } from "../rate-limit.ts";
 import { reservePasswordAttempt } from "./login-guard.ts";
 
 type PasswordHolder = Pick<UserRow, "id" | "email" | "password_hash">;

@@ -1,5 +1,5 @@
 import type { Context } from "../context.ts";
-import { enforceRate, rateRules } from "../rate-limit.ts";
+import { enforceRate, rateRules } from "../limits/rate-limit.ts";
 
 // The hard lock is per (account, client address), for the rest of a 15-minute window: a guesser
 // locks out only their own address, never the owner.

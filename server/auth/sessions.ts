@@ -13,7 +13,7 @@ import {
 } from "../../db/sessions.ts";
 import { bumpTokenVersion, findUserById } from "../../db/users.ts";
 import type { Context } from "../context.ts";
-import { AppError } from "../errors.ts";
+import { AppError } from "../errors/api-errors.ts";
 import { mayAuthenticate } from "./authenticate.ts";
 import { hashToken, randomToken } from "./opaque-tokens.ts";
 

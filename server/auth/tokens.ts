@@ -1,8 +1,8 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
-import { setBounded } from "../bounded-map.ts";
 import type { Config } from "../config.ts";
-import { AppError } from "../errors.ts";
+import { AppError } from "../errors/api-errors.ts";
+import { setBounded } from "../limits/bounded-map.ts";
 import { type Keyring, type KeyringConfig, loadKeyring } from "./keyring.ts";
 
 const TYPE = "at+jwt";

@@ -6,7 +6,7 @@ import { enqueueMail } from "../../db/outbox.ts";
 import { findUserById } from "../../db/users.ts";
 import { hashToken } from "../auth/opaque-tokens.ts";
 import type { Config } from "../config.ts";
-import { AppError } from "../errors.ts";
+import { AppError } from "../errors/api-errors.ts";
 import { maskEmail, type TEmailChangedPayload } from "./templates.ts";
 
 /**

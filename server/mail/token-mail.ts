@@ -5,7 +5,7 @@ import { enqueueMail } from "../../db/outbox.ts";
 import { hashToken, randomToken } from "../auth/opaque-tokens.ts";
 import type { Config } from "../config.ts";
 import type { Context } from "../context.ts";
-import { enforceRate, type RateRule } from "../rate-limit.ts";
+import { enforceRate, type RateRule } from "../limits/rate-limit.ts";
 
 /** How long each emailed link works, and the page of APP_URL it opens. */
 const EMAIL_TOKENS: Record<EmailTokenKind, { ttlSeconds: number; path: string }> = {

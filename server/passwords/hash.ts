@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Algorithm, Options, Version } from "@node-rs/argon2";
 import { hash, parseOptions, verify } from "@node-rs/argon2";
-import { createLimiter, type Limiter, type LimiterOptions } from "../limiter.ts";
+import { createLimiter, type Limiter, type LimiterOptions } from "../limits/limiter.ts";
 
 // argon2id, run on libuv's thread pool by @node-rs/argon2, never on the main thread. Each hash or
 // verify holds ~19 MiB for ~20–40 ms, so a limiter bounds how many run at once (memory, and the

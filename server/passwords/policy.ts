@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { AppError } from "../errors.ts";
+import { AppError } from "../errors/api-errors.ts";
 // Types only: importing the worker module's values would load zxcvbn and its dictionaries (~10 MiB
 // of heap) on the main thread, which never uses them.
 import type {

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { ZDone, ZTokenPair } from "../../routers/auth/token-schema.ts";
 import { ZSuccess } from "../../routers/users/user-schema.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
-import { ZApiErrorBody } from "../../server/errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;

@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZTokenPair } from "../../routers/auth/token-schema.ts";
 import { ZUser } from "../../routers/users/user-schema.ts";
-import { ZApiErrorBody } from "../../server/errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { ARGON2_OPTIONS, needsRehash } from "../../server/passwords/hash.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findLiveEmailToken } from "../../db/email-token-state.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
-import { PAGES, PAGES_CSP } from "../../server/pages/register.ts";
+import { PAGES, PAGES_CSP } from "../../server/http/pages/register.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 // The landing pages over HTTP (the browser flows are in test/e2e).

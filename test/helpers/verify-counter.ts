@@ -5,7 +5,7 @@ import type * as Argon2 from "@node-rs/argon2";
  * were actually checked against an account. Use it in a test file as
  *
  *   vi.mock("@node-rs/argon2", async (original) =>
- *     (await import("../helpers/verify-counter.ts")).countingArgon2(await original()));
+ *     (await import("./verify-counter.ts")).countingArgon2(await original()));
  *
  * and give the account a hash of its own (`ownHash`), since the factories share one.
  */

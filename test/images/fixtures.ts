@@ -1,6 +1,6 @@
 import { crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
-import { toAppError } from "../../server/errors.ts";
+import { toAppError } from "../../server/errors/api-errors.ts";
 
 /** A noisy photo-like picture, so encoders have real work to do. */
 export async function makeImage(

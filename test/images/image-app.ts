@@ -1,7 +1,7 @@
 import type { UserRow } from "../../db/database.ts";
 import { imagesRouter } from "../../routers/images/router.ts";
 import { createContext } from "../../server/context.ts";
-import { registerImageRoutes } from "../../server/image-routes.ts";
+import { registerImageRoutes } from "../../server/http/image-routes.ts";
 import { createCallerFactory, router } from "../../server/trpc.ts";
 import { createTestApp } from "../helpers/test-app.ts";
 

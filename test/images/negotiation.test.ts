@@ -3,7 +3,7 @@ import {
   acceptedFromList,
   acceptedImageTypes,
   prefersWebp,
-} from "../../server/image-negotiation.ts";
+} from "../../server/images/negotiation.ts";
 
 const webpFor = (accept: string | undefined, fallback: "image/jpeg" | "image/png" = "image/jpeg") =>
   prefersWebp(acceptedImageTypes(accept), fallback);

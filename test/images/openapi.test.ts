@@ -1,8 +1,8 @@
 import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imagesRouter } from "../../routers/images/router.ts";
-import { documentImageRoutes } from "../../server/image-openapi.ts";
-import { buildOpenApiDocument } from "../../server/openapi.ts";
+import { documentImageRoutes } from "../../server/http/image-openapi.ts";
+import { buildOpenApiDocument } from "../../server/http/openapi.ts";
 import { type Meta, router } from "../../server/trpc.ts";
 import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
 
@@ -69,7 +69,7 @@ describe("thin routes", () => {
   });
   afterAll(() => t.close());
 
-  it("serve exactly the procedures marked rawRoute (server/rest.ts skips those)", async () => {
+  it("serve exactly the procedures marked rawRoute (server/http/rest.ts skips those)", async () => {
     const raw: string[] = [];
     const mapped: string[] = [];
     forEachOpenApiProcedure<Meta>(imagesRouter._def.procedures, ({ meta }) => {

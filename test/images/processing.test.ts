@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { toAppError } from "../../server/errors.ts";
-import { createImageProcessor, sniffImageKind } from "../../server/image-processing.ts";
+import { toAppError } from "../../server/errors/api-errors.ts";
+import { createImageProcessor, sniffImageKind } from "../../server/images/processing.ts";
 import { codeOf, makeImage, pngBombHeader } from "./fixtures.ts";
 
 describe("sniffImageKind", () => {

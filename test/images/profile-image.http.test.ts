@@ -6,9 +6,9 @@ import type { UserRow } from "../../db/database.ts";
 import { insertOrganization, upsertMembership } from "../../db/organizations.ts";
 import { upsertProfileImage } from "../../db/profile-images.ts";
 import { deleteProfileImageRoute } from "../../routers/images/delete.ts";
-import { ZApiErrorBody } from "../../server/errors.ts";
-import { createImageProcessor } from "../../server/image-processing.ts";
-import { registerRestRoutes } from "../../server/rest.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { registerRestRoutes } from "../../server/http/rest.ts";
+import { createImageProcessor } from "../../server/images/processing.ts";
 import { router } from "../../server/trpc.ts";
 import { imagePart, makeImage, multipart, pngBombHeader } from "./fixtures.ts";
 import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
@@ -19,7 +19,7 @@ const urlOf = (id: number) => `/api/users/${id}/profile/image`;
 let t: ImageTestApp;
 beforeAll(async () => {
   t = await createImageTestApp();
-  // DELETE is a plain openapi-mapped procedure: mount it the way server/rest.ts does once wired.
+  // DELETE is a plain openapi-mapped procedure: mount it the way server/http/rest.ts does once wired.
   if (!t.app.hasRoute({ method: "DELETE", url: URL_SELF })) {
     const deleteOnly = router({ images: router({ deleteProfileImage: deleteProfileImageRoute }) });
     registerRestRoutes(t.app, t.deps, deleteOnly);

@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imagesRouter } from "../../routers/images/router.ts";
+import { registerTrpcDoor } from "../../server/http/trpc-http.ts";
 import { router } from "../../server/trpc.ts";
-import { registerTrpcDoor } from "../../server/trpc-http.ts";
 import { makeImage } from "./fixtures.ts";
 import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
 

@@ -2,10 +2,10 @@ import fc from "fast-check";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, ROLES, STATUSES, type UserRow } from "../../db/database.ts";
-import { parseFilter } from "../../db/odata/parser.ts";
-import { filterToSql } from "../../db/odata/to-sql.ts";
+import { filterToSql } from "../../db/listing-sql.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../db/open.ts";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { parseFilter } from "../../server/listing/parser.ts";
 
 let handle: DatabaseHandle;
 let db: Kysely<Database>;

@@ -7,10 +7,10 @@ import {
 } from "kysely";
 import { describe, expect, it } from "vitest";
 import type { Database } from "../../db/database.ts";
-import { parseOrderBy, parseSelect } from "../../db/odata/order-select.ts";
-import { FILTER_LIMITS, filterMentionsDeleted, parseFilter } from "../../db/odata/parser.ts";
-import { filterToSql } from "../../db/odata/to-sql.ts";
-import { AppError } from "../../server/errors.ts";
+import { filterToSql } from "../../db/listing-sql.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { parseOrderBy, parseSelect } from "../../server/listing/order-select.ts";
+import { FILTER_LIMITS, filterMentionsDeleted, parseFilter } from "../../server/listing/parser.ts";
 
 /** The message of the INVALID_FILTER error `run` throws; fails on anything else. */
 function errorOf(run: () => unknown): string {

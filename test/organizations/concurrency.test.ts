@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upsertMembership } from "../../db/organizations.ts";
-import { toAppError } from "../../server/errors.ts";
+import { toAppError } from "../../server/errors/api-errors.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 /**

@@ -6,7 +6,7 @@ import { ZTokenPair } from "../../routers/auth/token-schema.ts";
 import { ZUser } from "../../routers/users/user-schema.ts";
 import { buildApp } from "../../server/app.ts";
 import type { Config } from "../../server/config.ts";
-import { ZApiErrorBody } from "../../server/errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 const SECRET = "jwt-test-secret-that-is-long-enough-0123456789";

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserRow } from "../../db/database.ts";
 import { appRouter } from "../../routers/router.ts";
 import { ZUser } from "../../routers/users/user-schema.ts";
-import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors.ts";
+import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import type { Meta } from "../../server/trpc.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 

@@ -11,7 +11,7 @@
  * Stranger-by-username and list visibility are covered in test/security-basics/permissions.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ZApiErrorBody } from "../../server/errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import {
   listOperations,

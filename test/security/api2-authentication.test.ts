@@ -16,7 +16,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZTokenPair } from "../../routers/auth/token-schema.ts";
-import { ZApiErrorBody } from "../../server/errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;

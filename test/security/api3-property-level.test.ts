@@ -18,7 +18,7 @@
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../db/database.ts";
-import { ZApiErrorBody } from "../../server/errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import { testWorker } from "../mail/mail-harness.ts";
 import {

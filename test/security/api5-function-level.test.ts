@@ -16,8 +16,8 @@ import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../db/database.ts";
 import { appRouter } from "../../routers/router.ts";
-import { ZApiErrorBody } from "../../server/errors.ts";
-import { buildOpenApiDocument } from "../../server/openapi.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { buildOpenApiDocument } from "../../server/http/openapi.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import { listOperations, makeTargets, requestFor, send } from "./operations.ts";
 

@@ -11,7 +11,7 @@
  */
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ZApiErrorBody } from "../../server/errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const ALLOWED = "https://app.example.com";

@@ -6,7 +6,7 @@
  */
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ZApiErrorBody } from "../../server/errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 type RawAnswer = { status: number; headers: Record<string, string>; body: string };

@@ -7,7 +7,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertJsonDepth, parseBoundedJson } from "../../server/bounded-json.ts";
+import { assertJsonDepth, parseBoundedJson } from "../../server/http/bounded-json.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import { multipartImage } from "./operations.ts";
 

@@ -16,7 +16,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createCaller } from "../../routers/router.ts";
 import { createContext } from "../../server/context.ts";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
 import { queueTokenMail } from "../../server/mail/token-mail.ts";
 import { hashPassword } from "../../server/passwords/hash.ts";
 import { redisSettings } from "../helpers/redis-env.ts";

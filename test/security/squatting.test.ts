@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "../../routers/router.ts";
 import { createContext } from "../../server/context.ts";
-import { toAppError } from "../../server/errors.ts";
+import { toAppError } from "../../server/errors/api-errors.ts";
 import { imagePart, makeImage } from "../images/fixtures.ts";
 import { createImageTestApp, type ImageTestApp } from "../images/image-app.ts";
 import {

@@ -18,9 +18,9 @@ import { z } from "zod";
 import { authRouter } from "../../routers/auth/router.ts";
 import { usersRouter } from "../../routers/users/router.ts";
 import { createContext, type Deps } from "../../server/context.ts";
-import { API_ERRORS, type ApiErrorCode, AppError } from "../../server/errors.ts";
+import { API_ERRORS, type ApiErrorCode, AppError } from "../../server/errors/api-errors.ts";
+import { registerTrpcDoor } from "../../server/http/trpc-http.ts";
 import { publicProcedure, router } from "../../server/trpc.ts";
-import { registerTrpcDoor } from "../../server/trpc-http.ts";
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -75,7 +75,7 @@ export type ProbeRouter = typeof probeRouter;
 
 const baseUrl = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-/** The native door (server/trpc-http.ts) serving `router` alone, listening on loopback. */
+/** The native door (server/http/trpc-http.ts) serving `router` alone, listening on loopback. */
 export async function listenDoor(deps: Deps, served: AnyRouter = probeRouter) {
   // A connection whose request the client aborted lingers until Fastify's keep-alive timeout
   // (Fastify and undici do that with any route); a test server need not wait for it.

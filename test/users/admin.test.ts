@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { UserRow } from "../../db/database.ts";
 import { ZSuccess, ZUser } from "../../routers/users/user-schema.ts";
-import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors.ts";
+import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deriveUsername } from "../../server/accounts.ts";
+import { deriveUsername } from "../../server/accounts/accounts.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 /**

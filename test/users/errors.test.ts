@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors.ts";
+import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -58,7 +58,7 @@ describe("routing errors", () => {
     expect(token.headers.allow).toBe("POST");
   });
 
-  // BUG (server/rest.ts:43 + server/app.ts not-found handler): the 405 patterns accept a
+  // BUG (server/http/rest.ts:43 + server/app.ts not-found handler): the 405 patterns accept a
   // trailing slash that Fastify's router does not, so GET /api/users/me/ is answered
   // "405 GET is not allowed here" with an Allow header that lists GET. It should be a 404
   // NOT_FOUND (or be served like /api/users/me); a 405 must never list the request's method.

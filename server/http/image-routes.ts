@@ -1,16 +1,12 @@
 import multipart from "@fastify/multipart";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import {
-  loadProfileImage,
-  quotedEtag,
-  storeProfileImage,
-} from "../routers/images/profile-image.ts";
-import { ZUserId } from "../routers/users/user-schema.ts";
-import { authenticate } from "./auth/authenticate.ts";
-import { createContext, type Deps } from "./context.ts";
-import { AppError } from "./errors.ts";
-import { acceptedImageTypes } from "./image-negotiation.ts";
-import { imageProcessorFor } from "./image-processing.ts";
+import { ZUserId } from "../../routers/users/user-schema.ts";
+import { authenticate } from "../auth/authenticate.ts";
+import { createContext, type Deps } from "../context.ts";
+import { AppError } from "../errors/api-errors.ts";
+import { acceptedImageTypes } from "../images/negotiation.ts";
+import { imageProcessorFor } from "../images/processing.ts";
+import { loadProfileImage, quotedEtag, storeProfileImage } from "../images/profile-image.ts";
 import { REST_PREFIX, type RestRoute, requestInfo, routePattern } from "./rest.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { AppError } from "./errors.ts";
+import { AppError } from "../errors/api-errors.ts";
 
 export type LimiterOptions = {
   /** Tasks running at once (≥ 1). */

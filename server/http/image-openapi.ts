@@ -3,7 +3,7 @@ import {
   DEFAULT_IMAGE_SETTINGS,
   type ImageSettings,
   PROFILE_IMAGE_TYPES,
-} from "./image-processing.ts";
+} from "../images/processing.ts";
 
 type Operation = {
   parameters?: Array<{ in?: string; name?: string }>;
@@ -32,7 +32,7 @@ const cachingHeaders = {
 };
 
 /**
- * The image operations, as their thin routes (server/image-routes.ts) really serve them:
+ * The image operations, as their thin routes (server/http/image-routes.ts) really serve them:
  * trpc-to-openapi documents the procedures' JSON, so the upload's body becomes
  * `multipart/form-data` with a binary `image`, and the GETs answer with image bytes and 304.
  * Call it on the finished document; operations it does not find are left alone.

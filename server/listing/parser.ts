@@ -1,4 +1,4 @@
-import { ROLES, STATUSES } from "../database.ts";
+import { ROLES, STATUSES } from "../../db/database.ts";
 import { invalid, Lexer, quoteToken, type Token } from "./lexer.ts";
 
 export type FieldType = "int" | "text" | "enum" | "bool" | "datetime";

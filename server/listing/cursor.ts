@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../errors/api-errors.ts";
 import type { SortKey } from "./order-select.ts";
 import { FILTER_FIELDS } from "./parser.ts";
 

@@ -1,4 +1,4 @@
-import { AppError } from "../../server/errors.ts";
+import { AppError } from "../errors/api-errors.ts";
 
 /**
  * Tokens of the $filter language. `pos` is the 0-based offset of the token's first character and

@@ -7,7 +7,7 @@ import {
   sseHeaders,
   sseStreamProducer,
 } from "@trpc/server/unstable-core-do-not-import";
-import { type AppError, toAppError } from "./errors.ts";
+import { type AppError, toAppError } from "../errors/api-errors.ts";
 
 // The one file that uses tRPC's internals (`unstable-core-do-not-import`): how an answer of the
 // native door is written, in tRPC v11's wire format, with tRPC's own encoders so every link of a

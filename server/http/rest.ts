@@ -2,9 +2,9 @@ import type { AnyRouter } from "@trpc/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
-import { createContext, type Deps, type RequestInfo } from "./context.ts";
-import { AppError } from "./errors.ts";
-import { callProcedure, type Meta } from "./trpc.ts";
+import { createContext, type Deps, type RequestInfo } from "../context.ts";
+import { AppError } from "../errors/api-errors.ts";
+import { callProcedure, type Meta } from "../trpc.ts";
 
 export const REST_PREFIX = "/api";
 
@@ -35,7 +35,7 @@ export function registerRestRoutes(
 ): RestRoute[] {
   const routes: RestRoute[] = [];
   forEachOpenApiProcedure<Meta>(router._def.procedures, ({ path, procedure, meta }) => {
-    if (meta.rawRoute) return; // served by server/image-routes.ts
+    if (meta.rawRoute) return; // served by server/http/image-routes.ts
     const { method, path: openapiPath } = meta.openapi;
     const url = REST_PREFIX + openapiPath.replace(/\{(\w+)\}/g, ":$1");
     const pathParams = [...openapiPath.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);

@@ -1,9 +1,9 @@
 import { Transform } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import { authenticate } from "./auth/authenticate.ts";
-import { createContext, type Deps } from "./context.ts";
-import { AppError } from "./errors.ts";
-import { imageProcessorFor } from "./image-processing.ts";
+import { authenticate } from "../auth/authenticate.ts";
+import { createContext, type Deps } from "../context.ts";
+import { AppError } from "../errors/api-errors.ts";
+import { imageProcessorFor } from "../images/processing.ts";
 import { requestInfo } from "./rest.ts";
 
 /** The one tRPC path whose JSON body may exceed the app's bodyLimit (unbatched calls only). */

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Metadata, OutputInfo } from "sharp";
-import type { Config } from "./config.ts";
-import { AppError } from "./errors.ts";
-import { createLimiter, type Limiter } from "./limiter.ts";
+import type { Config } from "../config.ts";
+import { AppError } from "../errors/api-errors.ts";
+import { createLimiter, type Limiter } from "../limits/limiter.ts";
 
 export type ImageSettings = {
   /** Largest upload accepted, in bytes (MAX_IMAGE_BYTES). */

@@ -1,9 +1,9 @@
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from "kysely";
-import type { Database, Role, UserRow } from "../db/database.ts";
-import { findUserById, findUserByUsername } from "../db/users.ts";
-import { isVisibleToUser, visibleToUser } from "../db/visibility.ts";
-import type { Caller } from "./auth/authenticate.ts";
-import { AppError } from "./errors.ts";
+import type { Database, Role, UserRow } from "../../db/database.ts";
+import { findUserById, findUserByUsername } from "../../db/users.ts";
+import { isVisibleToUser, visibleToUser } from "../../db/visibility.ts";
+import type { Caller } from "../auth/authenticate.ts";
+import { AppError } from "../errors/api-errors.ts";
 
 /**
  * Who may do what, in one place. The role check comes first (403 UNAUTHORIZED whatever the

@@ -1,14 +1,14 @@
 import type { Kysely } from "kysely";
-import type { Database } from "../db/database.ts";
+import type { Database } from "../../db/database.ts";
 import {
   clearWindow,
   hitWindow,
   pruneWindows,
   unhitWindow,
   type WindowCount,
-} from "../db/rate-limits.ts";
-import type { Config } from "./config.ts";
-import { AppError } from "./errors.ts";
+} from "../../db/rate-limits.ts";
+import type { Config } from "../config.ts";
+import { AppError } from "../errors/api-errors.ts";
 
 /** Where the fixed-window counters live: the database (default) or Redis (REDIS_URL). */
 export type RateLimitStore = {

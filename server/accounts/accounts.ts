@@ -1,15 +1,15 @@
 import { randomInt } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
-import type { Database, Role, UserRow, UserStatus } from "../db/database.ts";
-import { discardEmailTokens } from "../db/email-token-state.ts";
-import { deleteProfileImage } from "../db/profile-images.ts";
-import { insertUser, usernamesStartingWith } from "../db/users.ts";
-import { isReservedUsername } from "../routers/users/user-schema.ts";
-import type { Config } from "./config.ts";
-import { AppError } from "./errors.ts";
-import { queueTokenMail } from "./mail/token-mail.ts";
-import { hashPassword } from "./passwords/hash.ts";
-import { checkPasswordPolicy } from "./passwords/policy.ts";
+import type { Database, Role, UserRow, UserStatus } from "../../db/database.ts";
+import { discardEmailTokens } from "../../db/email-token-state.ts";
+import { deleteProfileImage } from "../../db/profile-images.ts";
+import { insertUser, usernamesStartingWith } from "../../db/users.ts";
+import { isReservedUsername } from "../../routers/users/user-schema.ts";
+import type { Config } from "../config.ts";
+import { AppError } from "../errors/api-errors.ts";
+import { queueTokenMail } from "../mail/token-mail.ts";
+import { hashPassword } from "../passwords/hash.ts";
+import { checkPasswordPolicy } from "../passwords/policy.ts";
 
 export type NewAccount = {
   email: string;

@@ -4,8 +4,8 @@ import type { Socket } from "node:net";
 import cors from "@fastify/cors";
 import underPressure from "@fastify/under-pressure";
 import type { FastifyInstance } from "fastify";
-import type { Config } from "./config.ts";
-import { API_ERRORS, type ApiErrorCode, AppError } from "./errors.ts";
+import type { Config } from "../config.ts";
+import { API_ERRORS, type ApiErrorCode, AppError } from "../errors/api-errors.ts";
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 

@@ -1,10 +1,16 @@
 import type { AnyProcedure, AnyRouter } from "@trpc/server";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { createContext, type Deps } from "../context.ts";
+import {
+  API_ERRORS,
+  AppError,
+  fromFastifyError,
+  logFailure,
+  toAppError,
+} from "../errors/api-errors.ts";
+import { callProcedure } from "../trpc.ts";
 import { parseBoundedJson } from "./bounded-json.ts";
-import { createContext, type Deps } from "./context.ts";
-import { API_ERRORS, AppError, fromFastifyError, logFailure, toAppError } from "./errors.ts";
 import { requestInfo } from "./rest.ts";
-import { callProcedure } from "./trpc.ts";
 import { allowTrpcImageUploads } from "./trpc-upload-limit.ts";
 import {
   errorEnvelope,

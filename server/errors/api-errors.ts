@@ -2,8 +2,7 @@ import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import type { FastifyError } from "fastify";
 import { ZodError, z } from "zod";
-import { isDatabaseUnavailable } from "../db/availability.ts";
-import { isForeignKeyViolation } from "../db/unique-violation.ts";
+import { isDatabaseUnavailable, isForeignKeyViolation } from "./driver-errors.ts";
 
 /** The contract's closed list of error codes, with their HTTP status and tRPC code. */
 export const API_ERRORS = {

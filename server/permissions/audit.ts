@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from "kysely";
-import { recordAudit } from "../db/audit.ts";
-import type { Database } from "../db/database.ts";
-import type { Caller } from "./auth/authenticate.ts";
+import { recordAudit } from "../../db/audit.ts";
+import type { Database } from "../../db/database.ts";
+import type { Caller } from "../auth/authenticate.ts";
 
 /** Records an admin action by the caller; `changes` holds new values only, never secrets. */
 export const audit = (

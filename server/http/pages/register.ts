@@ -42,7 +42,7 @@ const read = (file: string) => readFileSync(new URL(file, PAGES_DIR), "utf8");
 function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_match, name: string) => {
     const value = values[name];
-    if (value === undefined) throw new Error(`server/pages: no value for {{${name}}}`);
+    if (value === undefined) throw new Error(`server/http/pages: no value for {{${name}}}`);
     return value;
   });
 }

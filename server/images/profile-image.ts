@@ -9,21 +9,21 @@ import {
   storeDerivedFallback,
   upsertProfileImage,
 } from "../../db/profile-images.ts";
-import type { Caller } from "../../server/auth/authenticate.ts";
-import type { Context } from "../../server/context.ts";
-import { AppError } from "../../server/errors.ts";
-import { type AcceptedImageTypes, prefersWebp } from "../../server/image-negotiation.ts";
+import type { Caller } from "../auth/authenticate.ts";
+import type { Context } from "../context.ts";
+import { AppError } from "../errors/api-errors.ts";
+import { REST_PREFIX } from "../http/rest.ts";
+import { loadVisibleUser } from "../permissions/permissions.ts";
+import { type AcceptedImageTypes, prefersWebp } from "./negotiation.ts";
 import {
   type FallbackType,
   imageProcessorFor,
   PROFILE_IMAGE_TYPES,
   type ProfileImageType,
-} from "../../server/image-processing.ts";
-import { loadVisibleUser } from "../../server/permissions.ts";
-import { REST_PREFIX } from "../../server/rest.ts";
+} from "./processing.ts";
 
 /**
- * What the image procedures and the thin REST routes in server/image-routes.ts share: the
+ * What the image procedures and the thin REST routes in server/http/image-routes.ts share: the
  * schemas and the logic. The routes only parse multipart and write bytes; everything else is here.
  */
 

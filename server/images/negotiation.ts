@@ -1,4 +1,4 @@
-import type { FallbackType, ProfileImageType } from "./image-processing.ts";
+import type { FallbackType, ProfileImageType } from "./processing.ts";
 
 /**
  * Which stored variant a client gets, from its Accept header (RFC 9110 §12.5.1). Never 406: a

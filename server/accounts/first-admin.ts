@@ -1,10 +1,10 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
-import type { Database } from "../db/database.ts";
-import { findUserByEmail, insertUser } from "../db/users.ts";
+import type { Database } from "../../db/database.ts";
+import { findUserByEmail, insertUser } from "../../db/users.ts";
+import type { Config } from "../config.ts";
+import { AppError } from "../errors/api-errors.ts";
 import { deriveUsername, hashNewPassword } from "./accounts.ts";
-import type { Config } from "./config.ts";
-import { AppError } from "./errors.ts";
 
 /**
  * Creates the first AppAdmin from ADMIN_EMAIL / ADMIN_PASSWORD when no user has that email.

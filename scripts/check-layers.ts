@@ -1,0 +1,128 @@
+// npm run lint runs this: every file of the application belongs to one layer and imports only
+// its own layer or those below it, and no files import each other in a loop. The README's
+// "Layout" section draws the same plan.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** From the top down; a path ending in "/" is a folder, anything else one file. */
+export const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
+  { name: "things people run", paths: ["scripts/"] },
+  {
+    name: "the process",
+    paths: ["server/main.ts", "server/app.ts", "server/deps.ts", "server/log-format.ts"],
+  },
+  { name: "the doors", paths: ["server/http/"] },
+  { name: "the procedures", paths: ["routers/"] },
+  { name: "the procedure kit", paths: ["server/trpc.ts"] },
+  {
+    name: "the service's library",
+    paths: [
+      "server/accounts/",
+      "server/auth/",
+      "server/images/",
+      "server/limits/",
+      "server/listing/",
+      "server/mail/",
+      "server/passwords/",
+      "server/permissions/",
+      "server/config.ts",
+      "server/context.ts",
+    ],
+  },
+  { name: "the data", paths: ["db/"] },
+  { name: "the error contract", paths: ["server/errors/"] },
+];
+
+const ROOTS = ["scripts", "server", "routers", "db"];
+// import … from "x", export … from "x", import "x", import("x")
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.{1,2}\/[^"']+)["']/g;
+
+export function layerOf(file: string): number | undefined {
+  const index = LAYERS.findIndex(({ paths }) =>
+    paths.some((path) => (path.endsWith("/") ? file.startsWith(path) : file === path)),
+  );
+  return index === -1 ? undefined : index;
+}
+
+/** The project's own files that `file` (relative to the root) imports, given its source. */
+export function importsOf(file: string, source: string): string[] {
+  return [...source.matchAll(IMPORT)].map((match) =>
+    normalize(join(dirname(file), match[1] as string)),
+  );
+}
+
+/** Every broken rule, one line each; empty when the plan holds. */
+export function checkLayers(sources: ReadonlyMap<string, string>): string[] {
+  const problems: string[] = [];
+  const edges = new Map<string, string[]>();
+  for (const [file, source] of sources) {
+    const own = layerOf(file);
+    if (own === undefined) {
+      problems.push(`${file}: in no layer; place it in scripts/check-layers.ts`);
+      continue;
+    }
+    const targets = importsOf(file, source).filter((target) => sources.has(target));
+    edges.set(file, targets);
+    for (const target of targets) {
+      const theirs = layerOf(target);
+      if (theirs !== undefined && theirs < own) {
+        const [from, to] = [LAYERS[own], LAYERS[theirs]];
+        problems.push(`${file} -> ${target}: ${from?.name} may not import ${to?.name} above it`);
+      }
+      if (file.startsWith("db/migrations/") && !target.startsWith("db/migrations/")) {
+        problems.push(`${file} -> ${target}: a migration imports no application code`);
+      }
+    }
+  }
+  for (const loop of findLoops(edges)) problems.push(`import loop: ${loop.join(" -> ")}`);
+  return problems;
+}
+
+/** Each loop once, found by depth-first search; a loop is reported from the file it was entered. */
+function findLoops(edges: ReadonlyMap<string, string[]>): string[][] {
+  const loops: string[][] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+  const onPath = new Set<string>();
+  const visit = (file: string) => {
+    if (onPath.has(file)) {
+      loops.push([...path.slice(path.indexOf(file)), file]);
+      return;
+    }
+    if (done.has(file)) return;
+    path.push(file);
+    onPath.add(file);
+    for (const target of edges.get(file) ?? []) visit(target);
+    onPath.delete(file);
+    path.pop();
+    done.add(file);
+  };
+  for (const file of edges.keys()) visit(file);
+  return loops;
+}
+
+function readSources(root: string): Map<string, string> {
+  const sources = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (path.endsWith(".ts")) sources.set(path, readFileSync(join(root, path), "utf8"));
+    }
+  };
+  for (const dir of ROOTS) walk(dir);
+  return sources;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const root = fileURLToPath(new URL("../", import.meta.url));
+  const problems = checkLayers(readSources(root));
+  for (const problem of problems) console.error(problem);
+  if (problems.length > 0) {
+    console.error(`${problems.length} layering problem(s); see the README's "Layout"`);
+    process.exit(1);
+  }
+  console.log(`layers hold (${relative(process.cwd(), root) || "."})`);
+}
