@@ -2,11 +2,11 @@ import { z } from "zod";
 import { hashPasswordForUser, reclaimPendingAccount } from "../../server/accounts/accounts.ts";
 import { clearLoginFailures } from "../../server/auth/login-guard.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
+import { RESETTABLE } from "../../server/mail/reset-requests.ts";
 import { writePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { ZLinkToken } from "../users/link-token-schema.ts";
 import { success, ZPassword, ZSuccess } from "../users/user-schema.ts";
-import { RESETTABLE } from "./password-reset.ts";
 
 export const passwordResetConfirmRoute = publicProcedure
   .meta({

@@ -5,8 +5,6 @@ import { mailIntervalRule } from "../../server/mail/token-mail.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { success, ZEmail, ZSuccess } from "../users/user-schema.ts";
 
-export { RESETTABLE } from "../../server/mail/reset-requests.ts";
-
 const ANSWER = success("If the address belongs to an account, a reset link is on its way");
 
 export const passwordResetRoute = publicProcedure

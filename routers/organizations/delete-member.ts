@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { deleteMembership } from "../../db/organizations.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { audit } from "../../server/permissions/audit.ts";
+import { appAdminProcedure } from "../../server/trpc.ts";
+import { ZUserId } from "../users/user-schema.ts";
+import { ZOrganizationId } from "./organization-schema.ts";
+
+export const deleteMemberRoute = appAdminProcedure
+  .meta({
+    openapi: {
+      method: "DELETE",
+      path: "/organizations/{id}/members/{userId}",
+      tags: ["organizations"],
+      summary: "Remove a member",
+    },
+    errors: ["UNAUTHORIZED", "NOT_FOUND"],
+  })
+  .input(z.strictObject({ id: ZOrganizationId, userId: ZUserId }))
+  .output(z.object({ success: z.literal(true) }))
+  .mutation(async ({ ctx, input }) => {
+    // The row count decides: of concurrent removals one removes and audits, the others get 404.
+    await ctx.db.transaction().execute(async (tx) => {
+      const result = await deleteMembership(tx, input.userId, input.id);
+      if (result.numDeletedRows === 0n) throw new AppError("NOT_FOUND", "No such membership");
+      await audit({ ...ctx, db: tx }, "membership.delete", {
+        userId: input.userId,
+        organizationId: input.id,
+      });
+    });
+    return { success: true as const };
+  });

@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { listMembers } from "../../db/organizations.ts";
+import { appAdminProcedure } from "../../server/trpc.ts";
+import {
+  loadOrganization,
+  ZMembershipRole,
+  ZOrganizationId,
+  ZPage,
+} from "./organization-schema.ts";
+
+export const listMembersRoute = appAdminProcedure
+  .meta({
+    openapi: {
+      method: "GET",
+      path: "/organizations/{id}/members",
+      tags: ["organizations"],
+      summary: "List an organization's direct members",
+    },
+    errors: ["INVALID_FILTER", "UNAUTHORIZED", "NOT_FOUND"],
+  })
+  .input(z.strictObject({ id: ZOrganizationId, ...ZPage }))
+  .output(
+    z.object({
+      value: z.array(
+        z.object({
+          userId: z.number().int(),
+          email: z.string(),
+          username: z.string(),
+          status: z.string(),
+          role: ZMembershipRole,
+          createdAt: z.iso.datetime(),
+        }),
+      ),
+      count: z.number().int(),
+    }),
+  )
+  .query(async ({ ctx, input }) => {
+    await loadOrganization(ctx.db, input.id);
+    const page = await listMembers(ctx.db, input.id, { top: input.$top, skip: input.$skip });
+    return {
+      value: page.rows.map((row) => ({
+        userId: row.user_id,
+        email: row.email,
+        username: row.username,
+        status: row.status,
+        role: row.role,
+        createdAt: row.created_at.toISOString(),
+      })),
+      count: page.count,
+    };
+  });
