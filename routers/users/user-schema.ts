@@ -1,26 +1,12 @@
 import { z } from "zod";
 import { ROLES, STATUSES, type UserRow } from "../../db/database.ts";
-
-const RESERVED_USERNAMES = new Set([
-  "me",
-  "profile",
-  "password",
-  "signup",
-  "admin",
-  "api",
-  "auth",
-  "users",
-  "user",
-  "root",
-  "system",
-  "support",
-  "verification",
-  "invitation",
-  "sessions",
-  "email",
-  "null",
-  "undefined",
-]);
+import {
+  isReservedUsername,
+  USERNAME_CHARACTERS,
+  USERNAME_LETTER,
+  USERNAME_MAX,
+  USERNAME_MIN,
+} from "../../server/accounts/usernames.ts";
 
 export const ZEmail = z
   .string()
@@ -33,14 +19,12 @@ export const ZUsername = z
   .string()
   .trim()
   .toLowerCase()
-  .min(3)
-  .max(32)
-  .regex(/^[a-z0-9._-]+$/, "Only a-z, 0-9, '.', '_' and '-' are allowed")
-  .regex(/[a-z]/, "Must contain at least one letter")
-  .refine((name) => !RESERVED_USERNAMES.has(name), "This username is reserved")
+  .min(USERNAME_MIN)
+  .max(USERNAME_MAX)
+  .regex(USERNAME_CHARACTERS, "Only a-z, 0-9, '.', '_' and '-' are allowed")
+  .regex(USERNAME_LETTER, "Must contain at least one letter")
+  .refine((name) => !isReservedUsername(name), "This username is reserved")
   .meta({ example: "ada_lovelace" });
-
-export const isReservedUsername = (name: string) => RESERVED_USERNAMES.has(name);
 
 /** Free text bound for the database: PostgreSQL text cannot hold NUL, so it is refused here. */
 export const ZText = (max: number) =>

@@ -4,12 +4,12 @@ import type { Database, Role, UserRow, UserStatus } from "../../db/database.ts";
 import { discardEmailTokens } from "../../db/email-token-state.ts";
 import { deleteProfileImage } from "../../db/profile-images.ts";
 import { insertUser, usernamesStartingWith } from "../../db/users.ts";
-import { isReservedUsername } from "../../routers/users/user-schema.ts";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors/api-errors.ts";
 import { queueTokenMail } from "../mail/token-mail.ts";
 import { hashPassword } from "../passwords/hash.ts";
 import { checkPasswordPolicy } from "../passwords/policy.ts";
+import { isReservedUsername, USERNAME_LETTER, USERNAME_MAX, USERNAME_MIN } from "./usernames.ts";
 
 export type NewAccount = {
   email: string;
@@ -85,7 +85,6 @@ export async function createAccount({ db, config }: Deps, account: NewAccount): 
 const SEQUENTIAL_ATTEMPTS = 3;
 /** Random suffixes come from 900,000 values: this many clashes in a row do not happen. */
 const MAX_DERIVE_ATTEMPTS = 20;
-const USERNAME_MAX = 32;
 
 /**
  * A valid username from the email's local part: `ada`, then the next free `ada2`, `ada3`…
@@ -102,8 +101,8 @@ export async function deriveUsername(
     .toLowerCase()
     .replace(/[^a-z0-9._-]/g, "")
     .slice(0, 28);
-  if (!/[a-z]/.test(base)) base = `user${base}`.slice(0, 28);
-  if (base.length < 3 || isReservedUsername(base)) base = `${base}user`.slice(0, 28);
+  if (!USERNAME_LETTER.test(base)) base = `user${base}`.slice(0, 28);
+  if (base.length < USERNAME_MIN || isReservedUsername(base)) base = `${base}user`.slice(0, 28);
   if (attempt >= SEQUENTIAL_ATTEMPTS) return withSuffix(base, randomInt(100_000, 1_000_000));
   const taken = await usernamesStartingWith(db, base);
   if (!taken.has(base)) return base;
@@ -117,7 +116,7 @@ export async function deriveUsername(
 function withSuffix(base: string, n: number): string {
   const suffix = String(n);
   const head = base.slice(0, USERNAME_MAX - suffix.length);
-  return /[a-z]/.test(head)
+  return USERNAME_LETTER.test(head)
     ? head + suffix
     : `user${head}`.slice(0, USERNAME_MAX - suffix.length) + suffix;
 }
