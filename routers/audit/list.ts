@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { listAudit } from "../../db/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
-import { ZPage } from "../organizations/organization-schema.ts";
-import { ZId } from "../users/user-schema.ts";
+import { ZId, ZPage, ZPageOf } from "../shared-schema.ts";
 
 const ZAuditEntry = z
   .object({
@@ -16,8 +15,6 @@ const ZAuditEntry = z
   })
   .meta({ id: "AuditEntry" });
 
-const ZOptionalId = ZId.optional();
-
 export const listAuditRoute = appAdminProcedure
   .meta({
     openapi: {
@@ -28,8 +25,8 @@ export const listAuditRoute = appAdminProcedure
     },
     errors: ["INVALID_FILTER", "UNAUTHORIZED"],
   })
-  .input(z.strictObject({ ...ZPage, targetUserId: ZOptionalId, actorId: ZOptionalId }))
-  .output(z.object({ value: z.array(ZAuditEntry), count: z.number().int() }))
+  .input(z.strictObject({ ...ZPage, targetUserId: ZId.optional(), actorId: ZId.optional() }))
+  .output(ZPageOf(ZAuditEntry))
   .query(async ({ ctx, input }) => {
     const page = await listAudit(ctx.db, {
       top: input.$top,

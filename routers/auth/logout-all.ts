@@ -1,7 +1,6 @@
-import { z } from "zod";
 import { cutOffAccess } from "../../server/auth/sessions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { ZDone } from "./token-schema.ts";
+import { ZDone, ZNoInput } from "../shared-schema.ts";
 
 export const logoutAllRoute = authedProcedure
   .meta({
@@ -12,7 +11,7 @@ export const logoutAllRoute = authedProcedure
       summary: "End every session of the caller, this one included",
     },
   })
-  .input(z.strictObject({}).optional())
+  .input(ZNoInput)
   .output(ZDone)
   .mutation(async ({ ctx }) => {
     await ctx.db.transaction().execute((tx) => cutOffAccess(tx, ctx.user.id));

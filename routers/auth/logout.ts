@@ -2,7 +2,8 @@ import { z } from "zod";
 import { findRefreshToken, revokeSession } from "../../db/sessions.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
 import { publicProcedure } from "../../server/trpc.ts";
-import { ZDone, ZRefreshToken } from "./token-schema.ts";
+import { ZDone } from "../shared-schema.ts";
+import { ZRefreshToken } from "./token-schema.ts";
 
 export const logoutRoute = publicProcedure
   .meta({

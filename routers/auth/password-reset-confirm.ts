@@ -5,8 +5,7 @@ import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
 import { RESETTABLE } from "../../server/mail/reset-requests.ts";
 import { writePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
-import { ZLinkToken } from "../users/link-token-schema.ts";
-import { success, ZPassword, ZSuccess } from "../users/user-schema.ts";
+import { success, ZLinkToken, ZPassword, ZSuccess } from "../shared-schema.ts";
 
 export const passwordResetConfirmRoute = publicProcedure
   .meta({

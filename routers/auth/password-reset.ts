@@ -3,7 +3,7 @@ import { enforceRate, rateRules, withinRate } from "../../server/limits/rate-lim
 import { queueResetRequest } from "../../server/mail/reset-requests.ts";
 import { mailIntervalRule } from "../../server/mail/token-mail.ts";
 import { publicProcedure } from "../../server/trpc.ts";
-import { success, ZEmail, ZSuccess } from "../users/user-schema.ts";
+import { success, ZEmail, ZSuccess } from "../shared-schema.ts";
 
 const ANSWER = success("If the address belongs to an account, a reset link is on its way");
 

@@ -10,5 +10,3 @@ export const ZTokenPair = z
   .meta({ id: "TokenPair" });
 
 export const ZRefreshToken = z.string().min(1).max(200);
-
-export const ZDone = z.object({ success: z.literal(true) });

@@ -11,7 +11,7 @@ import {
   verifyPassword,
 } from "../../server/passwords/hash.ts";
 import { publicProcedure } from "../../server/trpc.ts";
-import { ZEmail, ZPassword } from "../users/user-schema.ts";
+import { ZEmail, ZPassword } from "../shared-schema.ts";
 import { ZTokenPair } from "./token-schema.ts";
 
 export const ZTokenInput = z.strictObject({ email: ZEmail, password: ZPassword });

@@ -1,7 +1,6 @@
-import { z } from "zod";
 import { removeProfileImage } from "../../server/images/profile-image.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { success, ZSuccess } from "../users/user-schema.ts";
+import { success, ZNoInput, ZSuccess } from "../shared-schema.ts";
 
 export const deleteProfileImageRoute = authedProcedure
   .meta({
@@ -13,7 +12,7 @@ export const deleteProfileImageRoute = authedProcedure
     },
     errors: ["IMAGE_NOT_FOUND"],
   })
-  .input(z.strictObject({}).optional())
+  .input(ZNoInput)
   .output(ZSuccess)
   .mutation(async ({ ctx }) => {
     await removeProfileImage(ctx, ctx.user);

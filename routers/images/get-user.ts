@@ -8,7 +8,7 @@ import {
   ZWithData,
 } from "../../server/images/profile-image.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { ZUserId } from "../users/user-schema.ts";
+import { ZId } from "../shared-schema.ts";
 
 export const getUserProfileImageRoute = authedProcedure
   .meta({
@@ -21,7 +21,7 @@ export const getUserProfileImageRoute = authedProcedure
     },
     errors: ["USER_NOT_FOUND", "IMAGE_NOT_FOUND"],
   })
-  .input(z.strictObject({ id: ZUserId, withData: ZWithData, accept: ZAcceptedImageTypes }))
+  .input(z.strictObject({ id: ZId, withData: ZWithData, accept: ZAcceptedImageTypes }))
   .output(ZProfileImage)
   .query(async ({ ctx, input }) => {
     const withContent = input.withData ?? true;

@@ -2,11 +2,11 @@ import { z } from "zod";
 import { insertOrganization } from "../../db/organizations.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
+import { ZId } from "../shared-schema.ts";
 import {
   lockExistingOrganization,
   toOrganization,
   ZOrganization,
-  ZOrganizationId,
   ZOrganizationName,
 } from "./organization-schema.ts";
 
@@ -21,9 +21,7 @@ export const createOrganizationRoute = appAdminProcedure
     successStatus: 201,
     errors: ["UNAUTHORIZED", "NOT_FOUND"],
   })
-  .input(
-    z.strictObject({ name: ZOrganizationName, parentId: ZOrganizationId.nullable().optional() }),
-  )
+  .input(z.strictObject({ name: ZOrganizationName, parentId: ZId.nullable().optional() }))
   .output(ZOrganization)
   .mutation(async ({ ctx, input }) => {
     const parentId = input.parentId ?? null;

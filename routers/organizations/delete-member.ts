@@ -3,8 +3,7 @@ import { deleteMembership } from "../../db/organizations.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
-import { ZUserId } from "../users/user-schema.ts";
-import { ZOrganizationId } from "./organization-schema.ts";
+import { ZDone, ZId } from "../shared-schema.ts";
 
 export const deleteMemberRoute = appAdminProcedure
   .meta({
@@ -16,8 +15,8 @@ export const deleteMemberRoute = appAdminProcedure
     },
     errors: ["UNAUTHORIZED", "NOT_FOUND"],
   })
-  .input(z.strictObject({ id: ZOrganizationId, userId: ZUserId }))
-  .output(z.object({ success: z.literal(true) }))
+  .input(z.strictObject({ id: ZId, userId: ZId }))
+  .output(ZDone)
   .mutation(async ({ ctx, input }) => {
     // The row count decides: of concurrent removals one removes and audits, the others get 404.
     await ctx.db.transaction().execute(async (tx) => {

@@ -3,8 +3,8 @@ import { deleteOrganization, organizationHasDependants } from "../../db/organiza
 import { AppError } from "../../server/errors/api-errors.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
-import { success, ZSuccess } from "../users/user-schema.ts";
-import { lockExistingOrganization, ZOrganizationId } from "./organization-schema.ts";
+import { success, ZId, ZSuccess } from "../shared-schema.ts";
+import { lockExistingOrganization } from "./organization-schema.ts";
 
 export const deleteOrganizationRoute = appAdminProcedure
   .meta({
@@ -16,7 +16,7 @@ export const deleteOrganizationRoute = appAdminProcedure
     },
     errors: ["UNAUTHORIZED", "NOT_FOUND", "CONFLICT"],
   })
-  .input(z.strictObject({ id: ZOrganizationId }))
+  .input(z.strictObject({ id: ZId }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
     await ctx.db.transaction().execute(async (tx) => {

@@ -7,12 +7,12 @@ import {
 import { AppError } from "../../server/errors/api-errors.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
+import { ZId } from "../shared-schema.ts";
 import {
   lockExistingOrganization,
   organizationNotFound,
   toOrganization,
   ZOrganization,
-  ZOrganizationId,
   ZOrganizationName,
 } from "./organization-schema.ts";
 
@@ -28,9 +28,9 @@ export const editOrganizationRoute = appAdminProcedure
   })
   .input(
     z.strictObject({
-      id: ZOrganizationId,
+      id: ZId,
       name: ZOrganizationName.optional(),
-      parentId: ZOrganizationId.nullable().optional(),
+      parentId: ZId.nullable().optional(),
     }),
   )
   .output(ZOrganization)

@@ -1,11 +1,7 @@
 import { z } from "zod";
 import { appAdminProcedure } from "../../server/trpc.ts";
-import {
-  loadOrganization,
-  toOrganization,
-  ZOrganization,
-  ZOrganizationId,
-} from "./organization-schema.ts";
+import { ZId } from "../shared-schema.ts";
+import { loadOrganization, toOrganization, ZOrganization } from "./organization-schema.ts";
 
 export const getOrganizationRoute = appAdminProcedure
   .meta({
@@ -17,6 +13,6 @@ export const getOrganizationRoute = appAdminProcedure
     },
     errors: ["UNAUTHORIZED", "NOT_FOUND"],
   })
-  .input(z.strictObject({ id: ZOrganizationId }))
+  .input(z.strictObject({ id: ZId }))
   .output(ZOrganization)
   .query(async ({ ctx, input }) => toOrganization(await loadOrganization(ctx.db, input.id)));

@@ -1,12 +1,8 @@
 import { z } from "zod";
 import { listMembers } from "../../db/organizations.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
-import {
-  loadOrganization,
-  ZMembershipRole,
-  ZOrganizationId,
-  ZPage,
-} from "./organization-schema.ts";
+import { ZId, ZMembershipRole, ZPage, ZPageOf } from "../shared-schema.ts";
+import { loadOrganization } from "./organization-schema.ts";
 
 export const listMembersRoute = appAdminProcedure
   .meta({
@@ -18,21 +14,18 @@ export const listMembersRoute = appAdminProcedure
     },
     errors: ["INVALID_FILTER", "UNAUTHORIZED", "NOT_FOUND"],
   })
-  .input(z.strictObject({ id: ZOrganizationId, ...ZPage }))
+  .input(z.strictObject({ id: ZId, ...ZPage }))
   .output(
-    z.object({
-      value: z.array(
-        z.object({
-          userId: z.number().int(),
-          email: z.string(),
-          username: z.string(),
-          status: z.string(),
-          role: ZMembershipRole,
-          createdAt: z.iso.datetime(),
-        }),
-      ),
-      count: z.number().int(),
-    }),
+    ZPageOf(
+      z.object({
+        userId: z.number().int(),
+        email: z.string(),
+        username: z.string(),
+        status: z.string(),
+        role: ZMembershipRole,
+        createdAt: z.iso.datetime(),
+      }),
+    ),
   )
   .query(async ({ ctx, input }) => {
     await loadOrganization(ctx.db, input.id);

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { listOrganizations } from "../../db/organizations.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
-import { toOrganization, ZOrganization, ZPage } from "./organization-schema.ts";
+import { ZPage, ZPageOf } from "../shared-schema.ts";
+import { toOrganization, ZOrganization } from "./organization-schema.ts";
 
 export const listOrganizationsRoute = appAdminProcedure
   .meta({
@@ -14,7 +15,7 @@ export const listOrganizationsRoute = appAdminProcedure
     errors: ["INVALID_FILTER", "UNAUTHORIZED"],
   })
   .input(z.strictObject(ZPage))
-  .output(z.object({ value: z.array(ZOrganization), count: z.number().int() }))
+  .output(ZPageOf(ZOrganization))
   .query(async ({ ctx, input }) => {
     const page = await listOrganizations(ctx.db, { top: input.$top, skip: input.$skip });
     return { value: page.rows.map(toOrganization), count: page.count };

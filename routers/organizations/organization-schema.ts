@@ -1,17 +1,15 @@
 import type { Kysely, Transaction } from "kysely";
 import { z } from "zod";
-import { type Database, MEMBERSHIP_ROLES } from "../../db/database.ts";
+import type { Database } from "../../db/database.ts";
 import {
   findOrganization,
   lockOrganization,
   type OrganizationRow,
 } from "../../db/organizations.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
-import { ZId, ZText } from "../users/user-schema.ts";
+import { ZText } from "../shared-schema.ts";
 
-export const ZOrganizationId = ZId;
 export const ZOrganizationName = ZText(200);
-export const ZMembershipRole = z.enum(MEMBERSHIP_ROLES);
 
 export const ZOrganization = z
   .object({
@@ -30,11 +28,6 @@ export const toOrganization = (row: OrganizationRow): z.infer<typeof ZOrganizati
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
 });
-
-export const ZPage = {
-  $top: z.number().int().min(1).max(1000).default(100),
-  $skip: z.number().int().min(0).max(1_000_000_000).default(0),
-};
 
 export const organizationNotFound = () => new AppError("NOT_FOUND", "Organization not found");
 

@@ -3,12 +3,8 @@ import { upsertMembership } from "../../db/organizations.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { loadVisibleUser } from "../../server/permissions/permissions.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
-import { ZUserId } from "../users/user-schema.ts";
-import {
-  lockExistingOrganization,
-  ZMembershipRole,
-  ZOrganizationId,
-} from "./organization-schema.ts";
+import { ZId, ZMembershipRole } from "../shared-schema.ts";
+import { lockExistingOrganization } from "./organization-schema.ts";
 
 const ZMembership = z
   .object({
@@ -29,7 +25,7 @@ export const putMemberRoute = appAdminProcedure
     },
     errors: ["UNAUTHORIZED", "NOT_FOUND", "USER_NOT_FOUND"],
   })
-  .input(z.strictObject({ id: ZOrganizationId, userId: ZUserId, role: ZMembershipRole }))
+  .input(z.strictObject({ id: ZId, userId: ZId, role: ZMembershipRole }))
   .output(ZMembership)
   .mutation(async ({ ctx, input }) => {
     const row = await ctx.db.transaction().execute(async (tx) => {

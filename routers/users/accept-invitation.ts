@@ -3,8 +3,7 @@ import { hashPasswordForUser } from "../../server/accounts/accounts.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
 import { writePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
-import { ZLinkToken } from "./link-token-schema.ts";
-import { success, ZPassword, ZSuccess } from "./user-schema.ts";
+import { success, ZLinkToken, ZPassword, ZSuccess } from "../shared-schema.ts";
 
 const INVITED = ["invited"] as const;
 

@@ -1,9 +1,8 @@
 import { z } from "zod";
-import { MEMBERSHIP_ROLES } from "../../db/database.ts";
 import { accessibleOrganizations } from "../../db/organizations.ts";
 import { loadVisibleUser, requireSelfOrAdmin } from "../../server/permissions/permissions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { ZUserId } from "./user-schema.ts";
+import { ZId, ZMembershipRole } from "../shared-schema.ts";
 
 export const accessibleOrganizationsRoute = authedProcedure
   .meta({
@@ -16,11 +15,11 @@ export const accessibleOrganizationsRoute = authedProcedure
     },
     errors: ["UNAUTHORIZED", "USER_NOT_FOUND"],
   })
-  .input(z.strictObject({ id: ZUserId }))
+  .input(z.strictObject({ id: ZId }))
   .output(
     z.object({
       organizations: z.array(
-        z.object({ id: z.number().int(), name: z.string(), role: z.enum(MEMBERSHIP_ROLES) }),
+        z.object({ id: z.number().int(), name: z.string(), role: ZMembershipRole }),
       ),
     }),
   )

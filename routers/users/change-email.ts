@@ -4,7 +4,7 @@ import { requireCurrentPassword } from "../../server/auth/current-password.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { queueTokenMail, requireReissueAllowed } from "../../server/mail/token-mail.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { success, ZEmail, ZPassword, ZSuccess } from "./user-schema.ts";
+import { success, ZEmail, ZPassword, ZSuccess } from "../shared-schema.ts";
 
 export const changeEmailRoute = authedProcedure
   .meta({

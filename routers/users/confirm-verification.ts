@@ -7,8 +7,7 @@ import { hashToken } from "../../server/auth/opaque-tokens.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { invalidLink, queueEmailChangedNotice } from "../../server/mail/email-links.ts";
 import { publicProcedure } from "../../server/trpc.ts";
-import { ZLinkToken } from "./link-token-schema.ts";
-import { success, ZSuccess } from "./user-schema.ts";
+import { success, ZLinkToken, ZSuccess } from "../shared-schema.ts";
 
 export const confirmVerificationRoute = publicProcedure
   .meta({

@@ -3,7 +3,8 @@ import { createAccount } from "../../server/accounts/accounts.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { requireMayGrant } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
-import { toUser, ZEmail, ZName, ZPassword, ZRole, ZUser, ZUsername } from "./user-schema.ts";
+import { ZEmail, ZPassword } from "../shared-schema.ts";
+import { toUser, ZName, ZRole, ZUser, ZUsername } from "./user-schema.ts";
 
 export const ZCreateUserInput = z.strictObject({
   email: ZEmail,

@@ -5,7 +5,7 @@ import { AppError } from "../../server/errors/api-errors.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { loadManagedUser } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
-import { success, ZSuccess, ZUserId } from "./user-schema.ts";
+import { success, ZId, ZSuccess } from "../shared-schema.ts";
 
 export const deleteUserRoute = adminProcedure
   .meta({
@@ -19,7 +19,7 @@ export const deleteUserRoute = adminProcedure
     },
     errors: ["UNAUTHORIZED", "USER_NOT_FOUND", "CONFLICT"],
   })
-  .input(z.strictObject({ id: ZUserId }))
+  .input(z.strictObject({ id: ZId }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
     const target = await loadManagedUser(ctx.db, ctx.user, input.id);

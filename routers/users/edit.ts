@@ -11,10 +11,11 @@ import {
   userNotFound,
 } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
-import { toUser, ZName, ZRole, ZUser, ZUserId, ZUsername } from "./user-schema.ts";
+import { ZId } from "../shared-schema.ts";
+import { toUser, ZName, ZRole, ZUser, ZUsername } from "./user-schema.ts";
 
 export const ZEditUserInput = z.strictObject({
-  id: ZUserId,
+  id: ZId,
   firstName: ZName.optional(),
   lastName: ZName.optional(),
   username: ZUsername.optional(),

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { revokeSession } from "../../db/sessions.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { success, ZId, ZSuccess } from "./user-schema.ts";
+import { success, ZId, ZSuccess } from "../shared-schema.ts";
 
 export const endSessionRoute = authedProcedure
   .meta({

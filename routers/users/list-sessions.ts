@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { listLiveSessions } from "../../db/sessions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
+import { ZNoInput } from "../shared-schema.ts";
 
 const ZSession = z
   .object({
@@ -23,7 +24,7 @@ export const listSessionsRoute = authedProcedure
       summary: "My live sessions",
     },
   })
-  .input(z.strictObject({}).optional())
+  .input(ZNoInput)
   .output(z.object({ sessions: z.array(ZSession) }))
   .query(async ({ ctx }) => {
     const rows = await listLiveSessions(ctx.db, ctx.user.id);

@@ -3,7 +3,7 @@ import { AppError } from "../../server/errors/api-errors.ts";
 import { queueTokenMail, requireReissueAllowed } from "../../server/mail/token-mail.ts";
 import { loadManagedUser } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
-import { success, ZSuccess, ZUserId } from "./user-schema.ts";
+import { success, ZId, ZSuccess } from "../shared-schema.ts";
 
 export const reissueInvitationRoute = adminProcedure
   .meta({
@@ -15,7 +15,7 @@ export const reissueInvitationRoute = adminProcedure
     },
     errors: ["UNAUTHORIZED", "USER_NOT_FOUND", "CONFLICT", "RATE_LIMITED"],
   })
-  .input(z.strictObject({ id: ZUserId }))
+  .input(z.strictObject({ id: ZId }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
     const target = await loadManagedUser(ctx.db, ctx.user, input.id);

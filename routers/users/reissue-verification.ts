@@ -7,7 +7,7 @@ import {
   requireSelfOrAdmin,
 } from "../../server/permissions/permissions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { success, ZSuccess, ZUserId } from "./user-schema.ts";
+import { success, ZId, ZSuccess } from "../shared-schema.ts";
 
 export const reissueVerificationRoute = authedProcedure
   .meta({
@@ -19,7 +19,7 @@ export const reissueVerificationRoute = authedProcedure
     },
     errors: ["UNAUTHORIZED", "USER_NOT_FOUND", "CONFLICT", "RATE_LIMITED"],
   })
-  .input(z.strictObject({ id: ZUserId }))
+  .input(z.strictObject({ id: ZId }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
     requireSelfOrAdmin(ctx.user, input.id);

@@ -4,7 +4,8 @@ import { AppError } from "../../server/errors/api-errors.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { loadManagedUser } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
-import { toUser, ZUser, ZUserId } from "./user-schema.ts";
+import { ZId } from "../shared-schema.ts";
+import { toUser, ZUser } from "./user-schema.ts";
 
 export const restoreUserRoute = adminProcedure
   .meta({
@@ -16,7 +17,7 @@ export const restoreUserRoute = adminProcedure
     },
     errors: ["UNAUTHORIZED", "USER_NOT_FOUND", "CONFLICT", "EMAIL_TAKEN", "USERNAME_TAKEN"],
   })
-  .input(z.strictObject({ id: ZUserId }))
+  .input(z.strictObject({ id: ZId }))
   .output(ZUser)
   .mutation(async ({ ctx, input }) => {
     const target = await loadManagedUser(ctx.db, ctx.user, input.id);

@@ -4,7 +4,7 @@ import { hashPasswordForUser } from "../../server/accounts/accounts.ts";
 import { requireCurrentPassword } from "../../server/auth/current-password.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { success, ZPassword, ZSuccess } from "./user-schema.ts";
+import { success, ZPassword, ZSuccess } from "../shared-schema.ts";
 
 export const setOwnPasswordRoute = authedProcedure
   .meta({

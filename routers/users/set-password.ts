@@ -4,7 +4,7 @@ import { writePassword } from "../../server/passwords/replace.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { loadManagedUser } from "../../server/permissions/permissions.ts";
 import { adminProcedure } from "../../server/trpc.ts";
-import { success, ZPassword, ZSuccess, ZUserId } from "./user-schema.ts";
+import { success, ZId, ZPassword, ZSuccess } from "../shared-schema.ts";
 
 export const setPasswordRoute = adminProcedure
   .meta({
@@ -16,7 +16,7 @@ export const setPasswordRoute = adminProcedure
     },
     errors: ["WEAK_PASSWORD", "UNAUTHORIZED", "USER_NOT_FOUND"],
   })
-  .input(z.strictObject({ id: ZUserId, newPassword: ZPassword }))
+  .input(z.strictObject({ id: ZId, newPassword: ZPassword }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
     const target = await loadManagedUser(ctx.db, ctx.user, input.id);

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { createAccount } from "../../server/accounts/accounts.ts";
 import { enforceRate, rateRules } from "../../server/limits/rate-limit.ts";
 import { publicProcedure } from "../../server/trpc.ts";
-import { toUser, ZEmail, ZName, ZPassword, ZUser, ZUsername } from "./user-schema.ts";
+import { ZEmail, ZPassword } from "../shared-schema.ts";
+import { toUser, ZName, ZUser, ZUsername } from "./user-schema.ts";
 
 export const ZSignupInput = z.strictObject({
   email: ZEmail,

@@ -3,7 +3,7 @@ import { listUserMails } from "../../db/mail-queue.ts";
 import { findUserById } from "../../db/users.ts";
 import { userNotFound } from "../../server/permissions/permissions.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
-import { ZUserId } from "./user-schema.ts";
+import { ZId } from "../shared-schema.ts";
 
 const MAX_MAILS = 100;
 
@@ -32,7 +32,7 @@ export const userMailRoute = appAdminProcedure
     },
     errors: ["UNAUTHORIZED", "USER_NOT_FOUND"],
   })
-  .input(z.strictObject({ id: ZUserId }))
+  .input(z.strictObject({ id: ZId }))
   .output(ZUserMails)
   .query(async ({ ctx, input }) => {
     const user = await findUserById(ctx.db, input.id);

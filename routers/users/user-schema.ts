@@ -7,13 +7,7 @@ import {
   USERNAME_MAX,
   USERNAME_MIN,
 } from "../../server/accounts/usernames.ts";
-
-export const ZEmail = z
-  .string()
-  .trim()
-  .max(254)
-  .check(z.email())
-  .meta({ example: "ada@example.com" });
+import { MAX_ID, ZId, ZText } from "../shared-schema.ts";
 
 export const ZUsername = z
   .string()
@@ -26,27 +20,10 @@ export const ZUsername = z
   .refine((name) => !isReservedUsername(name), "This username is reserved")
   .meta({ example: "ada_lovelace" });
 
-/** Free text bound for the database: PostgreSQL text cannot hold NUL, so it is refused here. */
-export const ZText = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .refine((text) => !text.includes("\u0000"), "Must not contain NUL characters");
-
 export const ZName = ZText(100);
-
-/** Bounded here; the password policy (length in code points, strength) runs in the procedure. */
-export const ZPassword = z.string().min(1).max(1024);
 
 export const ZRole = z.enum(ROLES);
 export const ZStatus = z.enum(STATUSES);
-/** Ids are PostgreSQL integers. */
-export const MAX_ID = 2147483647;
-/** Every id in a path or body: on the REST door a path id must be exact digits (server/http/rest.ts). */
-export const ZId = z.number().int().positive().max(MAX_ID);
-export const ZUserId = ZId;
 
 const DIGITS = /^[0-9]+$/;
 
@@ -59,7 +36,7 @@ export const ZUserRef = z
   .max(64)
   .regex(/^(?:[0-9]+|[A-Za-z0-9._-]*[A-Za-z][A-Za-z0-9._-]*)$/, "An id (digits only) or a username")
   .refine(
-    (ref) => !DIGITS.test(ref) || (Number(ref) >= 1 && Number(ref) <= MAX_ID),
+    (ref) => !DIGITS.test(ref) || ZId.safeParse(Number(ref)).success,
     `An id is between 1 and ${MAX_ID}`,
   );
 
@@ -114,6 +91,3 @@ export const toUser = (row: PublicUserRow): TUser => ({
   updatedAt: row.updated_at.toISOString(),
   lastLoginAt: row.last_login_at?.toISOString() ?? null,
 });
-
-export const ZSuccess = z.object({ success: z.literal(true), message: z.string() });
-export const success = (message: string) => ({ success: true as const, message });

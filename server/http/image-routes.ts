@@ -1,6 +1,6 @@
 import multipart from "@fastify/multipart";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ZUserId } from "../../routers/users/user-schema.ts";
+import { ZId } from "../../routers/shared-schema.ts";
 import { authenticate } from "../auth/authenticate.ts";
 import { createContext, type Deps } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
@@ -57,7 +57,7 @@ export async function registerImageRoutes(app: FastifyInstance, deps: Deps): Pro
 
     scope.get(byId, { config: { procedure: "images.getUserProfileImage" } }, (req, reply) => {
       const raw = (req.params as { id: string }).id;
-      const id = ZUserId.safeParse(/^\d{1,10}$/.test(raw) ? Number(raw) : Number.NaN);
+      const id = ZId.safeParse(/^\d{1,10}$/.test(raw) ? Number(raw) : Number.NaN);
       if (!id.success) {
         throw new AppError("VALIDATION_ERROR", "The id must be a positive integer", {
           issues: [{ path: "id", message: "Expected a positive integer" }],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ZEmail } from "../../routers/users/user-schema.ts";
+import { ZEmail } from "../../routers/shared-schema.ts";
 import { type LoadData, SCENARIO_NAMES, SCENARIOS } from "../../scripts/bench/scenarios.ts";
 import {
   BENCH_AUDIENCE,
