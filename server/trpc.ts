@@ -17,6 +17,12 @@ export type Meta = OpenApiMeta<{
   rawRoute?: boolean;
 }>;
 
+/**
+ * Where the REST door serves every `openapi.path` (`/users/{id}` at `/api/users/:id`): here, so
+ * procedures that link to another operation (an image's URL) can write its address too.
+ */
+export const REST_PREFIX = "/api";
+
 const t = initTRPC
   .context<Context>()
   .meta<Meta>()

@@ -1,21 +1,20 @@
 import { z } from "zod";
-import { acceptedFromList } from "../../server/images/negotiation.ts";
+import { authedProcedure } from "../../server/trpc.ts";
+import { ZId } from "../shared-schema.ts";
 import {
-  loadProfileImage,
-  toProfileImage,
+  IMAGE_PATHS,
+  loadNativeProfileImage,
   ZAcceptedImageTypes,
   ZProfileImage,
   ZWithData,
-} from "../../server/images/profile-image.ts";
-import { authedProcedure } from "../../server/trpc.ts";
-import { ZId } from "../shared-schema.ts";
+} from "./image-schema.ts";
 
 export const getUserProfileImageRoute = authedProcedure
   .meta({
     rawRoute: true,
     openapi: {
       method: "GET",
-      path: "/users/{id}/profile/image",
+      path: IMAGE_PATHS.ofUser,
       tags: ["images"],
       summary: "A user's profile image, for anyone who may see that user",
     },
@@ -23,16 +22,4 @@ export const getUserProfileImageRoute = authedProcedure
   })
   .input(z.strictObject({ id: ZId, withData: ZWithData, accept: ZAcceptedImageTypes }))
   .output(ZProfileImage)
-  .query(async ({ ctx, input }) => {
-    const withContent = input.withData ?? true;
-    const image = await loadProfileImage(
-      ctx,
-      ctx.user,
-      { id: input.id },
-      {
-        withContent,
-        accepted: acceptedFromList(input.accept),
-      },
-    );
-    return toProfileImage(ctx.config, image);
-  });
+  .query(({ ctx, input }) => loadNativeProfileImage(ctx, ctx.user, { id: input.id }, input));

@@ -1,20 +1,19 @@
 import { z } from "zod";
-import { acceptedFromList } from "../../server/images/negotiation.ts";
+import { authedProcedure } from "../../server/trpc.ts";
 import {
-  loadProfileImage,
-  toProfileImage,
+  IMAGE_PATHS,
+  loadNativeProfileImage,
   ZAcceptedImageTypes,
   ZProfileImage,
   ZWithData,
-} from "../../server/images/profile-image.ts";
-import { authedProcedure } from "../../server/trpc.ts";
+} from "./image-schema.ts";
 
 export const getProfileImageRoute = authedProcedure
   .meta({
     rawRoute: true,
     openapi: {
       method: "GET",
-      path: "/users/profile/image",
+      path: IMAGE_PATHS.mine,
       tags: ["images"],
       summary: "My profile image (the bytes, with ETag; 304 on If-None-Match)",
     },
@@ -22,13 +21,4 @@ export const getProfileImageRoute = authedProcedure
   })
   .input(z.strictObject({ withData: ZWithData, accept: ZAcceptedImageTypes }).optional())
   .output(ZProfileImage)
-  .query(async ({ ctx, input }) => {
-    const withContent = input?.withData ?? true;
-    return toProfileImage(
-      ctx.config,
-      await loadProfileImage(ctx, ctx.user, "self", {
-        withContent,
-        accepted: acceptedFromList(input?.accept),
-      }),
-    );
-  });
+  .query(({ ctx, input }) => loadNativeProfileImage(ctx, ctx.user, "self", input));

@@ -1,10 +1,14 @@
 import { z } from "zod";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { imageProcessorFor, MAX_IMAGE_BYTES_CEILING } from "../../server/images/processing.ts";
-import { storeProfileImage, ZProfileImageUpload } from "../../server/images/profile-image.ts";
+import { storeProfileImage } from "../../server/images/profile-image.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-
-const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
+import {
+  base64Length,
+  IMAGE_PATHS,
+  toProfileImageUpload,
+  ZProfileImageUpload,
+} from "./image-schema.ts";
 
 const decodedLength = (base64: string) =>
   (base64.length / 4) * 3 - (base64.endsWith("==") ? 2 : base64.endsWith("=") ? 1 : 0);
@@ -14,7 +18,7 @@ export const uploadProfileImageRoute = authedProcedure
     rawRoute: true,
     openapi: {
       method: "POST",
-      path: "/users/profile/image",
+      path: IMAGE_PATHS.mine,
       tags: ["images"],
       summary: "Upload my profile image (JPEG, PNG or WebP; stored re-encoded)",
       description:
@@ -42,5 +46,6 @@ export const uploadProfileImageRoute = authedProcedure
     if (decodedLength(input.imageBase64) > maxBytes) {
       throw new AppError("PAYLOAD_TOO_LARGE", `The image is larger than ${maxBytes} bytes`);
     }
-    return storeProfileImage(ctx, ctx.user, Buffer.from(input.imageBase64, "base64"));
+    const stored = await storeProfileImage(ctx, ctx.user, Buffer.from(input.imageBase64, "base64"));
+    return toProfileImageUpload(ctx.config, stored);
   });

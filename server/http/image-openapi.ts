@@ -1,4 +1,5 @@
 import type { OpenAPIObject } from "trpc-to-openapi";
+import { IMAGE_PATHS } from "../../routers/images/image-schema.ts";
 import {
   DEFAULT_IMAGE_SETTINGS,
   type ImageSettings,
@@ -12,10 +13,10 @@ type Operation = {
   [key: string]: unknown;
 };
 
-const UPLOAD = { path: "/users/profile/image", method: "post" } as const;
+const UPLOAD = { path: IMAGE_PATHS.mine, method: "post" } as const;
 const GETS = [
-  { path: "/users/profile/image", method: "get" },
-  { path: "/users/{id}/profile/image", method: "get" },
+  { path: IMAGE_PATHS.mine, method: "get" },
+  { path: IMAGE_PATHS.ofUser, method: "get" },
 ] as const;
 
 const binary = { type: "string", format: "binary" };

@@ -1,5 +1,6 @@
 import multipart from "@fastify/multipart";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { IMAGE_PATHS, toProfileImageUpload } from "../../routers/images/image-schema.ts";
 import { ZId } from "../../routers/shared-schema.ts";
 import { authenticate } from "../auth/authenticate.ts";
 import { createContext, type Deps } from "../context.ts";
@@ -7,18 +8,19 @@ import { AppError } from "../errors/api-errors.ts";
 import { acceptedImageTypes } from "../images/negotiation.ts";
 import { imageProcessorFor } from "../images/processing.ts";
 import { loadProfileImage, quotedEtag, storeProfileImage } from "../images/profile-image.ts";
-import { REST_PREFIX, type RestRoute, requestInfo, routePattern } from "./rest.ts";
+import { type RestRoute, requestInfo, restUrl, routePattern } from "./rest.ts";
 
 /**
  * The REST door for what JSON cannot carry: the multipart upload and the image bytes. Each route
- * parses the request, then calls the logic the tRPC procedures call (routers/images/). Multipart
- * parsing is registered in this plugin's own scope, so the JSON routes never see it.
+ * parses the request, then calls the library (server/images/) the image procedures
+ * (routers/images/) call too, at the paths and with the answers those procedures declare.
+ * Multipart parsing is registered in this plugin's own scope, so the JSON routes never see it.
  * Returns the routes in registerRestRoutes' shape, for the 405 `Allow` answer.
  */
 export async function registerImageRoutes(app: FastifyInstance, deps: Deps): Promise<RestRoute[]> {
   const { maxBytes } = imageProcessorFor(deps.config).settings;
-  const self = `${REST_PREFIX}/users/profile/image`;
-  const byId = `${REST_PREFIX}/users/:id/profile/image`;
+  const self = restUrl(IMAGE_PATHS.mine);
+  const byId = restUrl(IMAGE_PATHS.ofUser);
 
   await app.register(async (scope) => {
     await scope.register(multipart, {
@@ -42,20 +44,18 @@ export async function registerImageRoutes(app: FastifyInstance, deps: Deps): Pro
       await authenticate(createContext(deps, requestInfo(req)));
     });
 
-    scope.post(self, { config: { procedure: "images.uploadProfileImage" } }, async (req, reply) => {
+    scope.post(self, async (req, reply) => {
       const ctx = createContext(deps, requestInfo(req));
       const caller = await authenticate(ctx);
       const bytes = await readOneFile(req, maxBytes);
-      const result = await storeProfileImage(ctx, caller, bytes);
+      const stored = await storeProfileImage(ctx, caller, bytes);
       reply.code(200);
-      return result;
+      return toProfileImageUpload(deps.config, stored);
     });
 
-    scope.get(self, { config: { procedure: "images.getProfileImage" } }, (req, reply) =>
-      serveImage(req, reply, "self"),
-    );
+    scope.get(self, (req, reply) => serveImage(req, reply, "self"));
 
-    scope.get(byId, { config: { procedure: "images.getUserProfileImage" } }, (req, reply) => {
+    scope.get(byId, (req, reply) => {
       const raw = (req.params as { id: string }).id;
       const id = ZId.safeParse(/^\d{1,10}$/.test(raw) ? Number(raw) : Number.NaN);
       if (!id.success) {

@@ -5,9 +5,8 @@ import {
   type OpenAPIObject,
 } from "trpc-to-openapi";
 import { API_ERRORS, type ApiErrorCode, ZApiErrorBody } from "../errors/api-errors.ts";
-import type { Meta } from "../trpc.ts";
+import { type Meta, REST_PREFIX } from "../trpc.ts";
 import { documentImageRoutes } from "./image-openapi.ts";
-import { REST_PREFIX } from "./rest.ts";
 
 /**
  * The OpenAPI document, generated from the procedures' meta and zod schemas by trpc-to-openapi,

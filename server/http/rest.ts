@@ -4,12 +4,14 @@ import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
 import { createContext, type Deps, type RequestInfo } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
-import { callProcedure, type Meta } from "../trpc.ts";
-
-export const REST_PREFIX = "/api";
+import { callProcedure, type Meta, REST_PREFIX } from "../trpc.ts";
 
 /** A registered REST route: its method and a pattern matching concrete paths (for 405s). */
 export type RestRoute = { method: string; pattern: RegExp };
+
+/** The Fastify route URL of an operation's `openapi.path`: `/users/{id}` → `/api/users/:id`. */
+export const restUrl = (openapiPath: string) =>
+  REST_PREFIX + openapiPath.replace(/\{(\w+)\}/g, ":$1");
 
 /** Matches the concrete paths a Fastify route URL (`/api/users/:id`) serves, slash or not. */
 export const routePattern = (url: string) => new RegExp(`^${url.replace(/:\w+/g, "[^/]+")}/?$`);
@@ -37,7 +39,7 @@ export function registerRestRoutes(
   forEachOpenApiProcedure<Meta>(router._def.procedures, ({ path, procedure, meta }) => {
     if (meta.rawRoute) return; // served by server/http/image-routes.ts
     const { method, path: openapiPath } = meta.openapi;
-    const url = REST_PREFIX + openapiPath.replace(/\{(\w+)\}/g, ":$1");
+    const url = restUrl(openapiPath);
     const pathParams = [...openapiPath.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
     const coerceQuery = stringCoercer(procedure._def.inputs[0], QUERY_NUMBER);
     const coercePath = stringCoercer(procedure._def.inputs[0], PATH_ID);

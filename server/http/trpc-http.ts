@@ -47,7 +47,7 @@ export async function registerTrpcDoor(
 ): Promise<void> {
   await app.register(
     async (scope) => {
-      allowTrpcImageUploads(scope, deps);
+      allowTrpcImageUploads(scope, deps, router);
       const door = trpcDoor(deps, router);
       scope.setErrorHandler(door.fail);
       scope.setNotFoundHandler((req, reply) => {

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import {
   deleteProfileImage,
   findProfileImageMeta,
@@ -12,72 +11,20 @@ import {
 import type { Caller } from "../auth/authenticate.ts";
 import type { Context } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
-import { REST_PREFIX } from "../http/rest.ts";
 import { loadVisibleUser } from "../permissions/permissions.ts";
 import { type AcceptedImageTypes, prefersWebp } from "./negotiation.ts";
-import {
-  type FallbackType,
-  imageProcessorFor,
-  PROFILE_IMAGE_TYPES,
-  type ProfileImageType,
-} from "./processing.ts";
+import { type FallbackType, imageProcessorFor } from "./processing.ts";
 
 /**
- * What the image procedures and the thin REST routes in server/http/image-routes.ts share: the
- * schemas and the logic. The routes only parse multipart and write bytes; everything else is here.
+ * A user's profile image: stored, served in the variant the client accepts, removed. The
+ * procedures (routers/images/) and the raw REST routes (server/http/image-routes.ts) both call
+ * these; the API's schemas and links are the procedures'.
  */
 
 type ImageContext = Pick<Context, "db" | "config">;
 
-export const ZProfileImageUpload = z
-  .object({
-    imageUrl: z.url().meta({ example: "https://api.example.com/api/users/42/profile/image" }),
-    uploadedAt: z.iso.datetime(),
-  })
-  .meta({ id: "ProfileImageUpload" });
-
-export const ZProfileImage = z
-  .object({
-    contentType: z.enum(PROFILE_IMAGE_TYPES).meta({ example: "image/jpeg" }),
-    etag: z.string().meta({
-      description: "The strong ETag the REST GET sends for this variant, quotes included",
-    }),
-    width: z.number().int(),
-    height: z.number().int(),
-    byteSize: z.number().int(),
-    uploadedAt: z.iso.datetime(),
-    imageUrl: z.url(),
-    dataBase64: z
-      .string()
-      .optional()
-      .meta({ description: "The image bytes, base64; left out when `withData` is false" }),
-  })
-  .meta({ id: "ProfileImage" });
-
-/**
- * For native callers only (REST negotiates by the Accept header): the image types the caller can
- * decode. WebP only when listed; otherwise, or when left out, the JPEG/PNG fallback.
- */
-export const ZAcceptedImageTypes = z
-  .array(z.enum(PROFILE_IMAGE_TYPES))
-  .max(PROFILE_IMAGE_TYPES.length)
-  .optional()
-  .meta({
-    description:
-      "Image types you can decode; WebP is sent only when listed, else JPEG (PNG with transparency)",
-  });
-
-export type TProfileImageUpload = z.infer<typeof ZProfileImageUpload>;
-export type TProfileImage = z.infer<typeof ZProfileImage>;
-
-/** For native callers only: the REST GETs always answer with the bytes themselves. */
-export const ZWithData = z
-  .boolean()
-  .optional()
-  .meta({ description: "Include the bytes as `dataBase64` (default true)" });
-
-export const profileImageUrl = (config: Context["config"], userId: number) =>
-  `${config.PUBLIC_URL}${REST_PREFIX}/users/${userId}/profile/image`;
+/** What an upload stored: whose image, and when. */
+export type StoredProfileImage = { userId: number; uploadedAt: Date };
 
 /** ETags are sent quoted and strong, as HTTP wants them. */
 export const quotedEtag = (etag: string) => `"${etag}"`;
@@ -89,7 +36,7 @@ export async function storeProfileImage(
   ctx: ImageContext,
   caller: Pick<Caller, "id">,
   bytes: Uint8Array,
-): Promise<TProfileImageUpload> {
+): Promise<StoredProfileImage> {
   const image = await imageProcessorFor(ctx.config).reencode(bytes);
   const stored = await upsertProfileImage(ctx.db, {
     userId: caller.id,
@@ -98,10 +45,7 @@ export async function storeProfileImage(
     primary: image.webp,
     fallback: image.fallback,
   });
-  return {
-    imageUrl: profileImageUrl(ctx.config, caller.id),
-    uploadedAt: stored.uploadedAt.toISOString(),
-  };
+  return { userId: caller.id, uploadedAt: stored.uploadedAt };
 }
 
 /** One variant of the image, as served: the facts, that variant's type and ETag, maybe its bytes. */
@@ -182,21 +126,4 @@ export async function removeProfileImage(
   caller: Pick<Caller, "id">,
 ): Promise<void> {
   if (!(await deleteProfileImage(ctx.db, caller.id))) throw imageNotFound();
-}
-
-/** What native callers get: the facts, and the bytes unless they said `withData: false`. */
-export function toProfileImage(
-  config: Context["config"],
-  image: ServedProfileImage,
-): TProfileImage {
-  return {
-    contentType: image.contentType as ProfileImageType,
-    etag: quotedEtag(image.etag),
-    width: image.width,
-    height: image.height,
-    byteSize: image.byteSize,
-    uploadedAt: image.uploadedAt.toISOString(),
-    imageUrl: profileImageUrl(config, image.userId),
-    ...(image.content && { dataBase64: image.content.toString("base64") }),
-  };
 }
