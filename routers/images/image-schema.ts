@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Caller } from "../../server/auth/authenticate.ts";
 import type { Context } from "../../server/context.ts";
 import { acceptedFromList } from "../../server/images/negotiation.ts";
 import { PROFILE_IMAGE_TYPES, type ProfileImageType } from "../../server/images/processing.ts";
@@ -106,8 +107,8 @@ function toProfileImage(config: Context["config"], image: ServedProfileImage): T
 /** Both native GETs: the image of `target` in a type the caller decodes, bytes included by default. */
 export async function loadNativeProfileImage(
   ctx: Pick<Context, "db" | "config">,
-  caller: Parameters<typeof loadProfileImage>[1],
-  target: Parameters<typeof loadProfileImage>[2],
+  caller: Caller,
+  target: "self" | { id: number },
   request: TNativeImageRequest | undefined,
 ): Promise<TProfileImage> {
   const image = await loadProfileImage(ctx, caller, target, {
