@@ -15,6 +15,7 @@ function renewingLink(session: Session): TRPCLink<AppRouter> {
     ({ op, next }) =>
       observable((observer) => {
         let current: Unsubscribable | undefined;
+        let abandoned = false;
         const attempt = (retried: boolean) => {
           // The token the link below reads as it sends (same tick), to tell a stale one later.
           const accessToken = session.tokens?.accessToken;
@@ -27,14 +28,22 @@ function renewingLink(session: Session): TRPCLink<AppRouter> {
                 return;
               }
               session.renew(accessToken).then(
-                (renewed) => (renewed === undefined ? observer.error(error) : attempt(true)),
+                (renewed) => {
+                  // A call aborted while it waited for the refresh is not sent again.
+                  if (abandoned) return;
+                  if (renewed === undefined) observer.error(error);
+                  else attempt(true);
+                },
                 (cause: unknown) => observer.error(TRPCClientError.from(cause as Error)),
               );
             },
           });
         };
         attempt(false);
-        return () => current?.unsubscribe();
+        return () => {
+          abandoned = true;
+          current?.unsubscribe();
+        };
       });
 }
 
