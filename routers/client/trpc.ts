@@ -15,7 +15,6 @@ function renewingLink(session: Session): TRPCLink<AppRouter> {
     ({ op, next }) =>
       observable((observer) => {
         let current: Unsubscribable | undefined;
-        let abandoned = false;
         const attempt = (retried: boolean) => {
           // The token the link below reads as it sends (same tick), to tell a stale one later.
           const accessToken = session.tokens?.accessToken;
@@ -28,22 +27,14 @@ function renewingLink(session: Session): TRPCLink<AppRouter> {
                 return;
               }
               session.renew(accessToken).then(
-                (renewed) => {
-                  // A call aborted while it waited for the refresh is not sent again.
-                  if (abandoned) return;
-                  if (renewed === undefined) observer.error(error);
-                  else attempt(true);
-                },
+                (renewed) => (renewed === undefined ? observer.error(error) : attempt(true)),
                 (cause: unknown) => observer.error(TRPCClientError.from(cause as Error)),
               );
             },
           });
         };
         attempt(false);
-        return () => {
-          abandoned = true;
-          current?.unsubscribe();
-        };
+        return () => current?.unsubscribe();
       });
 }
 

@@ -1,5 +1,5 @@
 import { TRPCClientError } from "@trpc/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   createRestClient,
   createSession,
@@ -21,8 +21,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-/** A signed-in session whose requests are recorded (method and path) and whose pairs are kept. */
-async function signedIn() {
+/**
+ * A signed-in session whose requests are recorded (method and path) and whose pairs are kept;
+ * its refresh requests wait for `hold` when given.
+ */
+async function signedIn(hold?: Promise<void>) {
   const user = await t.createUser();
   const sent: string[] = [];
   const told: (TokenPair | undefined)[] = [];
@@ -30,9 +33,11 @@ async function signedIn() {
     baseUrl,
     tokens: await t.login(user),
     onTokens: (tokens) => told.push(tokens),
-    fetch: (input, init) => {
+    fetch: async (input, init) => {
       const request = new Request(input, init);
-      sent.push(`${request.method} ${new URL(request.url).pathname}`);
+      const line = `${request.method} ${new URL(request.url).pathname}`;
+      sent.push(line);
+      if (line === "POST /api/auth/refresh") await hold;
       return fetch(request);
     },
   });
@@ -100,6 +105,26 @@ describe("a session shared by the tRPC and REST clients", () => {
     await expect(trpc.users.me.query().catch(trpcCode)).resolves.toBe("UNAUTHENTICATED");
     expect((await rest.GET("/users/me")).response.status).toBe(401);
     expect(refreshes()).toBe(0);
+  });
+
+  // The HTTP links skip an operation whose signal has fired, so the retry sends nothing.
+  it("does not resend a call aborted while it waits for the refresh", async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { session, trpc, sent, refreshes } = await signedIn(held);
+    const pair = session.tokens as TokenPair;
+    session.use({ ...pair, accessToken: "an-access-token-the-service-refuses" });
+
+    const controller = new AbortController();
+    const call = trpc.users.me.query(undefined, { signal: controller.signal }).catch((e) => e);
+    await vi.waitFor(() => expect(refreshes()).toBe(1));
+    controller.abort();
+    release();
+    expect(await call).toBeInstanceOf(TRPCClientError);
+    await vi.waitFor(() => expect(session.tokens?.refreshToken).not.toBe(pair.refreshToken));
+    expect(sent.filter((line) => line === "GET /trpc/users.me")).toHaveLength(1);
   });
 
   it("retries a call refused for a token already replaced, without another refresh", async () => {
