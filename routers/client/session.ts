@@ -38,8 +38,10 @@ export type Session = {
  */
 export function createSession(options: SessionOptions): Session {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
-  // Called as a method of the session; a browser's fetch refuses any `this` but the window.
-  const send: Fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  // Called as a plain function: the clients reach it as `session.fetch`, and a browser's fetch
+  // refuses any `this` but the window.
+  const given = options.fetch ?? fetch;
+  const send: Fetch = (input, init) => given(input, init);
   // The refresh goes out without the clients' bearer and retry, which exist to call it.
   const auth = createClient<paths>({ baseUrl: `${baseUrl}/api`, fetch: send });
   let tokens = options.tokens;
