@@ -6,9 +6,18 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** From the top down; a path ending in "/" is a folder, anything else one file. */
+/**
+ * From the top down; a path ending in "/" is a folder, anything else one file. A file belongs to
+ * the layer of the longest path that names it (a file or folder listed inside another's folder).
+ */
 export const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   { name: "things people run", paths: ["scripts/"] },
+  // What consumers install (the package's `./client` entry): above everything of the service, so
+  // no server file can depend on it, and built to import only types from below.
+  {
+    name: "the client",
+    paths: ["routers/client/", "scripts/examples/openapi-types.ts"],
+  },
   {
     name: "the process",
     paths: ["server/main.ts", "server/app.ts", "server/deps.ts", "server/log-format.ts"],
@@ -40,10 +49,14 @@ const ROOTS = ["scripts", "server", "routers", "db"];
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.{1,2}\/[^"']+)["']/g;
 
 export function layerOf(file: string): number | undefined {
-  const index = LAYERS.findIndex(({ paths }) =>
-    paths.some((path) => (path.endsWith("/") ? file.startsWith(path) : file === path)),
-  );
-  return index === -1 ? undefined : index;
+  let best: { index: number; length: number } | undefined;
+  LAYERS.forEach(({ paths }, index) => {
+    for (const path of paths) {
+      const names = path.endsWith("/") ? file.startsWith(path) : file === path;
+      if (names && path.length > (best?.length ?? 0)) best = { index, length: path.length };
+    }
+  });
+  return best?.index;
 }
 
 /** The project's own files that `file` (relative to the root) imports, given its source. */

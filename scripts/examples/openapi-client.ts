@@ -1,27 +1,18 @@
 // A third party's view of the API: plain REST with `openapi-fetch`, typed by the types that
-// `openapi-typescript` generates from openapi.json (`npm run openapi:types` refreshes them).
+// `openapi-typescript` generates from openapi.json (`npm run openapi:types` refreshes them),
+// through the package's client entry (`@users-api/users-api/client`, here by its path).
 // Run against a server:
 //   API_URL=http://localhost:3000 npx tsx scripts/examples/openapi-client.ts
 // Exits non-zero when a call fails.
 import { randomBytes } from "node:crypto";
-import createClient, { type Middleware } from "openapi-fetch";
-import type { components, paths } from "./openapi-types.ts";
+import { type components, createRestClient, createSession } from "../../routers/client/index.ts";
 
 type ApiError = components["schemas"]["Error"];
 
-const baseUrl = (process.env.API_URL ?? "http://localhost:3000").replace(/\/+$/, "");
-
-// The document's paths are relative to its server, `<base>/api`.
-const api = createClient<paths>({ baseUrl: `${baseUrl}/api` });
-
-let accessToken: string | undefined;
-const bearer: Middleware = {
-  onRequest({ request }) {
-    if (accessToken) request.headers.set("authorization", `Bearer ${accessToken}`);
-    return request;
-  },
-};
-api.use(bearer);
+// The session holds the tokens (none yet) and refreshes them when the service refuses one; the
+// client's paths are the document's, relative to its server `<base>/api`.
+const session = createSession({ baseUrl: process.env.API_URL ?? "http://localhost:3000" });
+const api = createRestClient(session);
 
 /** The data of a successful call, or an Error naming the contract's error code. */
 function ok<T>(result: { data?: T; error?: unknown; response: Response }, what: string): T {
@@ -48,7 +39,7 @@ async function main() {
     await api.POST("/auth/token", { body: { email, password } }),
     "POST /auth/token",
   );
-  accessToken = tokens.accessToken;
+  session.use(tokens);
   console.log(`logged in; ${tokens.tokenType} token for ${tokens.expiresIn} s`);
 
   const me = ok(await api.GET("/users/me"), "GET /users/me");
@@ -61,8 +52,8 @@ async function main() {
   );
   console.log(`list: ${page.count} visible, first page: ${page.value.map((u) => u.id).join(", ")}`);
 
-  // An error answer is typed too: the contract's {code, message}.
-  accessToken = undefined;
+  // An error answer is typed too: the contract's {code, message}. Without a session, no token:
+  session.use(undefined);
   const refused = await api.GET("/users/me");
   if (refused.response.status !== 401 || refused.error?.code !== "UNAUTHENTICATED") {
     throw new Error("an anonymous GET /users/me should be a 401 UNAUTHENTICATED");

@@ -1,33 +1,22 @@
 // A TypeScript frontend's view of the API: native tRPC calls, fully typed from the exported
-// `AppRouter` type (no code generation). Run against a server:
+// `AppRouter` type (no code generation), through the package's client entry
+// (`@users-api/users-api/client`, here by its path). Run against a server:
 //   API_URL=http://localhost:3000 npx tsx scripts/examples/trpc-client.ts
 // Exits non-zero when a call fails.
 import { randomBytes } from "node:crypto";
-import { createTRPCClient, httpBatchStreamLink, TRPCClientError } from "@trpc/client";
-import type { AppRouter } from "../../routers/router.ts";
+import { TRPCClientError } from "@trpc/client";
+import { createSession, createTrpcClient } from "../../routers/client/index.ts";
 
-const baseUrl = (process.env.API_URL ?? "http://localhost:3000").replace(/\/+$/, "");
-
-/** One client per access token: the header function is read on every request. */
-function client(accessToken?: string) {
-  return createTRPCClient<AppRouter>({
-    links: [
-      // tRPC's default link: calls of the same tick in one request, each answer streamed back.
-      httpBatchStreamLink({
-        url: `${baseUrl}/trpc`,
-        headers: () => (accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
-      }),
-    ],
-  });
-}
+// The session holds the tokens (none yet) and refreshes them when the service refuses one.
+const session = createSession({ baseUrl: process.env.API_URL ?? "http://localhost:3000" });
+const api = createTrpcClient(session);
 
 async function main() {
-  const anonymous = client();
   const email = `trpc-example-${randomBytes(4).toString("hex")}@example.com`;
   const password = "tangerine-observatory-61-kettle";
 
   // users.signup: input and output are typed; a typo in a field name is a compile error.
-  const created = await anonymous.users.signup.mutate({
+  const created = await api.users.signup.mutate({
     email,
     password,
     firstName: "Trpc",
@@ -35,11 +24,11 @@ async function main() {
   });
   console.log(`signed up ${created.email} as user ${created.id} (status ${created.status})`);
 
-  // auth.token: log in and keep the access token for the calls that need one.
-  const { accessToken, expiresIn } = await anonymous.auth.token.mutate({ email, password });
-  console.log(`logged in; the access token lasts ${expiresIn} s`);
+  // auth.token: log in; from now on every call carries the session's access token.
+  const tokens = await api.auth.token.mutate({ email, password });
+  session.use(tokens);
+  console.log(`logged in; the access token lasts ${tokens.expiresIn} s`);
 
-  const api = client(accessToken);
   // Two queries in one HTTP request: httpBatchStreamLink batches calls made in the same tick.
   const [me, page] = await Promise.all([
     api.users.me.query(),
@@ -49,8 +38,9 @@ async function main() {
   console.log(`list: ${page.count} visible, first page: ${page.value.map((u) => u.id).join(", ")}`);
   if (me.id !== created.id) throw new Error("users.me answered with another user");
 
-  // Errors carry the contract's code in error.data.code.
-  const refused = await anonymous.users.me.query().catch((error: unknown) => error);
+  // Errors carry the contract's code in error.data.code. Without a session, nothing to refresh:
+  session.use(undefined);
+  const refused = await api.users.me.query().catch((error: unknown) => error);
   if (!(refused instanceof TRPCClientError) || refused.data?.code !== "UNAUTHENTICATED") {
     throw new Error("an anonymous users.me should be refused with UNAUTHENTICATED");
   }
