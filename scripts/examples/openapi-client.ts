@@ -23,7 +23,7 @@ const bearer: Middleware = {
 };
 api.use(bearer);
 
-/** The data of a successful call, or an Error naming the contract's error code. */
+/** The data of a successful call, or an Error naming the API's error code. */
 function ok<T>(result: { data?: T; error?: unknown; response: Response }, what: string): T {
   if (result.data !== undefined) return result.data;
   const error = result.error as Partial<ApiError> | undefined;
@@ -61,7 +61,7 @@ async function main() {
   );
   console.log(`list: ${page.count} visible, first page: ${page.value.map((u) => u.id).join(", ")}`);
 
-  // An error answer is typed too: the contract's {code, message}.
+  // An error answer is typed too: the API's {code, message} (API.md).
   accessToken = undefined;
   const refused = await api.GET("/users/me");
   if (refused.response.status !== 401 || refused.error?.code !== "UNAUTHENTICATED") {

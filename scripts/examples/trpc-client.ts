@@ -49,7 +49,7 @@ async function main() {
   console.log(`list: ${page.count} visible, first page: ${page.value.map((u) => u.id).join(", ")}`);
   if (me.id !== created.id) throw new Error("users.me answered with another user");
 
-  // Errors carry the contract's code in error.data.code.
+  // Errors carry the API's error code (API.md) in error.data.code.
   const refused = await anonymous.users.me.query().catch((error: unknown) => error);
   if (!(refused instanceof TRPCClientError) || refused.data?.code !== "UNAUTHENTICATED") {
     throw new Error("an anonymous users.me should be refused with UNAUTHENTICATED");

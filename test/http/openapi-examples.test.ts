@@ -12,9 +12,9 @@ import { openDatabase } from "../../db/open.ts";
 import { buildApp } from "../../server/app.ts";
 import { loadConfig, SETTING_NAMES } from "../../server/config.ts";
 import { API_ERRORS, type ApiErrorCode } from "../../server/errors/api-errors.ts";
+import { cleanEnv, ROOT, runNode } from "../helpers/spawn.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import { openTestDatabase } from "../helpers/test-database.ts";
-import { cleanEnv, ROOT, runNode } from "../settings/spawn.ts";
 
 type Json = Record<string, unknown>;
 type MediaType = { schema?: Json; examples?: Record<string, { value: unknown }> };
