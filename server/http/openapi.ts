@@ -48,9 +48,19 @@ export function buildOpenApiDocument(
     // a JSON body over BODY_LIMIT_BYTES is refused before any procedure runs.
     const common: ApiErrorCode[] = ["VALIDATION_ERROR", "INTERNAL_ERROR"];
     if (meta.openapi.protect !== false) common.push("UNAUTHENTICATED");
-    if (operation.requestBody && "content" in operation.requestBody) {
-      if ("application/json" in operation.requestBody.content) common.push("PAYLOAD_TOO_LARGE");
-    }
+    const body =
+      operation.requestBody && "content" in operation.requestBody
+        ? operation.requestBody.content["application/json"]
+        : undefined;
+    if (body) common.push("PAYLOAD_TOO_LARGE");
+    // The validation example names a field this operation really has (a listing parameter's
+    // error is INVALID_FILTER instead).
+    const fields = [
+      ...Object.keys((body?.schema as { properties?: object } | undefined)?.properties ?? {}),
+      ...(operation.parameters ?? []).map((parameter) =>
+        "name" in parameter ? parameter.name : "",
+      ),
+    ].filter((name) => name && !name.startsWith("$"));
     for (const [status, codes] of errorsByStatus([...common, ...(meta.errors ?? [])])) {
       responses[status] = {
         description: codes.join(", "),
@@ -58,7 +68,7 @@ export function buildOpenApiDocument(
           "application/json": {
             schema: { $ref: "#/components/schemas/Error" },
             examples: Object.fromEntries(
-              codes.map((code) => [code, { value: errorExample(code) }]),
+              codes.map((code) => [code, { value: errorExample(code, fields[0]) }]),
             ),
           },
         },
@@ -95,10 +105,16 @@ const ERROR_MESSAGES: Record<ApiErrorCode, string> = {
   SERVICE_UNAVAILABLE: "The database is unavailable; retry shortly",
 };
 
-function errorExample(code: ApiErrorCode): ApiErrorBody & { requestId?: string } {
-  if (code === "VALIDATION_ERROR") {
-    const issues = [{ path: "email", message: "Invalid email address" }];
-    return { code, message: ERROR_MESSAGES[code], issues };
+function errorExample(
+  code: ApiErrorCode,
+  field: string | undefined,
+): ApiErrorBody & { requestId?: string } {
+  if (code === "VALIDATION_ERROR" && field) {
+    return {
+      code,
+      message: ERROR_MESSAGES[code],
+      issues: [{ path: field, message: "Invalid input" }],
+    };
   }
   if (code === "INTERNAL_ERROR")
     return {
