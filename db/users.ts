@@ -11,7 +11,7 @@ const TAKEN: Record<string, AppError> = {
   users_username_key: new AppError("USERNAME_TAKEN", "That username is already in use"),
 };
 
-/** Runs a write and turns a uniqueness race into the contract's 409. */
+/** Runs a write and turns a uniqueness race into the 409 API.md names. */
 async function mapTaken<T>(write: Promise<T>): Promise<T> {
   try {
     return await write;

@@ -78,7 +78,7 @@ export async function buildApp(
     clientErrorHandler,
     // `/api/users/` is `/api/users`, as clients expect.
     routerOptions: { ignoreTrailingSlash: true },
-    // Draining answers in the contract's shape (registerHttpHygiene), not Fastify's.
+    // Draining answers in the API's error body (registerHttpHygiene), not Fastify's.
     return503OnClosing: false,
     // A user-supplied `__proto__` or `constructor` key is an error, never a prototype change.
     onProtoPoisoning: "error",

@@ -27,7 +27,7 @@ const t = initTRPC
   .context<Context>()
   .meta<Meta>()
   .create({
-    // tRPC clients get the contract's code in `error.data.code`, and never a stack.
+    // tRPC clients get the API's error code (API.md) in `error.data.code`, and never a stack.
     errorFormatter({ shape, error }) {
       const appError = toAppError(error);
       return {
@@ -53,7 +53,7 @@ const normalized = <R extends MiddlewareResult>(result: R): R =>
 
 /**
  * Every error leaves a procedure as an AppError, so both doors and `createCaller` see the
- * contract's code and status.
+ * API's error code and status (API.md).
  */
 export const publicProcedure = t.procedure.use(async ({ next }) => normalized(await next()));
 

@@ -40,7 +40,7 @@ describe.each(["httpLink", "httpBatchLink"] as const)("@trpc/client with %s", (l
     await expect(api.auth.logoutAll.mutate()).resolves.toEqual({ success: true });
   });
 
-  it("gives the contract's code in error.data.code", async () => {
+  it("gives the API's code in error.data.code", async () => {
     const api = clients()[link];
     const error = await api.users.me.query().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TRPCClientError);

@@ -4,7 +4,10 @@ export const ZTokenPair = z
   .object({
     accessToken: z.string(),
     tokenType: z.literal("Bearer"),
-    expiresIn: z.number().int().meta({ description: "Seconds until the access token expires" }),
+    expiresIn: z
+      .number()
+      .int()
+      .meta({ description: "Seconds until the access token expires", example: 900 }),
     refreshToken: z.string(),
   })
   .meta({ id: "TokenPair" });

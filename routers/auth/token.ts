@@ -14,7 +14,10 @@ import { publicProcedure } from "../../server/trpc.ts";
 import { ZEmail, ZPassword } from "../shared-schema.ts";
 import { ZTokenPair } from "./token-schema.ts";
 
-export const ZTokenInput = z.strictObject({ email: ZEmail, password: ZPassword });
+// The example is a demo account of `npm run db:seed`, so "Try it out" in /docs logs in as is.
+export const ZTokenInput = z
+  .strictObject({ email: ZEmail, password: ZPassword })
+  .meta({ examples: [{ email: "alice@example.com", password: "demo-lantern-orchard-4821" }] });
 
 const invalidCredentials = () =>
   new AppError("INVALID_CREDENTIALS", "The email or password is incorrect");

@@ -11,7 +11,8 @@ export const ZListUsersInput = z.strictObject({
     .meta({
       description:
         "OData v4 filter: eq ne gt ge lt le, and or not, in (…), contains/startswith/endswith, tolower/toupper",
-      example: "startswith(lastName,'Lov') and status eq 'active'",
+      // Matches a demo user of `npm run db:seed` (Alice Anders), so "Try it out" finds someone.
+      example: "startswith(lastName,'An') and status eq 'active'",
     })
     .optional(),
   $orderby: z

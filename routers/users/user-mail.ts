@@ -13,7 +13,7 @@ export const ZUserMail = z
     kind: z.string(),
     recipient: z.string(),
     status: z.enum(["queued", "sent", "abandoned"]),
-    attempts: z.number().int(),
+    attempts: z.number().int().meta({ example: 1 }),
     createdAt: z.iso.datetime(),
     sentAt: z.iso.datetime().nullable(),
     lastError: z.string().nullable(),

@@ -1,8 +1,8 @@
 // The baseline: a minimal, hand-written Fastify + pg server doing, for each operation the bench
-// measures, what any straightforward implementation of the contract must do, and nothing else:
+// measures, what any straightforward implementation of the API (API.md) must do, and nothing else:
 // verify the same JWT with the same key (jose, the key imported once as a CryptoKey), read the caller's status,
 // token version and session in the same one primary-key query, check the role, run the same SQL
-// the service runs (baseline-sql.ts), map the row to the contract's shape and JSON.stringify it.
+// the service runs (baseline-sql.ts), map the row to the API's shape and JSON.stringify it.
 // No zod, no tRPC, no Kysely. Callers other than Admin/AppAdmin get 501 on listings: the bench
 // only calls as an AppAdmin.
 //

@@ -14,7 +14,7 @@ type ApiError = components["schemas"]["Error"];
 const session = createSession({ baseUrl: process.env.API_URL ?? "http://localhost:3000" });
 const api = createRestClient(session);
 
-/** The data of a successful call, or an Error naming the contract's error code. */
+/** The data of a successful call, or an Error naming the API's error code. */
 function ok<T>(result: { data?: T; error?: unknown; response: Response }, what: string): T {
   if (result.data !== undefined) return result.data;
   const error = result.error as Partial<ApiError> | undefined;
@@ -52,7 +52,7 @@ async function main() {
   );
   console.log(`list: ${page.count} visible, first page: ${page.value.map((u) => u.id).join(", ")}`);
 
-  // An error answer is typed too: the contract's {code, message}. Without a session, no token:
+  // An error answer is typed too: the API's {code, message} (API.md). Without a session, no token:
   session.use(undefined);
   const refused = await api.GET("/users/me");
   if (refused.response.status !== 401 || refused.error?.code !== "UNAUTHENTICATED") {

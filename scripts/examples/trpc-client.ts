@@ -38,7 +38,8 @@ async function main() {
   console.log(`list: ${page.count} visible, first page: ${page.value.map((u) => u.id).join(", ")}`);
   if (me.id !== created.id) throw new Error("users.me answered with another user");
 
-  // Errors carry the contract's code in error.data.code. Without a session, nothing to refresh:
+  // Errors carry the API's error code (API.md) in error.data.code. Without a session, nothing to
+  // refresh:
   session.use(undefined);
   const refused = await api.users.me.query().catch((error: unknown) => error);
   if (!(refused instanceof TRPCClientError) || refused.data?.code !== "UNAUTHENTICATED") {

@@ -4,7 +4,7 @@ import type { FastifyError } from "fastify";
 import { ZodError, z } from "zod";
 import { isDatabaseUnavailable, isForeignKeyViolation } from "./driver-errors.ts";
 
-/** The contract's closed list of error codes, with their HTTP status and tRPC code. */
+/** The closed list of error codes (API.md, Errors), with their HTTP status and tRPC code. */
 export const API_ERRORS = {
   VALIDATION_ERROR: { status: 400, trpc: "BAD_REQUEST" },
   WEAK_PASSWORD: { status: 400, trpc: "BAD_REQUEST" },
@@ -46,7 +46,7 @@ export type ApiIssue = { path: string; message: string };
 
 /**
  * The one error type of the service. It is a TRPCError, so tRPC callers (createCaller and
- * HTTP clients) see the right tRPC code, and it carries the contract's code for both doors.
+ * HTTP clients) see the right tRPC code, and it carries the API's error code for both doors.
  */
 export class AppError extends TRPCError {
   readonly apiCode: ApiErrorCode;
@@ -116,7 +116,7 @@ export function toAppError(error: unknown): AppError {
   return new AppError("INTERNAL_ERROR", "Internal server error", { cause: error });
 }
 
-/** Fastify's own 4xx (bad JSON, body too large, wrong content type) as the contract's codes. */
+/** Fastify's own 4xx (bad JSON, body too large, wrong content type) as the API's error codes. */
 export function fromFastifyError(error: FastifyError): AppError | undefined {
   if (error instanceof AppError || !error.statusCode || error.statusCode >= 500) return undefined;
   switch (error.statusCode) {

@@ -103,7 +103,7 @@ export async function registerHttpHygiene(
 /**
  * Node's HTTP parser answers what never reaches Fastify's routing (a URL or headers over
  * `maxHeaderSize`, a malformed request, a request not received in time) by itself, and Fastify's
- * default writes its own `{error, statusCode}` body: these answers get the contract's body and
+ * default writes its own `{error, statusCode}` body: these answers get the API's error body and
  * the headers every answer has. Passed to Fastify as `clientErrorHandler`.
  */
 export function clientErrorHandler(
@@ -155,7 +155,7 @@ function rawAnswer(code: ApiErrorCode, message: string): string {
 
 /**
  * An `Expect` other than `100-continue`: Node would answer 417 with an empty body. Refused in the
- * contract's shape instead (RFC 9110 allows any 4xx), and the request is not run.
+ * API's error body (API.md) instead (RFC 9110 allows any 4xx), and the request is not run.
  */
 function refuseExpectation(_req: IncomingMessage, res: ServerResponse): void {
   const { status, headers, body } = errorAnswer(

@@ -19,6 +19,19 @@ const GETS = [
   { path: IMAGE_PATHS.ofUser, method: "get" },
 ] as const;
 
+/** The 400s the thin routes answer themselves (image-routes.ts), not the procedures' input's. */
+const ROUTE_VALIDATION: Record<string, { message: string; issues?: object[] }> = {
+  [`post ${UPLOAD.path}`]: {
+    message: "Send one image file (a file part named 'image')",
+    issues: [{ path: "image", message: "Required" }],
+  },
+  "get /users/profile/image": { message: "Input failed validation" },
+  "get /users/{id}/profile/image": {
+    message: "The id must be a positive integer",
+    issues: [{ path: "id", message: "Expected a positive integer" }],
+  },
+};
+
 const binary = { type: "string", format: "binary" };
 
 const cachingHeaders = {
@@ -108,6 +121,17 @@ export function documentImageRoutes(
       },
       ...errors,
     };
+  }
+
+  for (const [route, body] of Object.entries(ROUTE_VALIDATION)) {
+    const [method = "", path = ""] = route.split(" ");
+    const examples = (
+      operation(path, method)?.responses?.[400] as
+        | { content?: Record<string, { examples?: Record<string, { value: unknown }> }> }
+        | undefined
+    )?.content?.["application/json"]?.examples;
+    if (examples?.VALIDATION_ERROR)
+      examples.VALIDATION_ERROR = { value: { code: "VALIDATION_ERROR", ...body } };
   }
 
   dropUnreferencedSchema(document, "ProfileImage");

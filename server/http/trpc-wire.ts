@@ -23,7 +23,7 @@ export type Outcome =
   | { ok: true; data: unknown }
   | { ok: false; error: AppError; envelope: ErrorEnvelope };
 
-/** The error formatter's shape (`error.data.code` is the contract's code), as tRPC builds it. */
+/** The error formatter's shape (`error.data.code` is the API's error code), as tRPC builds it. */
 export function errorEnvelope(
   router: AnyRouter,
   error: AppError,

@@ -9,7 +9,7 @@ import type {
   StrengthResult,
 } from "./strength-worker.ts";
 
-// The contract's password policy. The main thread only does the cheap rules (length, personal
+// The password policy of API.md (Passwords). The main thread only does the cheap rules (length, personal
 // details); the blocklist and zxcvbn run in one long-lived worker thread (strength-worker.ts),
 // because zxcvbn takes 30–200 ms on a 128-character password.
 

@@ -91,7 +91,7 @@ export const imagePart = (
   filename = "me.png",
 ) => multipart([{ name: "image", data, filename, contentType }]);
 
-/** The contract's code of what a call threw. */
+/** The API's error code of what a call threw. */
 export async function codeOf(call: Promise<unknown>): Promise<string> {
   try {
     await call;

@@ -6,7 +6,7 @@ import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 /**
  * Deleting an organization races with the writes that need it to exist or to stay empty.
  * Real concurrency on PostgreSQL (the pool runs both sides at once); PGlite serialises them.
- * Whatever the order, exactly one side wins, the loser gets a contract error (never a 500),
+ * Whatever the order, exactly one side wins, the loser gets an API error (never a 500),
  * and what was answered 200 is what is stored.
  */
 let t: TestApp;
@@ -24,7 +24,7 @@ const PAIRS = 20;
 
 type Answer = { status: number; code?: string };
 
-/** The same operation through either door, answered as status and contract code. */
+/** The same operation through either door, answered as status and API error code. */
 async function through(
   door: "rest" | "trpc",
   rest: { method: "POST" | "PUT" | "PATCH" | "DELETE"; url: string; payload?: object },
@@ -60,7 +60,7 @@ const orgExists = async (id: number) =>
   (await t.db.selectFrom("organizations").select("id").where("id", "=", id).executeTakeFirst()) !==
   undefined;
 
-/** One side won: the delete, or the other write. The loser says why, as the contract does. */
+/** One side won: the delete, or the other write. The loser says why, as API.md says. */
 /** Runs both at once, the second started first when `swap`, so that both orders occur. */
 async function both<A, B>(a: () => Promise<A>, b: () => Promise<B>, swap: boolean) {
   if (!swap) return Promise.all([a(), b()]);

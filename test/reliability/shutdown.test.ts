@@ -193,7 +193,7 @@ describe.skipIf(unavailable)(
       const sigterm = performance.now();
       server.signal("SIGTERM");
 
-      // New connections during the drain: a 503 in the contract's shape, or refused once the
+      // New connections during the drain: a 503 in the API's shape, or refused once the
       // listener is closed. Never anything else.
       const fresh = await waitFor(
         "new connections to be turned away",

@@ -246,7 +246,7 @@ describe("access tokens", () => {
   });
 
   // BUG (server/app.ts, the fastifyTRPCPlugin registration): the native door answers 401
-  // UNAUTHENTICATED without `WWW-Authenticate: Bearer`, which the contract's table requires for
+  // UNAUTHENTICATED without `WWW-Authenticate: Bearer`, which API.md's error table requires for
   // UNAUTHENTICATED (and RFC 9110 §15.5.2 requires on every 401). REST 401s carry it.
   it("sends WWW-Authenticate: Bearer with the tRPC door's 401 too", async () => {
     const res = await t.app.inject({ method: "GET", url: "/trpc/users.me" });

@@ -78,7 +78,7 @@ describe("API8 a database error is a generic 500", () => {
     ).toBe(200);
   });
 
-  it("malformed JSON is a 400 in the contract's shape without parser internals", async () => {
+  it("malformed JSON is a 400 in the API's shape without parser internals", async () => {
     const res = await t.app.inject({
       method: "POST",
       url: "/api/auth/token",
@@ -177,8 +177,8 @@ describe("API8 methods", () => {
   });
 
   // A path with invalid percent-encoding (a lone surrogate) fails in Fastify's router, before
-  // any handler: server/app.ts's frameworkErrors answers in the contract's shape.
-  it("a malformed percent-encoded path is a 400 in the contract's shape", async () => {
+  // any handler: server/app.ts's frameworkErrors answers in the API's shape.
+  it("a malformed percent-encoded path is a 400 in the API's shape", async () => {
     const res = await t.app.inject({
       method: "GET",
       url: "/api/users/%ED%A0%80",
@@ -188,7 +188,7 @@ describe("API8 methods", () => {
     expect(ZApiErrorBody.strict().parse(res.json()).code).toBe("VALIDATION_ERROR");
   });
 
-  it("an unknown path is a 404 in the contract's shape", async () => {
+  it("an unknown path is a 404 in the API's shape", async () => {
     const res = await t.app.inject({ method: "GET", url: "/api/nope", headers: admin.auth });
     expect(res.statusCode).toBe(404);
     expect(ZApiErrorBody.strict().parse(res.json()).code).toBe("NOT_FOUND");

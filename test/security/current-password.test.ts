@@ -59,7 +59,7 @@ async function signedIn() {
 }
 
 type Account = Awaited<ReturnType<typeof signedIn>>;
-/** "ok", or the contract's error code. */
+/** "ok", or the API's error code. */
 type Outcome = string;
 type Door = {
   changeEmail: (

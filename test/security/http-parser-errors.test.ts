@@ -1,7 +1,7 @@
 /**
  * What Node's HTTP parser refuses before Fastify routes anything (a URL or headers over 16 KB, a
  * malformed request, a request not received in time, an unknown `Expect`) is answered in the
- * contract's `{code, message}` shape with the headers every answer has. Through a real socket:
+ * API's `{code, message}` shape with the headers every answer has. Through a real socket:
  * `inject` never goes through the parser.
  */
 import { type AddressInfo, connect, type Socket } from "node:net";
@@ -65,7 +65,7 @@ function expectContractAnswer(answer: RawAnswer, status: number, code: string) {
 const get = (path: string, extraHeaders = "") =>
   `GET ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\n${extraHeaders}\r\n`;
 
-describe("requests Node's parser refuses get the contract's body", () => {
+describe("requests Node's parser refuses get the API's body", () => {
   it("a REST URL over 16 KB → 431 HEADERS_TOO_LARGE", async () => {
     const filter = encodeURIComponent(`email eq '${"a".repeat(20_000)}@example.com'`);
     expectContractAnswer(

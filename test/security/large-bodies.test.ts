@@ -43,7 +43,7 @@ describe("an anonymous upload is refused before its body is read", () => {
     expect(res.json.error.data.code).toBe("UNAUTHENTICATED");
   });
 
-  it("REST: 401 in the contract's shape, whether the body is JSON or multipart", async () => {
+  it("REST: 401 in the API's shape, whether the body is JSON or multipart", async () => {
     const json = await post("/api/users/profile/image", NESTED);
     expect(json.status).toBe(401);
     expect(json.json.code).toBe("UNAUTHENTICATED");

@@ -70,7 +70,7 @@ const freshAddress = () => {
 };
 
 type Guess = { password: string; ip: string };
-/** "ok", or the contract's error code. */
+/** "ok", or the API's error code. */
 type Outcome = string;
 /** Sends all the guesses at once and returns their outcomes in order. */
 type Door = (email: string, guesses: Guess[]) => Promise<Outcome[]>;

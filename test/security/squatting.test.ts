@@ -52,7 +52,7 @@ const mailedLink = (address: string, path: string) =>
 type Outcome = { ok: true; value: unknown } | { ok: false; code: string };
 type Tokens = { accessToken: string; refreshToken: string };
 
-/** What each step is through one door; failures come back as the contract's code. */
+/** What each step is through one door; failures come back as the API's code. */
 type Door = {
   signup(email: string): Promise<Outcome>;
   login(email: string, password: string): Promise<Outcome>;

@@ -71,7 +71,7 @@ describe.each(combinations.map((c) => [c.name, c] as const))(
       expect(renamed.firstName).toBe(`Via ${link}`);
     });
 
-    it("one failing call beside succeeding ones keeps the contract's code in error.data.code", async () => {
+    it("one failing call beside succeeding ones keeps the API's code in error.data.code", async () => {
       const client = api(admin.accessToken);
       const [me, missing, page] = await Promise.allSettled([
         client.users.me.query(),
@@ -243,7 +243,7 @@ describe("subscriptions (httpSubscriptionLink, server-sent events)", () => {
     expect(values).toEqual([1, 2, 3]);
   });
 
-  it("a failing subscription gives the contract's code", async () => {
+  it("a failing subscription gives the API's code", async () => {
     const client = subscriber(probe.url);
     const error = await new Promise<TRPCClientError<ProbeRouter>>((resolve, reject) => {
       client.probe.broken.subscribe(undefined, {

@@ -45,7 +45,7 @@ export const probeRouter = router({
         await sleep(input.ms);
         return { value: input.value };
       }),
-    /** Fails with the contract's `code` after `ms`. */
+    /** Fails with the API's `code` after `ms`. */
     fail: publicProcedure
       .input(z.object({ ms: z.number().int().min(0), code: ZCode }))
       .query(async ({ input }) => {

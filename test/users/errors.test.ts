@@ -29,7 +29,7 @@ const signupBody = (email: string) => ({
 });
 
 describe("routing errors", () => {
-  it("answers an unknown route with 404 NOT_FOUND in the contract's shape", async () => {
+  it("answers an unknown route with 404 NOT_FOUND in the API's shape", async () => {
     for (const [method, url] of [
       ["GET", "/api/nothing-here"],
       ["GET", "/nothing"],
@@ -97,7 +97,7 @@ describe("request body errors", () => {
     expect(none).toHaveLength(0);
   });
 
-  it("answers a non-JSON content type with 415 or 400 in the contract's shape", async () => {
+  it("answers a non-JSON content type with 415 or 400 in the API's shape", async () => {
     for (const [contentType, payload] of [
       ["application/xml", "<user><email>a@b.c</email></user>"],
       ["text/plain", JSON.stringify(signupBody("plain@example.com"))],

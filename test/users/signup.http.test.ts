@@ -116,7 +116,7 @@ describe("POST /api/users/signup", () => {
     expect(rows).toHaveLength(1);
   });
 
-  it("answers malformed JSON with 400 in the contract's body shape", async () => {
+  it("answers malformed JSON with 400 in the API's body shape", async () => {
     const res = await t.app.inject({
       method: "POST",
       url: "/api/users/signup",
