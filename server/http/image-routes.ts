@@ -5,7 +5,6 @@ import { authenticate } from "../auth/authenticate.ts";
 import { createContext, type Deps } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
 import { acceptedImageTypes } from "../images/negotiation.ts";
-import { imageProcessorFor } from "../images/processing.ts";
 import { loadProfileImage, quotedEtag, storeProfileImage } from "../images/profile-image.ts";
 import { REST_PREFIX, type RestRoute, requestInfo, routePattern } from "./rest.ts";
 
@@ -16,7 +15,7 @@ import { REST_PREFIX, type RestRoute, requestInfo, routePattern } from "./rest.t
  * Returns the routes in registerRestRoutes' shape, for the 405 `Allow` answer.
  */
 export async function registerImageRoutes(app: FastifyInstance, deps: Deps): Promise<RestRoute[]> {
-  const { maxBytes } = imageProcessorFor(deps.config).settings;
+  const { maxBytes } = deps.images.settings;
   const self = `${REST_PREFIX}/users/profile/image`;
   const byId = `${REST_PREFIX}/users/:id/profile/image`;
 

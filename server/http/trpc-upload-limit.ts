@@ -3,7 +3,6 @@ import type { FastifyInstance } from "fastify";
 import { authenticate } from "../auth/authenticate.ts";
 import { createContext, type Deps } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
-import { imageProcessorFor } from "../images/processing.ts";
 import { requestInfo } from "./rest.ts";
 
 /** The one tRPC path whose JSON body may exceed the app's bodyLimit (unbatched calls only). */
@@ -22,7 +21,7 @@ const tooLarge = (limit: number) =>
  */
 export function allowTrpcImageUploads(scope: FastifyInstance, deps: Deps): void {
   const { config } = deps;
-  const { maxBytes } = imageProcessorFor(config).settings;
+  const { maxBytes } = deps.images.settings;
   const normal = config.BODY_LIMIT_BYTES;
   // base64 of the image, and room for the JSON around it.
   const upload = Math.max(normal, Math.ceil(maxBytes / 3) * 4 + 1024);

@@ -15,19 +15,14 @@ import { AppError } from "../errors/api-errors.ts";
 import { REST_PREFIX } from "../http/rest.ts";
 import { loadVisibleUser } from "../permissions/permissions.ts";
 import { type AcceptedImageTypes, prefersWebp } from "./negotiation.ts";
-import {
-  type FallbackType,
-  imageProcessorFor,
-  PROFILE_IMAGE_TYPES,
-  type ProfileImageType,
-} from "./processing.ts";
+import { type FallbackType, PROFILE_IMAGE_TYPES, type ProfileImageType } from "./processing.ts";
 
 /**
  * What the image procedures and the thin REST routes in server/http/image-routes.ts share: the
  * schemas and the logic. The routes only parse multipart and write bytes; everything else is here.
  */
 
-type ImageContext = Pick<Context, "db" | "config">;
+type ImageContext = Pick<Context, "db" | "config" | "images">;
 
 export const ZProfileImageUpload = z
   .object({
@@ -90,7 +85,7 @@ export async function storeProfileImage(
   caller: Pick<Caller, "id">,
   bytes: Uint8Array,
 ): Promise<TProfileImageUpload> {
-  const image = await imageProcessorFor(ctx.config).reencode(bytes);
+  const image = await ctx.images.reencode(bytes);
   const stored = await upsertProfileImage(ctx.db, {
     userId: caller.id,
     width: image.width,
@@ -165,7 +160,7 @@ async function chooseVariant(
   if (prefersWebp(accepted, "image/jpeg") && prefersWebp(accepted, "image/png")) return primary;
   const webp = await readVariantContent(ctx.db, image.userId, "primary", image.primary.etag);
   if (!webp) return undefined;
-  const fallback = await imageProcessorFor(ctx.config).deriveFallback(webp);
+  const fallback = await ctx.images.deriveFallback(webp);
   await storeDerivedFallback(ctx.db, image.userId, image.primary.etag, fallback);
   if (prefersWebp(accepted, fallback.contentType)) return primary;
   const { content, contentType, etag } = fallback;
