@@ -8,7 +8,6 @@ import { createTokenService } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
 import type { Deps } from "./context.ts";
 import { createImageProcessor, imageSettingsFrom } from "./images/processing.ts";
-import type { LimiterOptions } from "./limits/limiter.ts";
 import { createRateLimitStore } from "./limits/rate-limit.ts";
 import type { loggerOptions } from "./log-format.ts";
 import { createMailTransport, type MailTransport } from "./mail/transport.ts";
@@ -34,8 +33,6 @@ export type DepsOptions = {
   db?: Kysely<Database>;
   /** pino's options (see loggerOptions); without them nothing is logged. */
   logger?: Awaited<ReturnType<typeof loggerOptions>>;
-  /** Hashing limits other than the config's (tests). */
-  hashing?: Partial<LimiterOptions>;
   /** Builds the mail transport and worker (the server); the worker is started by its caller. */
   mail?: boolean;
 };
@@ -66,9 +63,10 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
       log,
     }),
     limits: createRateLimitStore(db, config),
-    hashing: createPasswordHasher(
-      options.hashing ?? { concurrency: config.HASH_CONCURRENCY, maxQueue: config.HASH_MAX_QUEUE },
-    ),
+    hashing: createPasswordHasher({
+      concurrency: config.HASH_CONCURRENCY,
+      maxQueue: config.HASH_MAX_QUEUE,
+    }),
     passwordPolicy: createPasswordPolicy(),
     images: createImageProcessor(imageSettingsFrom(config)),
     mail: transport && {
@@ -113,6 +111,6 @@ function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> {
 
 /** pino takes its destination beside its options, where Fastify's logger option has `stream`. */
 function pinoLogger(options: NonNullable<DepsOptions["logger"]>): FastifyBaseLogger {
-  const { stream, ...rest } = options as typeof options & { stream?: NodeJS.WritableStream };
+  const { stream, ...rest } = options;
   return stream ? pino(rest, stream) : pino(rest);
 }
