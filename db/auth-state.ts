@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { Database } from "./database.ts";
+import { databaseEvents } from "./database-events.ts";
 
 /** Where the database announces a change to a user's auth state (payload: the user id). */
 export const AUTH_STATE_CHANNEL = "auth_state";
@@ -30,19 +31,20 @@ export function findAuthState(db: Kysely<Database>, userId: number, sessionId: n
     .executeTakeFirst();
 }
 
-type ChangeListener = (userId: number) => void;
-const changeListeners = new Set<ChangeListener>();
-
 /**
- * Tells this process's auth-state caches at once that a user's role, status, email, username,
- * token version or a session changed (other processes learn it from the NOTIFY the database's
- * trigger sends at commit). Called by the few writes that change them.
+ * Tells this process's auth-state caches of this database at once that a user's role, status,
+ * email, username, token version or a session changed (other processes learn it from the NOTIFY
+ * the database's trigger sends at commit). Called by the few writes that change them.
  */
-export function authStateChanged(userId: number): void {
-  for (const listener of changeListeners) listener(userId);
+export function authStateChanged(db: Kysely<Database>, userId: number): void {
+  databaseEvents(db).emit("authStateChanged", userId);
 }
 
-export function onAuthStateChanged(listener: ChangeListener): () => void {
-  changeListeners.add(listener);
-  return () => changeListeners.delete(listener);
+export function onAuthStateChanged(
+  db: Kysely<Database>,
+  listener: (userId: number) => void,
+): () => void {
+  const events = databaseEvents(db);
+  events.on("authStateChanged", listener);
+  return () => events.off("authStateChanged", listener);
 }

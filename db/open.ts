@@ -4,6 +4,7 @@ import { Kysely, Migrator, PostgresDialect } from "kysely";
 import pg from "pg";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { Database } from "./database.ts";
+import { DatabaseEventsPlugin } from "./database-events.ts";
 import { migrationProvider } from "./migrations/index.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
 
@@ -39,7 +40,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on("error", () => {});
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool }),
+      plugins: [new DatabaseEventsPlugin()],
+    });
     return { db, kind: "postgres", close: () => db.destroy() };
   }
   if (options.dataDir.startsWith("memory://")) {
@@ -72,7 +76,10 @@ async function openPGlite(dataDir: string): Promise<Kysely<Database>> {
   ]);
   // pg_trgm backs `contains` filters with an index, as on PostgreSQL.
   const pglite = await PGlite.create(dataDir, { extensions: { pg_trgm } });
-  return new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return new Kysely<Database>({
+    dialect: new PGliteDialect(pglite),
+    plugins: [new DatabaseEventsPlugin()],
+  });
 }
 
 function ensureDir(dir: string): string {

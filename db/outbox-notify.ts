@@ -1,12 +1,9 @@
-import { EventEmitter } from "node:events";
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Database } from "./database.ts";
+import { databaseEvents } from "./database-events.ts";
 
 /** The channel the mail worker LISTENs on (PostgreSQL). */
 export const MAIL_CHANNEL = "mail_outbox";
-
-const local = new EventEmitter();
-local.setMaxListeners(0);
 
 /**
  * Wakes the mail worker once the caller's transaction commits. Call it in the transaction that
@@ -21,11 +18,12 @@ export async function notifyMailQueued(
   db: Transaction<Database> | Kysely<Database>,
 ): Promise<void> {
   await sql`select pg_notify(${MAIL_CHANNEL}, '')`.execute(db);
-  local.emit("queued");
+  databaseEvents(db).emit("mailQueued");
 }
 
-/** Subscribes to this process's queue signal; returns the unsubscribe function. */
-export function onMailQueuedLocally(listener: () => void): () => void {
-  local.on("queued", listener);
-  return () => local.off("queued", listener);
+/** Subscribes to this process's queue signal for this database; returns the unsubscribe function. */
+export function onMailQueuedLocally(db: Kysely<Database>, listener: () => void): () => void {
+  const events = databaseEvents(db);
+  events.on("mailQueued", listener);
+  return () => events.off("mailQueued", listener);
 }

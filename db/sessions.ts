@@ -122,7 +122,7 @@ export async function revokeSession(db: Db, sessionId: number, userId: number) {
     .where("user_id", "=", userId)
     .where("revoked_at", "is", null)
     .executeTakeFirst();
-  authStateChanged(userId);
+  authStateChanged(db, userId);
   return result;
 }
 
@@ -135,7 +135,7 @@ export async function revokeUserSessions(db: Db, userId: number, exceptSessionId
     .where("revoked_at", "is", null)
     .$if(exceptSessionId !== undefined, (q) => q.where("id", "!=", exceptSessionId as number))
     .execute();
-  authStateChanged(userId);
+  authStateChanged(db, userId);
 }
 
 export const listLiveSessions = (db: Db, userId: number) =>

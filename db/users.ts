@@ -41,7 +41,7 @@ export async function updateUser(
       .returningAll()
       .executeTakeFirst(),
   );
-  if (AUTH_FIELDS.some((field) => patch[field] !== undefined)) authStateChanged(id);
+  if (AUTH_FIELDS.some((field) => patch[field] !== undefined)) authStateChanged(db, id);
   return updated;
 }
 
@@ -62,7 +62,7 @@ export async function softDeleteUser(db: Db, id: number): Promise<boolean> {
     .where("deleted_at", "is", null)
     .returning("id")
     .executeTakeFirst();
-  if (row) authStateChanged(id);
+  if (row) authStateChanged(db, id);
   return row !== undefined;
 }
 
@@ -85,7 +85,7 @@ export async function restoreUser(db: Db, id: number): Promise<UserRow | undefin
       .returningAll()
       .executeTakeFirst(),
   );
-  if (row) authStateChanged(id);
+  if (row) authStateChanged(db, id);
   return row;
 }
 
@@ -131,5 +131,5 @@ export async function bumpTokenVersion(db: Db, id: number): Promise<void> {
     .set({ token_version: sql`token_version + 1`, updated_at: sql`now()` })
     .where("id", "=", id)
     .execute();
-  authStateChanged(id);
+  authStateChanged(db, id);
 }

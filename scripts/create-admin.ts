@@ -5,8 +5,8 @@
 import { migrateToLatest, openDatabase } from "../db/open.ts";
 import { ensureFirstAdmin } from "../server/accounts/first-admin.ts";
 import { ConfigError, environment, loadConfig } from "../server/config.ts";
+import { buildDeps, closeDeps } from "../server/deps.ts";
 import { AppError } from "../server/errors/api-errors.ts";
-import { closePasswordWorker } from "../server/passwords/policy.ts";
 import { readPassword } from "./read-password.ts";
 import { refuseWhenInUse } from "./refuse-when-in-use.ts";
 
@@ -23,13 +23,14 @@ const where = loadConfig({ ...env, ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undef
 const database = await refuseWhenInUse(() =>
   openDatabase({ databaseUrl: where.DATABASE_URL, dataDir: where.DATA_DIR }),
 );
+const deps = await buildDeps(where, { database });
 const password = env.ADMIN_PASSWORD || (await askPassword());
 try {
   if (!password) throw new ConfigError("no password given; nothing was created");
   const config = loadConfig({ ...env, ADMIN_EMAIL: email, ADMIN_PASSWORD: password });
-  await migrateToLatest(database.db);
+  await migrateToLatest(deps.db);
   // Its log line would repeat, as an object, the one line printed below.
-  const result = await ensureFirstAdmin({ db: database.db, config, log: { info: () => {} } });
+  const result = await ensureFirstAdmin({ ...deps, config, log: { info: () => {} } });
   console.log(
     result === "created" ? `AppAdmin ${email} created` : `a user with ${email} already exists`,
   );
@@ -39,8 +40,7 @@ try {
   else throw error;
   process.exitCode = 1;
 } finally {
-  await closePasswordWorker();
-  await database.close();
+  await closeDeps(deps);
 }
 
 /** Asks on a terminal twice (nothing is echoed, so a typo would go unseen); reads a pipe once. */
@@ -49,7 +49,7 @@ async function askPassword(): Promise<string> {
   if (!process.stdin.isTTY) return password;
   if ((await readPassword("Repeat the password: ")) !== password) {
     console.error("the passwords differ; nothing was created");
-    await database.close();
+    await closeDeps(deps);
     process.exit(1);
   }
   return password;

@@ -9,10 +9,9 @@ import { findUserByEmail, insertUser } from "../db/users.ts";
 import { createCaller } from "../routers/router.ts";
 import { hashNewPassword } from "../server/accounts/accounts.ts";
 import { ensureFirstAdmin } from "../server/accounts/first-admin.ts";
-import { buildApp } from "../server/app.ts";
 import { ConfigError, loadConfig } from "../server/config.ts";
 import { createContext } from "../server/context.ts";
-import { closePasswordWorker } from "../server/passwords/policy.ts";
+import { buildDeps, closeDeps } from "../server/deps.ts";
 import { refuseWhenInUse } from "./refuse-when-in-use.ts";
 
 /** Every demo account's password: local development only. */
@@ -63,7 +62,8 @@ if (config.NODE_ENV === "production") {
 const database = await refuseWhenInUse(() =>
   openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }),
 );
-const app = await buildApp({ db: database.db, config });
+// The procedures run on the service's own deps; no HTTP app is needed for calling them.
+const deps = await buildDeps(config, { database });
 const step = (done: "created" | "exists", what: string) =>
   console.log(
     `  ${done === "created" ? "+" : "="} ${what}${done === "exists" ? ", already there" : ""}`,
@@ -77,7 +77,7 @@ try {
 
   console.log("accounts");
   const admin = await ensureFirstAdmin({
-    db: database.db,
+    ...deps,
     config: { ...config, ADMIN_EMAIL, ADMIN_PASSWORD: DEMO_PASSWORD },
     log: { info() {} },
   });
@@ -100,19 +100,19 @@ try {
       role: user.role,
       status: "active",
       email_verified: true,
-      password_hash: await hashNewPassword(config, DEMO_PASSWORD, { ...user, username }),
+      password_hash: await hashNewPassword(deps, DEMO_PASSWORD, { ...user, username }),
     });
     ids.set(user.email, created.id);
     step("created", `${user.email} (${user.role})`);
   }
 
   // The rest as the AppAdmin, through the procedures.
-  const anonymous = createCaller(createContext(app.deps));
+  const anonymous = createCaller(createContext(deps));
   const { accessToken } = await anonymous.auth.token({
     email: ADMIN_EMAIL,
     password: DEMO_PASSWORD,
   });
-  const api = createCaller(createContext(app.deps, { authorization: `Bearer ${accessToken}` }));
+  const api = createCaller(createContext(deps, { authorization: `Bearer ${accessToken}` }));
 
   console.log("organizations");
   const existing = (await api.organizations.list({ $top: 1000 })).value;
@@ -171,7 +171,5 @@ ${config.DATA_DIR}/mail and their links are logged.
   curl -s ${config.PUBLIC_URL}/api/auth/token -H 'content-type: application/json' \\
     -d '{"email":"alice@example.com","password":"${DEMO_PASSWORD}"}'`);
 } finally {
-  await app.close();
-  await closePasswordWorker();
-  await database.close();
+  await closeDeps(deps);
 }

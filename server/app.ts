@@ -4,15 +4,13 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
-  type FastifyServerOptions,
   LogController,
 } from "fastify";
 import { sql } from "kysely";
 import packageJson from "../package.json" with { type: "json" };
 import { appRouter } from "../routers/router.ts";
-import { createAuthStateCache } from "./auth/auth-state-cache.ts";
-import { createTokenService } from "./auth/tokens.ts";
 import type { Deps } from "./context.ts";
+import { closeDeps, type ProcessDeps } from "./deps.ts";
 import {
   API_ERRORS,
   AppError,
@@ -28,9 +26,6 @@ import { buildOpenApiDocument } from "./http/openapi.ts";
 import { registerPages } from "./http/pages/register.ts";
 import { registerRestRoutes } from "./http/rest.ts";
 import { isTrpcUrl, registerTrpcDoor, sendTrpcError } from "./http/trpc-http.ts";
-import { createRateLimitStore } from "./limits/rate-limit.ts";
-
-export type AppOptions = { logger?: FastifyServerOptions["logger"] };
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -45,27 +40,15 @@ declare module "fastify" {
   }
 }
 
-/** Secrets never reach the logs, whatever logs a request. */
-export const LOG_REDACT = [
-  "req.headers.authorization",
-  "req.headers.cookie",
-  "*.password",
-  "*.newPassword",
-  "*.currentPassword",
-  "*.refreshToken",
-  "*.accessToken",
-  "*.token",
-];
-
-/** Builds the whole service without listening: `main.ts` listens, tests use `inject`. */
-export async function buildApp(
-  base: Pick<Deps, "db" | "config">,
-  options: AppOptions = {},
-): Promise<FastifyInstance> {
+/**
+ * Builds the whole service on `deps` (see buildDeps) without listening: `main.ts` listens, tests
+ * use `inject`. The app owns `deps` from here: closing the app closes them.
+ */
+export async function buildApp(deps: ProcessDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? false,
-    bodyLimit: base.config.BODY_LIMIT_BYTES,
-    trustProxy: trustProxy(base.config.TRUST_PROXY),
+    loggerInstance: deps.log,
+    bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    trustProxy: trustProxy(deps.config.TRUST_PROXY),
     genReqId: requestId,
     logController: new LogController({ disableRequestLogging: true }),
     // Errors the router raises before any handler (a malformed %-encoded path) in our shape.
@@ -84,22 +67,13 @@ export async function buildApp(
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
   });
-  const deps: Deps = {
-    ...base,
-    tokens: await createTokenService(base.config),
-    authStates: createAuthStateCache({
-      databaseUrl: base.config.DATABASE_URL,
-      ttlSeconds: base.config.AUTH_CACHE_SECONDS,
-      log: app.log,
-    }),
-    limits: createRateLimitStore(base.db, base.config),
-    log: app.log,
-  };
   app.decorate("deps", deps);
-  app.addHook("onClose", async () => {
-    await deps.limits.close();
-    await deps.authStates.close();
+  // The mail worker finishes the mail it is sending while the requests in flight finish, not
+  // after them; closeDeps then waits for it before closing what it uses.
+  app.addHook("preClose", async () => {
+    void deps.mail?.worker.stop();
   });
+  app.addHook("onClose", () => closeDeps(deps));
   let draining = false;
 
   // An empty JSON body (a POST without input) is no input, not a parse error. Nesting is bounded
@@ -109,7 +83,7 @@ export async function buildApp(
     const text = body.toString();
     if (text === "") return done(null, undefined);
     try {
-      assertJsonDepth(text, base.config.JSON_MAX_DEPTH);
+      assertJsonDepth(text, deps.config.JSON_MAX_DEPTH);
     } catch (error) {
       return done(error as Error);
     }
@@ -127,7 +101,7 @@ export async function buildApp(
       .send(appError.apiCode === "INTERNAL_ERROR" ? { ...body, requestId: req.id } : body);
   });
 
-  await registerHttpHygiene(app, base.config, () => draining);
+  await registerHttpHygiene(app, deps.config, () => draining);
   const restRoutes = [
     ...registerRestRoutes(app, deps, appRouter),
     ...(await registerImageRoutes(app, deps)),
@@ -147,13 +121,13 @@ export async function buildApp(
 
   await registerTrpcDoor(app, deps, appRouter);
 
-  const document = buildOpenApiDocument(appRouter, base.config.PUBLIC_URL, packageJson.version);
+  const document = buildOpenApiDocument(appRouter, deps.config.PUBLIC_URL, packageJson.version);
   app.get("/api/openapi.json", () => document);
   await app.register(swagger, { mode: "static", specification: { document: document as never } });
   await app.register(swaggerUi, {
     routePrefix: "/docs",
     // Off unless asked for: a token kept in localStorage outlives the tab for any script to read.
-    uiConfig: { persistAuthorization: base.config.DOCS_PERSIST_AUTHORIZATION === "on" },
+    uiConfig: { persistAuthorization: deps.config.DOCS_PERSIST_AUTHORIZATION === "on" },
     // The docs page needs its own scripts and styles; the API answers keep `default-src 'none'`.
     staticCSP: true,
     transformStaticCSP: () =>
@@ -172,7 +146,7 @@ export async function buildApp(
   app.get("/healthz", () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
     try {
-      await sql`select 1 from kysely_migration limit 1`.execute(base.db);
+      await sql`select 1 from kysely_migration limit 1`.execute(deps.db);
       return { status: "ready" };
     } catch {
       reply.code(503).header("Retry-After", "5");

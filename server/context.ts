@@ -4,9 +4,15 @@ import type { Database } from "../db/database.ts";
 import type { AuthStateCache } from "./auth/auth-state-cache.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
+import type { ImageProcessor } from "./images/processing.ts";
 import type { RateLimitStore } from "./limits/rate-limit.ts";
+import type { PasswordHasher } from "./passwords/hash.ts";
+import type { PasswordPolicy } from "./passwords/policy.ts";
 
-/** What the service is built from; made once at start-up (or per test file). */
+/**
+ * What the service is built from and the procedures run with: made by buildDeps (server/deps.ts)
+ * once at start-up (or per test file) and closed by closeDeps when the app closes.
+ */
 export type Deps = {
   db: Kysely<Database>;
   config: Config;
@@ -14,6 +20,12 @@ export type Deps = {
   authStates: AuthStateCache;
   limits: RateLimitStore;
   log: FastifyBaseLogger;
+  /** argon2id through one limiter (HASH_CONCURRENCY, HASH_MAX_QUEUE). */
+  hashing: PasswordHasher;
+  /** The password policy and its strength-checking worker thread. */
+  passwordPolicy: PasswordPolicy;
+  /** Decodes and re-encodes uploads through one limiter (IMAGE_CONCURRENCY, IMAGE_MAX_QUEUE). */
+  images: ImageProcessor;
 };
 
 /** The parts of an HTTP request that procedures may use; the same for both doors. */

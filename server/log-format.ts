@@ -1,6 +1,17 @@
 import type { FastifyServerOptions } from "fastify";
-import { LOG_REDACT } from "./app.ts";
 import type { Config } from "./config.ts";
+
+/** Secrets never reach the logs, whatever logs a request. */
+export const LOG_REDACT = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "*.password",
+  "*.newPassword",
+  "*.currentPassword",
+  "*.refreshToken",
+  "*.accessToken",
+  "*.token",
+];
 
 export type LogFormat = "pretty" | "json";
 

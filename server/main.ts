@@ -1,14 +1,11 @@
 import { DataDirInUseError } from "../db/data-dir-lock.ts";
-import { migrateToLatest, openDatabase } from "../db/open.ts";
+import { migrateToLatest } from "../db/open.ts";
 import { ensureFirstAdmin } from "./accounts/first-admin.ts";
 import { buildApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { buildDeps } from "./deps.ts";
 import { AppError } from "./errors/api-errors.ts";
 import { loggerOptions } from "./log-format.ts";
-import { createMailTransport } from "./mail/transport.ts";
-import { createMailWorker } from "./mail/worker.ts";
-import { configureHashing } from "./passwords/hash.ts";
-import { closePasswordWorker } from "./passwords/policy.ts";
 
 /** Prints one line and stops: how start-up reports a setting it cannot work with. */
 function fail(message: string): never {
@@ -24,41 +21,24 @@ async function main() {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
-  configureHashing({ concurrency: config.HASH_CONCURRENCY, maxQueue: config.HASH_MAX_QUEUE });
-  const database = await openDatabase({
-    databaseUrl: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    poolMax: config.DB_POOL_MAX,
-    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
-    connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+  const deps = await buildDeps(config, {
+    logger: await loggerOptions(config, process.stdout.isTTY === true),
+    mail: true,
   }).catch((error: unknown) => {
     if (error instanceof DataDirInUseError) fail(error.message);
     throw error;
   });
-  await migrateToLatest(database.db);
-  const app = await buildApp(
-    { db: database.db, config },
-    { logger: await loggerOptions(config, process.stdout.isTTY === true) },
-  );
+  await migrateToLatest(deps.db);
+  const app = await buildApp(deps);
   try {
-    await ensureFirstAdmin({ db: database.db, config, log: app.log });
+    await ensureFirstAdmin(deps);
   } catch (error) {
     if (error instanceof AppError) fail(`Invalid setting ADMIN_PASSWORD: ${error.message}`);
     throw error;
   }
-
-  const mailLog = app.log.child({ component: "mail" });
-  const mailTransport = createMailTransport(config, mailLog);
-  const mailWorker = createMailWorker({
-    db: database.db,
-    config,
-    transport: mailTransport,
-    log: mailLog,
-    kind: database.kind,
-    databaseUrl: config.DATABASE_URL,
-    leaseSeconds: config.MAIL_LEASE_SECONDS,
-  });
-  mailWorker.start();
+  // Started once the first admin exists; buildDeps leaves it to the caller, so a script or test
+  // building the same world sends no mail.
+  deps.mail?.worker.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -76,12 +56,11 @@ async function main() {
       process.exit(0);
     }, config.SHUTDOWN_TIMEOUT_MS + 1000);
     hardStop.unref();
-    // The worker finishes the mail it is sending and marks it before the database closes.
-    await Promise.all([app.close(), mailWorker.stop()]);
+    // Closing the app closes its deps (closeDeps): the mail worker finishes the mail it is
+    // sending and marks it while requests finish, then the transport, the password worker and
+    // the database close.
+    await app.close();
     clearTimeout(timer);
-    mailTransport.close();
-    await closePasswordWorker();
-    await database.close();
     app.log.info({ ms: Date.now() - started }, "stopped");
     process.exit(0);
   };
@@ -89,7 +68,7 @@ async function main() {
   process.once("SIGINT", () => void shutdown("SIGINT"));
 
   await app.listen({ port: config.PORT, host: config.HOST });
-  const where = database.kind === "pglite" ? `embedded PGlite in ${config.DATA_DIR}` : "PostgreSQL";
+  const where = config.DATABASE_URL ? "PostgreSQL" : `embedded PGlite in ${config.DATA_DIR}`;
   app.log.info(
     `Users API at ${config.PUBLIC_URL}/api/users, docs at ${config.PUBLIC_URL}/docs (${where})`,
   );

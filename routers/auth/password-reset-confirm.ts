@@ -26,7 +26,7 @@ export const passwordResetConfirmRoute = publicProcedure
   .mutation(async ({ ctx, input }) => {
     // Policy and hashing first, outside any transaction: a weak password does not spend the link.
     const user = await findLinkUser(ctx.db, "password_reset", input.token, RESETTABLE);
-    const hash = await hashPasswordForUser(ctx.config, input.newPassword, user);
+    const hash = await hashPasswordForUser(ctx, input.newPassword, user);
     // Spent and used in one transaction: if storing the password fails, the link still works.
     const owner = await ctx.db.transaction().execute(async (tx) => {
       const spent = await spendLinkToken(tx, "password_reset", input.token, RESETTABLE);

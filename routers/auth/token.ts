@@ -4,12 +4,7 @@ import { mayAuthenticate } from "../../server/auth/authenticate.ts";
 import { guardLogin } from "../../server/auth/login-guard.ts";
 import { startSession } from "../../server/auth/sessions.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
-import {
-  hashPassword,
-  needsRehash,
-  verifyAgainstDummy,
-  verifyPassword,
-} from "../../server/passwords/hash.ts";
+import { needsRehash } from "../../server/passwords/hash.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { ZEmail, ZPassword } from "../shared-schema.ts";
 import { ZTokenPair } from "./token-schema.ts";
@@ -42,17 +37,17 @@ export const tokenRoute = publicProcedure
     // Unknown, suspended, password-less and locked accounts cost one verify too, and answer the
     // same as a wrong password: neither timing nor body tells them apart.
     if (guard.locked || !user?.password_hash || !mayAuthenticate(user.status)) {
-      await verifyAgainstDummy(password);
+      await ctx.hashing.verifyAgainstDummy(password);
       await guard.failed();
       throw invalidCredentials();
     }
-    if (!(await verifyPassword(user.password_hash, password))) {
+    if (!(await ctx.hashing.verify(user.password_hash, password))) {
       await guard.failed();
       throw invalidCredentials();
     }
     await guard.succeeded();
     if (needsRehash(user.password_hash)) {
-      await updateUser(ctx.db, user.id, { password_hash: await hashPassword(password) });
+      await updateUser(ctx.db, user.id, { password_hash: await ctx.hashing.hash(password) });
     }
     return startSession(ctx, user);
   });

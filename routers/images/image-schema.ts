@@ -106,7 +106,7 @@ function toProfileImage(config: Context["config"], image: ServedProfileImage): T
 
 /** Both native GETs: the image of `target` in a type the caller decodes, bytes included by default. */
 export async function loadNativeProfileImage(
-  ctx: Pick<Context, "db" | "config">,
+  ctx: Pick<Context, "db" | "config" | "images">,
   caller: Caller,
   target: "self" | { id: number },
   request: TNativeImageRequest | undefined,

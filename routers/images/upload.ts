@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AppError } from "../../server/errors/api-errors.ts";
-import { imageProcessorFor, MAX_IMAGE_BYTES_CEILING } from "../../server/images/processing.ts";
+import { MAX_IMAGE_BYTES_CEILING } from "../../server/images/processing.ts";
 import { storeProfileImage } from "../../server/images/profile-image.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import {
@@ -42,7 +42,7 @@ export const uploadProfileImageRoute = authedProcedure
   )
   .output(ZProfileImageUpload)
   .mutation(async ({ ctx, input }) => {
-    const { maxBytes } = imageProcessorFor(ctx.config).settings;
+    const { maxBytes } = ctx.images.settings;
     if (decodedLength(input.imageBase64) > maxBytes) {
       throw new AppError("PAYLOAD_TOO_LARGE", `The image is larger than ${maxBytes} bytes`);
     }

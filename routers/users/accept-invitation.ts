@@ -26,7 +26,7 @@ export const acceptInvitationRoute = publicProcedure
   .mutation(async ({ ctx, input }) => {
     // Policy and hashing first, outside any transaction: a weak password does not spend the link.
     const user = await findLinkUser(ctx.db, "invitation", input.token, INVITED);
-    const hash = await hashPasswordForUser(ctx.config, input.password, user);
+    const hash = await hashPasswordForUser(ctx, input.password, user);
     // Spent and used in one transaction: if storing the password fails, the link still works.
     await ctx.db.transaction().execute(async (tx) => {
       const invited = await spendLinkToken(tx, "invitation", input.token, INVITED);

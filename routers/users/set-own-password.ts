@@ -25,7 +25,7 @@ export const setOwnPasswordRoute = authedProcedure
       await findUserById(ctx.db, ctx.user.id),
       input.currentPassword,
     );
-    const hash = await hashPasswordForUser(ctx.config, input.newPassword, user);
+    const hash = await hashPasswordForUser(ctx, input.newPassword, user);
     await replacePassword(ctx.db, user.id, hash, { keepSessionId: ctx.user.sessionId });
     return success("Password updated");
   });

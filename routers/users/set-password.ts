@@ -20,7 +20,7 @@ export const setPasswordRoute = adminProcedure
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
     const target = await loadManagedUser(ctx.db, ctx.user, input.id);
-    const hash = await hashPasswordForUser(ctx.config, input.newPassword, target);
+    const hash = await hashPasswordForUser(ctx, input.newPassword, target);
     // The password and its audit entry are stored together, or neither.
     await ctx.db.transaction().execute(async (tx) => {
       await writePassword(tx, target.id, hash);

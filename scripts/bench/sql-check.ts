@@ -6,8 +6,10 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { Database } from "../../db/database.ts";
+import { DatabaseEventsPlugin } from "../../db/database-events.ts";
 import { buildApp } from "../../server/app.ts";
 import { loadConfig } from "../../server/config.ts";
+import { buildDeps } from "../../server/deps.ts";
 import { BASELINE_STATEMENTS } from "./baseline-sql.ts";
 import type { LoadData, RunParams, Scenario } from "./scenarios.ts";
 
@@ -25,6 +27,7 @@ export async function checkBaselineSql(input: SqlCheckInput): Promise<string[]> 
   const pool = new pg.Pool({ connectionString: input.benchUrl, max: 2 });
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
+    plugins: [new DatabaseEventsPlugin()],
     log: (event) => {
       captured.push(event.query.sql);
     },
@@ -33,10 +36,9 @@ export async function checkBaselineSql(input: SqlCheckInput): Promise<string[]> 
   try {
     // Every request as it runs with nothing in memory: the auth-state lookup included (the
     // baseline does it every time; the service's memory of it is what it is measured with).
-    const app = await buildApp({
-      db,
-      config: loadConfig({ ...input.env, AUTH_CACHE_SECONDS: "0" }),
-    });
+    const app = await buildApp(
+      await buildDeps(loadConfig({ ...input.env, AUTH_CACHE_SECONDS: "0" }), { db }),
+    );
     try {
       for (const scenario of input.scenarios) {
         const expected = BASELINE_STATEMENTS[scenario.name];

@@ -1,14 +1,13 @@
 import { randomInt } from "node:crypto";
-import type { Kysely, Transaction } from "kysely";
+import type { Transaction } from "kysely";
 import type { Database, Role, UserRow, UserStatus } from "../../db/database.ts";
 import { discardEmailTokens } from "../../db/email-token-state.ts";
 import { deleteProfileImage } from "../../db/profile-images.ts";
 import { insertUser, usernamesStartingWith } from "../../db/users.ts";
 import type { Config } from "../config.ts";
+import type { Deps as ServiceDeps } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
 import { queueTokenMail } from "../mail/token-mail.ts";
-import { hashPassword } from "../passwords/hash.ts";
-import { checkPasswordPolicy } from "../passwords/policy.ts";
 import { isReservedUsername, USERNAME_LETTER, USERNAME_MAX, USERNAME_MIN } from "./usernames.ts";
 
 export type NewAccount = {
@@ -21,25 +20,30 @@ export type NewAccount = {
   status: Extract<UserStatus, "pending" | "invited">;
 };
 
-type Deps = { db: Kysely<Database>; config: Config };
+type Deps = Pick<ServiceDeps, "db" | "config" | "hashing" | "passwordPolicy">;
+
+/** What checking and hashing a new password needs. */
+export type PasswordDeps = Pick<ServiceDeps, "hashing" | "passwordPolicy"> & {
+  config: Pick<Config, "PASSWORD_MIN_LENGTH">;
+};
 
 /** Checks a new password against the policy for this user and returns its argon2id hash. */
 export async function hashNewPassword(
-  config: Pick<Config, "PASSWORD_MIN_LENGTH">,
+  { config, hashing, passwordPolicy }: PasswordDeps,
   password: string,
   user: { email: string; username?: string | undefined; firstName?: string; lastName?: string },
 ): Promise<string> {
-  const normalised = await checkPasswordPolicy(password, user, config.PASSWORD_MIN_LENGTH);
-  return hashPassword(normalised);
+  const normalised = await passwordPolicy.check(password, user, config.PASSWORD_MIN_LENGTH);
+  return hashing.hash(normalised);
 }
 
 /** The same, for a stored user: the policy sees their email, username and names. */
 export const hashPasswordForUser = (
-  config: Pick<Config, "PASSWORD_MIN_LENGTH">,
+  deps: PasswordDeps,
   password: string,
   user: Pick<UserRow, "email" | "username" | "first_name" | "last_name">,
 ) =>
-  hashNewPassword(config, password, {
+  hashNewPassword(deps, password, {
     email: user.email,
     username: user.username,
     firstName: user.first_name,
@@ -50,9 +54,10 @@ export const hashPasswordForUser = (
  * Creates a user and queues its mail (verification for signups, invitation for admin-created
  * users) in one transaction: no user without its mail, no mail for a user that was not stored.
  */
-export async function createAccount({ db, config }: Deps, account: NewAccount): Promise<UserRow> {
+export async function createAccount(deps: Deps, account: NewAccount): Promise<UserRow> {
+  const { db, config } = deps;
   const passwordHash = account.password
-    ? await hashNewPassword(config, account.password, account)
+    ? await hashNewPassword(deps, account.password, account)
     : null;
   // A derived username can race with another signup: the insert's unique index decides, and
   // the loser derives another (see `deriveUsername`). A chosen username is never replaced.

@@ -4,22 +4,24 @@ import type { Database } from "../../db/database.ts";
 import { findUserByEmail, insertUser } from "../../db/users.ts";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors/api-errors.ts";
-import { deriveUsername, hashNewPassword } from "./accounts.ts";
+import { deriveUsername, hashNewPassword, type PasswordDeps } from "./accounts.ts";
 
 /**
  * Creates the first AppAdmin from ADMIN_EMAIL / ADMIN_PASSWORD when no user has that email.
  * Idempotent: a second start, or two processes starting at once, create it once.
  */
-export async function ensureFirstAdmin(deps: {
-  db: Kysely<Database>;
-  config: Pick<Config, "ADMIN_EMAIL" | "ADMIN_PASSWORD" | "PASSWORD_MIN_LENGTH">;
-  log: Pick<FastifyBaseLogger, "info">;
-}): Promise<"created" | "exists" | "skipped"> {
+export async function ensureFirstAdmin(
+  deps: PasswordDeps & {
+    db: Kysely<Database>;
+    config: Pick<Config, "ADMIN_EMAIL" | "ADMIN_PASSWORD" | "PASSWORD_MIN_LENGTH">;
+    log: Pick<FastifyBaseLogger, "info">;
+  },
+): Promise<"created" | "exists" | "skipped"> {
   const { db, config, log } = deps;
   if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) return "skipped";
   const email = config.ADMIN_EMAIL;
   if (await findUserByEmail(db, email)) return "exists";
-  const passwordHash = await hashNewPassword(config, config.ADMIN_PASSWORD, { email });
+  const passwordHash = await hashNewPassword(deps, config.ADMIN_PASSWORD, { email });
   try {
     await db.transaction().execute(async (tx) =>
       insertUser(tx, {

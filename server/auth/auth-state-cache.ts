@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from "fastify";
+import type { Kysely } from "kysely";
 import { AUTH_STATE_CHANNEL, type AuthState, onAuthStateChanged } from "../../db/auth-state.ts";
+import type { Database } from "../../db/database.ts";
 import { type Listener, listen } from "../../db/listener.ts";
 import { setBounded } from "../limits/bounded-map.ts";
 
@@ -30,6 +32,8 @@ type Entry = { state: AuthState; storedAt: number };
  *   notifications sent meanwhile are lost; `ttlSeconds` bounds what is left.
  */
 export function createAuthStateCache(options: {
+  /** Whose in-process change signals drop entries (see db/auth-state.ts). */
+  db: Kysely<Database>;
   databaseUrl: string | undefined;
   ttlSeconds: number;
   log: Pick<FastifyBaseLogger, "warn">;
@@ -50,7 +54,7 @@ export function createAuthStateCache(options: {
     entries.clear();
   };
 
-  const unsubscribe = onAuthStateChanged(forgetUser);
+  const unsubscribe = onAuthStateChanged(options.db, forgetUser);
   let listener: Listener | undefined;
   if (options.databaseUrl && ttlMs > 0) {
     listener = listen({

@@ -2,7 +2,6 @@ import type { UserRow } from "../../db/database.ts";
 import type { Context } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
 import { enforceRate, rateRules } from "../limits/rate-limit.ts";
-import { verifyPassword } from "../passwords/hash.ts";
 import { reservePasswordAttempt } from "./login-guard.ts";
 
 type PasswordHolder = Pick<UserRow, "id" | "email" | "password_hash">;
@@ -15,7 +14,7 @@ type PasswordHolder = Pick<UserRow, "id" | "email" | "password_hash">;
  * guesses cannot overrun them. Returns the user once the password is right.
  */
 export async function requireCurrentPassword<User extends PasswordHolder>(
-  ctx: Pick<Context, "limits" | "config" | "request">,
+  ctx: Pick<Context, "limits" | "config" | "request" | "hashing">,
   user: User | undefined,
   password: string,
 ): Promise<User> {
@@ -24,7 +23,7 @@ export async function requireCurrentPassword<User extends PasswordHolder>(
   await enforceRate(ctx, rateRules(ctx.config).passwordPerAccount, String(user.id));
   const attempt = await reservePasswordAttempt(ctx, user.email);
   const right =
-    !attempt.locked && (await verifyPassword(user.password_hash, password.normalize("NFKC")));
+    !attempt.locked && (await ctx.hashing.verify(user.password_hash, password.normalize("NFKC")));
   if (!right) {
     await attempt.failed();
     throw wrongPassword();

@@ -6,7 +6,6 @@ import { authenticate } from "../auth/authenticate.ts";
 import { createContext, type Deps } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
 import { acceptedImageTypes } from "../images/negotiation.ts";
-import { imageProcessorFor } from "../images/processing.ts";
 import { loadProfileImage, quotedEtag, storeProfileImage } from "../images/profile-image.ts";
 import { type RestRoute, requestInfo, restUrl, routePattern } from "./rest.ts";
 
@@ -18,7 +17,7 @@ import { type RestRoute, requestInfo, restUrl, routePattern } from "./rest.ts";
  * Returns the routes in registerRestRoutes' shape, for the 405 `Allow` answer.
  */
 export async function registerImageRoutes(app: FastifyInstance, deps: Deps): Promise<RestRoute[]> {
-  const { maxBytes } = imageProcessorFor(deps.config).settings;
+  const { maxBytes } = deps.images.settings;
   const self = restUrl(IMAGE_PATHS.mine);
   const byId = restUrl(IMAGE_PATHS.ofUser);
 

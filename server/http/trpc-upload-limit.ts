@@ -6,7 +6,6 @@ import { uploadProfileImageRoute } from "../../routers/images/upload.ts";
 import { authenticate } from "../auth/authenticate.ts";
 import { createContext, type Deps } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
-import { imageProcessorFor } from "../images/processing.ts";
 import { requestInfo } from "./rest.ts";
 
 const tooLarge = (limit: number) =>
@@ -23,7 +22,7 @@ const tooLarge = (limit: number) =>
  */
 export function allowTrpcImageUploads(scope: FastifyInstance, deps: Deps, router: AnyRouter): void {
   const { config } = deps;
-  const { maxBytes } = imageProcessorFor(config).settings;
+  const { maxBytes } = deps.images.settings;
   const normal = config.BODY_LIMIT_BYTES;
   // base64 of the image, and room for the JSON around it.
   const upload = Math.max(normal, base64Length(maxBytes) + 1024);

@@ -73,17 +73,6 @@ export type ImageProcessor = {
   deriveFallback(webp: Uint8Array): Promise<EncodedVariant<FallbackType>>;
 };
 
-/** sharp (libvips) is loaded at the first upload: ~17 MiB a process that never sees one keeps. */
-let loadedSharp: Promise<typeof import("sharp").default> | undefined;
-const loadSharp = () => {
-  loadedSharp ??= import("sharp").then(({ default: sharp }) => {
-    // Every upload is a new image: libvips' operation cache would only hold on to memory.
-    sharp.cache(false);
-    return sharp;
-  });
-  return loadedSharp;
-};
-
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 const startsWith = (bytes: Uint8Array, signature: readonly number[], at = 0) =>
@@ -113,6 +102,16 @@ export function createImageProcessor(overrides: Partial<ImageSettings> = {}): Im
     concurrency: settings.concurrency,
     maxQueue: settings.maxQueue,
   });
+  // sharp (libvips) is loaded at the first upload: ~17 MiB a process that never sees one keeps.
+  let loadedSharp: Promise<Sharp> | undefined;
+  const loadSharp = () => {
+    loadedSharp ??= import("sharp").then(({ default: sharp }) => {
+      // Every upload is a new image: libvips' operation cache would only hold on to memory.
+      sharp.cache(false);
+      return sharp;
+    });
+    return loadedSharp;
+  };
 
   async function reencode(bytes: Uint8Array): Promise<ReencodedImage> {
     if (bytes.byteLength > settings.maxBytes) {
@@ -240,18 +239,3 @@ type ImageConfig = Pick<
   Config,
   "MAX_IMAGE_BYTES" | "IMAGE_MAX_PIXELS" | "IMAGE_CONCURRENCY" | "IMAGE_MAX_QUEUE"
 >;
-
-const processors = new WeakMap<object, ImageProcessor>();
-
-/**
- * The processor of the service built from this config: one limiter shared by the tRPC procedure
- * and the multipart route, and one per app in tests (each has its own config object).
- */
-export function imageProcessorFor(config: ImageConfig): ImageProcessor {
-  let processor = processors.get(config);
-  if (!processor) {
-    processor = createImageProcessor(imageSettingsFrom(config));
-    processors.set(config, processor);
-  }
-  return processor;
-}

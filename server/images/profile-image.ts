@@ -13,7 +13,7 @@ import type { Context } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
 import { loadVisibleUser } from "../permissions/permissions.ts";
 import { type AcceptedImageTypes, prefersWebp } from "./negotiation.ts";
-import { type FallbackType, imageProcessorFor } from "./processing.ts";
+import type { FallbackType } from "./processing.ts";
 
 /**
  * A user's profile image: stored, served in the variant the client accepts, removed. The
@@ -21,7 +21,7 @@ import { type FallbackType, imageProcessorFor } from "./processing.ts";
  * these; the API's schemas and links are the procedures'.
  */
 
-type ImageContext = Pick<Context, "db" | "config">;
+type ImageContext = Pick<Context, "db" | "config" | "images">;
 
 /** What an upload stored: whose image, and when. */
 export type StoredProfileImage = { userId: number; uploadedAt: Date };
@@ -37,7 +37,7 @@ export async function storeProfileImage(
   caller: Pick<Caller, "id">,
   bytes: Uint8Array,
 ): Promise<StoredProfileImage> {
-  const image = await imageProcessorFor(ctx.config).reencode(bytes);
+  const image = await ctx.images.reencode(bytes);
   const stored = await upsertProfileImage(ctx.db, {
     userId: caller.id,
     width: image.width,
@@ -109,7 +109,7 @@ async function chooseVariant(
   if (prefersWebp(accepted, "image/jpeg") && prefersWebp(accepted, "image/png")) return primary;
   const webp = await readVariantContent(ctx.db, image.userId, "primary", image.primary.etag);
   if (!webp) return undefined;
-  const fallback = await imageProcessorFor(ctx.config).deriveFallback(webp);
+  const fallback = await ctx.images.deriveFallback(webp);
   await storeDerivedFallback(ctx.db, image.userId, image.primary.etag, fallback);
   if (prefersWebp(accepted, fallback.contentType)) return primary;
   const { content, contentType, etag } = fallback;

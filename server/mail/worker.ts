@@ -302,7 +302,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
           onListening: wake,
         });
       } else {
-        unsubscribeLocal = onMailQueuedLocally(() => setImmediate(wake));
+        unsubscribeLocal = onMailQueuedLocally(options.db, () => setImmediate(wake));
       }
       schedulePoll();
       wake();

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Algorithm, Options, Version } from "@node-rs/argon2";
 import { hash, parseOptions, verify } from "@node-rs/argon2";
-import { createLimiter, type Limiter, type LimiterOptions } from "../limits/limiter.ts";
+import { createLimiter, type LimiterOptions } from "../limits/limiter.ts";
 
 // argon2id, run on libuv's thread pool by @node-rs/argon2, never on the main thread. Each hash or
 // verify holds ~19 MiB for ~20–40 ms, so a limiter bounds how many run at once (memory, and the
@@ -30,21 +30,63 @@ const SANE_LIMITS = { memoryCost: 1_048_576, timeCost: 32, parallelism: 16 };
 
 const HASHING_DEFAULTS: LimiterOptions = { concurrency: 4, maxQueue: 200 };
 
-let limiter: Limiter = createLimiter(HASHING_DEFAULTS);
+/** Hashing and verifying through one limiter: one per service, made by buildDeps. */
+export type PasswordHasher = {
+  /** The argon2id PHC string of an NFKC-normalised password (see PasswordPolicy.check). */
+  hash(normalised: string): Promise<string>;
+  /**
+   * True when `normalised` matches the stored hash; false for a wrong password and for a
+   * missing, malformed or foreign hash (never throws for those; only the limiter's 503 can).
+   */
+  verify(encoded: string | null | undefined, normalised: string): Promise<boolean>;
+  /**
+   * Costs what verify costs (same parameters, same limiter) and always resolves false: call it
+   * for unknown, suspended or password-less users so login timing does not tell them apart.
+   */
+  verifyAgainstDummy(normalised: string): Promise<boolean>;
+};
 
 /**
- * Sets how many hashes/verifies run at once and how many may wait (beyond that: 503). Call once
- * at start-up, before any hashing; it also prepares the dummy hash used for unknown users.
+ * A hasher running at most `concurrency` hashes/verifies at once with at most `maxQueue` waiting
+ * (beyond that: 503). It prepares the dummy hash at once, so the first unknown-user login does
+ * not pay for it too.
  */
-export function configureHashing(options: Partial<LimiterOptions> = {}): void {
-  limiter = createLimiter({ ...HASHING_DEFAULTS, ...options });
-  // Ready before the first unknown-user login, which would otherwise pay for it too.
+export function createPasswordHasher(options: Partial<LimiterOptions> = {}): PasswordHasher {
+  const limiter = createLimiter({ ...HASHING_DEFAULTS, ...options });
   dummyHash().catch(() => {});
-}
 
-/** The argon2id PHC string of an NFKC-normalised password (see checkPasswordPolicy). */
-export function hashPassword(normalised: string): Promise<string> {
-  return limiter.run(() => hash(normalised, ARGON2_OPTIONS));
+  async function verifyEncoded(encoded: string, password: string): Promise<boolean> {
+    const parsed = parseHash(encoded);
+    if (
+      !parsed ||
+      parsed.memoryCost > SANE_LIMITS.memoryCost ||
+      parsed.timeCost > SANE_LIMITS.timeCost ||
+      parsed.parallelism > SANE_LIMITS.parallelism
+    ) {
+      return false;
+    }
+    return limiter.run(async () => {
+      try {
+        return await verify(encoded, password);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  async function verifyAgainstDummy(normalised: string): Promise<boolean> {
+    await verifyEncoded(await dummyHash(), normalised);
+    return false;
+  }
+
+  return {
+    hash: (normalised) => limiter.run(() => hash(normalised, ARGON2_OPTIONS)),
+    verify: (encoded, normalised) =>
+      typeof encoded === "string"
+        ? verifyEncoded(encoded, normalised)
+        : verifyAgainstDummy(normalised),
+    verifyAgainstDummy,
+  };
 }
 
 type ParsedHash = ReturnType<typeof parseOptions>;
@@ -55,38 +97,6 @@ function parseHash(encoded: string): ParsedHash | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Verifies without ever throwing on a bad hash; only the limiter's 503 can reject. */
-async function verifyEncoded(encoded: string, password: string): Promise<boolean> {
-  const parsed = parseHash(encoded);
-  if (
-    !parsed ||
-    parsed.memoryCost > SANE_LIMITS.memoryCost ||
-    parsed.timeCost > SANE_LIMITS.timeCost ||
-    parsed.parallelism > SANE_LIMITS.parallelism
-  ) {
-    return false;
-  }
-  return limiter.run(async () => {
-    try {
-      return await verify(encoded, password);
-    } catch {
-      return false;
-    }
-  });
-}
-
-/**
- * True when `normalised` matches the stored hash; false for a wrong password and for a missing,
- * malformed or foreign hash (never throws for those).
- */
-export function verifyPassword(
-  encoded: string | null | undefined,
-  normalised: string,
-): Promise<boolean> {
-  if (typeof encoded !== "string") return verifyAgainstDummy(normalised);
-  return verifyEncoded(encoded, normalised);
 }
 
 /** True when a stored hash is weaker than ARGON2_OPTIONS (or unreadable): rehash after login. */
@@ -103,6 +113,9 @@ export function needsRehash(encoded: string): boolean {
   );
 }
 
+// A module-level memo, deliberately: a hash of a random secret with fixed parameters is a
+// constant that holds nothing to close, and every hasher may share it (a test process builds
+// many services; each would otherwise pay ~30 ms for an equivalent one).
 let dummy: Promise<string> | undefined;
 
 /** A hash of a random secret with our parameters, made once (a failure is retried next time). */
@@ -112,14 +125,4 @@ function dummyHash(): Promise<string> {
     throw error;
   });
   return dummy;
-}
-
-/**
- * Costs what verifyPassword costs (same parameters, same limiter) and always resolves false: call
- * it for unknown, suspended or password-less users so login timing does not tell them apart.
- */
-export async function verifyAgainstDummy(normalised: string): Promise<boolean> {
-  const encoded = await dummyHash();
-  await verifyEncoded(encoded, normalised);
-  return false;
 }

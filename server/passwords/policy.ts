@@ -37,49 +37,6 @@ export type PasswordContext = {
 
 const weak = (message: string) => new AppError("WEAK_PASSWORD", message);
 
-/**
- * Applies the password policy and returns the NFKC-normalised password, the form to hash and to
- * verify; throws `AppError("WEAK_PASSWORD")` naming the first rule that fails.
- */
-export async function checkPasswordPolicy(
-  password: string,
-  context: PasswordContext,
-  minLength: number,
-): Promise<string> {
-  if (password.length > MAX_RAW_LENGTH) {
-    throw weak(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
-  }
-  // A lone surrogate cannot be encoded as UTF-8 for hashing: it would silently become U+FFFD.
-  if (LONE_SURROGATE.test(password)) throw weak("Password must be valid Unicode text");
-  const normalised = password.normalize("NFKC");
-  const length = countCodePoints(normalised);
-  if (length < minLength) throw weak(`Password must be at least ${minLength} characters`);
-  if (length > MAX_PASSWORD_LENGTH) {
-    throw weak(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
-  }
-
-  const personal = personalDetailsRule(normalised.toLowerCase(), context);
-  const verdict = await strengthInWorker({
-    password: normalised,
-    userInputs: userInputs(context),
-    // Scoring is the expensive part; skip it when a cheaper rule already refuses the password.
-    score: personal === undefined,
-  });
-  if (verdict.blocklisted) {
-    throw weak("Password is too common: it appears in lists of frequently used passwords");
-  }
-  if (personal) throw weak(personal);
-  if (verdict.score === null || verdict.score < MIN_STRENGTH_SCORE) {
-    // zxcvbn's warning names the weakness it found, e.g. `Repeats like "aaa" are easy to guess`.
-    const warning = verdict.warning.replace(/\.$/, "");
-    const hint = warning ? ` (${warning.charAt(0).toLowerCase()}${warning.slice(1)})` : "";
-    throw weak(
-      `Password is too easy to guess${hint}: avoid repeats, sequences, keyboard patterns and common words, or use a longer passphrase`,
-    );
-  }
-  return normalised;
-}
-
 function countCodePoints(text: string): number {
   let count = 0;
   for (const _ of text) count++;
@@ -149,9 +106,6 @@ const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb
 /** strength-worker.ts's STRENGTH_WORKER_ROLE, spelled out (the type checks it is the same). */
 const WORKER_ROLE: typeof STRENGTH_WORKER_ROLE = "password-strength";
 
-let channel: Channel | undefined;
-let nextRequestId = 1;
-
 function spawnWorker(): Worker {
   const options = {
     name: "password-strength",
@@ -172,120 +126,180 @@ function spawnWorker(): Worker {
   return new Worker(bootstrap, { ...options, eval: true });
 }
 
-function openChannel(): Channel {
-  if (channel) return channel;
-  const worker = spawnWorker();
-  // Idle, the worker never keeps the process alive; it is ref'ed only while checks are pending.
-  worker.unref();
-  let markReady = () => {};
-  let markFailed = (_error: Error) => {};
-  const ready = new Promise<void>((resolve, reject) => {
-    markReady = resolve;
-    markFailed = reject;
-  });
-  // Only warmUpPasswordWorker() awaits this; checks learn of a dead worker through their own promise.
-  ready.catch(() => {});
-  const current: Channel = { worker, pending: new Map(), ready, stallTimer: undefined };
-  channel = current;
+/** The password policy, its expensive half in a worker thread: one per service, made by buildDeps. */
+export type PasswordPolicy = {
+  /**
+   * Applies the password policy and returns the NFKC-normalised password, the form to hash and
+   * to verify; throws `AppError("WEAK_PASSWORD")` naming the first rule that fails.
+   */
+  check(password: string, context: PasswordContext, minLength: number): Promise<string>;
+  /**
+   * Starts the strength worker (if needed) and resolves once its blocklist and dictionaries are
+   * loaded, so the first real check is fast. Optional: checks start the worker on demand.
+   */
+  warmUp(): Promise<void>;
+  /** Stops the strength worker (shutdown, tests); pending checks are rejected with a 503. */
+  close(): Promise<void>;
+};
 
-  worker.on("message", (message: StrengthMessage) => {
-    if (message.type === "ready") {
-      markReady();
-      return;
+/** The policy with its worker channel; the worker starts at the first check (or warmUp). */
+export function createPasswordPolicy(): PasswordPolicy {
+  let channel: Channel | undefined;
+  let nextRequestId = 1;
+
+  async function check(
+    password: string,
+    context: PasswordContext,
+    minLength: number,
+  ): Promise<string> {
+    if (password.length > MAX_RAW_LENGTH) {
+      throw weak(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     }
-    const waiter = current.pending.get(message.id);
-    if (!waiter) return;
-    settled(current, message.id);
-    if (message.type === "error") {
-      waiter.reject(new Error(`Password strength check failed: ${message.message}`));
+    // A lone surrogate cannot be encoded as UTF-8 for hashing: it would silently become U+FFFD.
+    if (LONE_SURROGATE.test(password)) throw weak("Password must be valid Unicode text");
+    const normalised = password.normalize("NFKC");
+    const length = countCodePoints(normalised);
+    if (length < minLength) throw weak(`Password must be at least ${minLength} characters`);
+    if (length > MAX_PASSWORD_LENGTH) {
+      throw weak(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    }
+
+    const personal = personalDetailsRule(normalised.toLowerCase(), context);
+    const verdict = await strengthInWorker({
+      password: normalised,
+      userInputs: userInputs(context),
+      // Scoring is the expensive part; skip it when a cheaper rule already refuses the password.
+      score: personal === undefined,
+    });
+    if (verdict.blocklisted) {
+      throw weak("Password is too common: it appears in lists of frequently used passwords");
+    }
+    if (personal) throw weak(personal);
+    if (verdict.score === null || verdict.score < MIN_STRENGTH_SCORE) {
+      // zxcvbn's warning names the weakness it found, e.g. `Repeats like "aaa" are easy to guess`.
+      const warning = verdict.warning.replace(/\.$/, "");
+      const hint = warning ? ` (${warning.charAt(0).toLowerCase()}${warning.slice(1)})` : "";
+      throw weak(
+        `Password is too easy to guess${hint}: avoid repeats, sequences, keyboard patterns and common words, or use a longer passphrase`,
+      );
+    }
+    return normalised;
+  }
+
+  function openChannel(): Channel {
+    if (channel) return channel;
+    const worker = spawnWorker();
+    // Idle, the worker never keeps the process alive; it is ref'ed only while checks are pending.
+    worker.unref();
+    let markReady = () => {};
+    let markFailed = (_error: Error) => {};
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      markFailed = reject;
+    });
+    // Only warmUp() awaits this; checks learn of a dead worker through their own promise.
+    ready.catch(() => {});
+    const current: Channel = { worker, pending: new Map(), ready, stallTimer: undefined };
+    channel = current;
+
+    worker.on("message", (message: StrengthMessage) => {
+      if (message.type === "ready") {
+        markReady();
+        return;
+      }
+      const waiter = current.pending.get(message.id);
+      if (!waiter) return;
+      settled(current, message.id);
+      if (message.type === "error") {
+        waiter.reject(new Error(`Password strength check failed: ${message.message}`));
+      } else {
+        waiter.resolve({
+          blocklisted: message.blocklisted,
+          score: message.score,
+          warning: message.warning,
+        });
+      }
+    });
+    const fail = (error: Error) => {
+      markFailed(error);
+      shutChannel(current, error);
+    };
+    worker.on("error", (error) => fail(error));
+    worker.on("exit", (code) =>
+      fail(new Error(`Password strength worker exited with code ${code}`)),
+    );
+    return current;
+  }
+
+  function settled(current: Channel, id: number): void {
+    current.pending.delete(id);
+    if (current.pending.size === 0) {
+      current.worker.unref();
+      clearTimeout(current.stallTimer);
+      current.stallTimer = undefined;
     } else {
-      waiter.resolve({
-        blocklisted: message.blocklisted,
-        score: message.score,
-        warning: message.warning,
-      });
+      current.stallTimer?.refresh();
     }
-  });
-  const fail = (error: Error) => {
-    markFailed(error);
-    shutChannel(current, error);
-  };
-  worker.on("error", (error) => fail(error));
-  worker.on("exit", (code) => fail(new Error(`Password strength worker exited with code ${code}`)));
-  return current;
-}
+  }
 
-function settled(current: Channel, id: number): void {
-  current.pending.delete(id);
-  if (current.pending.size === 0) {
-    current.worker.unref();
+  /**
+   * Rejects every pending check with a 503 (the next attempt gets a fresh worker, so retrying
+   * works) and forgets the worker, so the next check starts a new one.
+   */
+  function shutChannel(current: Channel, cause: Error): void {
+    if (channel === current) channel = undefined;
     clearTimeout(current.stallTimer);
     current.stallTimer = undefined;
-  } else {
-    current.stallTimer?.refresh();
-  }
-}
-
-/**
- * Rejects every pending check with a 503 (the next attempt gets a fresh worker, so retrying
- * works) and forgets the worker, so the next check starts a new one.
- */
-function shutChannel(current: Channel, cause: Error): void {
-  if (channel === current) channel = undefined;
-  clearTimeout(current.stallTimer);
-  current.stallTimer = undefined;
-  const waiters = [...current.pending.values()];
-  current.pending.clear();
-  for (const waiter of waiters) {
-    waiter.reject(
-      new AppError("SERVICE_UNAVAILABLE", "Password check unavailable, retry shortly", {
-        retryAfter: 1,
-        cause,
-      }),
-    );
-  }
-}
-
-function strengthInWorker(request: Omit<StrengthRequest, "id">): Promise<StrengthResult> {
-  const current = openChannel();
-  if (current.pending.size >= MAX_PENDING_CHECKS) {
-    return Promise.reject(
-      new AppError("SERVICE_UNAVAILABLE", "Server busy, retry shortly", { retryAfter: 1 }),
-    );
-  }
-  const id = nextRequestId++;
-  return new Promise<StrengthResult>((resolve, reject) => {
-    current.pending.set(id, { resolve, reject });
-    if (current.pending.size === 1) {
-      current.worker.ref();
-      current.stallTimer = setTimeout(() => {
-        void current.worker.terminate();
-        shutChannel(current, new Error("Password strength worker stopped answering"));
-      }, WORKER_STALL_MS);
-      current.stallTimer.unref();
+    const waiters = [...current.pending.values()];
+    current.pending.clear();
+    for (const waiter of waiters) {
+      waiter.reject(
+        new AppError("SERVICE_UNAVAILABLE", "Password check unavailable, retry shortly", {
+          retryAfter: 1,
+          cause,
+        }),
+      );
     }
-    current.worker.postMessage({ id, ...request } satisfies StrengthRequest);
-  });
-}
-
-/**
- * Starts the strength worker (if needed) and resolves once its blocklist and dictionaries are
- * loaded, so the first real check is fast. Optional: checks start the worker on demand.
- */
-export async function warmUpPasswordWorker(): Promise<void> {
-  const current = openChannel();
-  current.worker.ref();
-  try {
-    await current.ready;
-  } finally {
-    if (current.pending.size === 0) current.worker.unref();
   }
-}
 
-/** Stops the strength worker (shutdown, tests); pending checks are rejected with a 503. */
-export async function closePasswordWorker(): Promise<void> {
-  const current = channel;
-  if (!current) return;
-  shutChannel(current, new Error("Password strength worker closed"));
-  await current.worker.terminate();
+  function strengthInWorker(request: Omit<StrengthRequest, "id">): Promise<StrengthResult> {
+    const current = openChannel();
+    if (current.pending.size >= MAX_PENDING_CHECKS) {
+      return Promise.reject(
+        new AppError("SERVICE_UNAVAILABLE", "Server busy, retry shortly", { retryAfter: 1 }),
+      );
+    }
+    const id = nextRequestId++;
+    return new Promise<StrengthResult>((resolve, reject) => {
+      current.pending.set(id, { resolve, reject });
+      if (current.pending.size === 1) {
+        current.worker.ref();
+        current.stallTimer = setTimeout(() => {
+          void current.worker.terminate();
+          shutChannel(current, new Error("Password strength worker stopped answering"));
+        }, WORKER_STALL_MS);
+        current.stallTimer.unref();
+      }
+      current.worker.postMessage({ id, ...request } satisfies StrengthRequest);
+    });
+  }
+
+  async function warmUp(): Promise<void> {
+    const current = openChannel();
+    current.worker.ref();
+    try {
+      await current.ready;
+    } finally {
+      if (current.pending.size === 0) current.worker.unref();
+    }
+  }
+
+  async function close(): Promise<void> {
+    const current = channel;
+    if (!current) return;
+    shutChannel(current, new Error("Password strength worker closed"));
+    await current.worker.terminate();
+  }
+
+  return { check, warmUp, close };
 }

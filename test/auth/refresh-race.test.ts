@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZTokenPair } from "../../routers/auth/token-schema.ts";
 import { buildApp } from "../../server/app.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
+import { buildDeps } from "../../server/deps.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const ROUNDS = 8;
@@ -115,10 +116,9 @@ describe("reuse outside the grace window", () => {
   }
 
   it("REFRESH_REUSE_GRACE_SECONDS=0: any reuse revokes the family at once", async () => {
-    const strict = await buildApp({
-      db: t.db,
-      config: { ...t.config, REFRESH_REUSE_GRACE_SECONDS: 0 },
-    });
+    const strict = await buildApp(
+      await buildDeps({ ...t.config, REFRESH_REUSE_GRACE_SECONDS: 0 }, { db: t.db }),
+    );
     try {
       const user = await t.createUser();
       const first = await t.login(user);

@@ -6,8 +6,8 @@ import { createCaller } from "../../routers/router.ts";
 import { buildApp } from "../../server/app.ts";
 import { startSession, type TokenPair } from "../../server/auth/sessions.ts";
 import { type Config, loadConfig } from "../../server/config.ts";
-import { createContext, type Deps } from "../../server/context.ts";
-import { hashPassword } from "../../server/passwords/hash.ts";
+import { createContext } from "../../server/context.ts";
+import { buildDeps } from "../../server/deps.ts";
 import { openTestDatabase } from "./test-database.ts";
 
 /** A password that passes the policy, shared by the factories (hashed once per file). */
@@ -29,8 +29,9 @@ export async function createTestApp(env: Record<string, string> = {}) {
     ...(database.url && { DATABASE_URL: database.url }),
     ...env,
   });
-  const app: FastifyInstance = await buildApp({ db: database.db, config });
-  const deps: Deps = app.deps;
+  // The app owns the database from here: closing it drops the test database too.
+  const deps = await buildDeps(config, { database });
+  const app: FastifyInstance = await buildApp(deps);
   const db: Kysely<Database> = database.db;
   let passwordHash: string | undefined;
   let counter = 0;
@@ -45,7 +46,7 @@ export async function createTestApp(env: Record<string, string> = {}) {
       emailVerified?: boolean;
     } = {},
   ): Promise<UserRow> {
-    passwordHash ??= await hashPassword(PASSWORD);
+    passwordHash ??= await deps.hashing.hash(PASSWORD);
     counter += 1;
     const tag = `${Date.now().toString(36)}${counter}`;
     return insertUser(db, {
@@ -85,9 +86,6 @@ export async function createTestApp(env: Record<string, string> = {}) {
     login,
     callerFor,
     userWithToken,
-    close: async () => {
-      await app.close();
-      await database.close();
-    },
+    close: () => app.close(),
   };
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/open.ts";
 import { buildApp } from "../../server/app.ts";
 import { loadConfig, SETTING_NAMES } from "../../server/config.ts";
+import { buildDeps } from "../../server/deps.ts";
 import { API_ERRORS, type ApiErrorCode } from "../../server/errors/api-errors.ts";
 import { cleanEnv, ROOT, runNode } from "../helpers/spawn.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -183,7 +184,7 @@ describe("the login and $filter examples against `npm run db:seed` data", {
       LOG_LEVEL: "silent",
       ...where,
     });
-    const app = await buildApp({ db: database.db, config });
+    const app = await buildApp(await buildDeps(config, { db: database.db }));
     cleanups.push(() => app.close());
 
     const token = document.paths["/auth/token"]?.post?.requestBody?.content["application/json"];

@@ -11,8 +11,10 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp, LOG_REDACT } from "../../server/app.ts";
+import { buildApp } from "../../server/app.ts";
 import type { Config } from "../../server/config.ts";
+import { buildDeps } from "../../server/deps.ts";
+import { LOG_REDACT } from "../../server/log-format.ts";
 import { createMailTransport } from "../../server/mail/transport.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import { parseMail, testWorker } from "./mail-harness.ts";
@@ -35,8 +37,7 @@ async function serviceLoggingTo(nodeEnv: Config["NODE_ENV"], dataDir: string) {
   });
   const config: Config = { ...t.config, NODE_ENV: nodeEnv, DATA_DIR: dataDir, LOG_LEVEL: "trace" };
   const app: FastifyInstance = await buildApp(
-    { db: t.db, config },
-    { logger: { level: "trace", stream, redact: LOG_REDACT } },
+    await buildDeps(config, { db: t.db, logger: { level: "trace", stream, redact: LOG_REDACT } }),
   );
   const mailLog = app.log.child({ component: "mail" });
   const transport = createMailTransport(config, mailLog);

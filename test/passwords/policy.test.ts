@@ -5,22 +5,20 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../server/errors/api-errors.ts";
-import {
-  checkPasswordPolicy,
-  closePasswordWorker,
-  warmUpPasswordWorker,
-} from "../../server/passwords/policy.ts";
+import { createPasswordPolicy, type PasswordContext } from "../../server/passwords/policy.ts";
 
 const MIN = 15;
+/** One policy (one worker thread) for the file, as a service has. */
+const policy = createPasswordPolicy();
 
 /** The WEAK_PASSWORD message for a refused password, or "accepted". */
 async function verdict(
   password: string,
-  context: Parameters<typeof checkPasswordPolicy>[1] = {},
+  context: PasswordContext = {},
   minLength = MIN,
 ): Promise<string> {
   try {
-    await checkPasswordPolicy(password, context, minLength);
+    await policy.check(password, context, minLength);
     return "accepted";
   } catch (error) {
     if (!(error instanceof AppError) || error.apiCode !== "WEAK_PASSWORD") throw error;
@@ -33,11 +31,11 @@ const randomPassword = (length: number) =>
   Array.from({ length }, () => ALPHABET[randomInt(ALPHABET.length)]).join("");
 
 beforeAll(async () => {
-  await warmUpPasswordWorker();
+  await policy.warmUp();
 }, 30_000);
 
 afterAll(async () => {
-  await closePasswordWorker();
+  await policy.close();
 });
 
 describe("rule 1: length, after NFKC", () => {
@@ -63,9 +61,7 @@ describe("rule 1: length, after NFKC", () => {
 
   it("normalises NFKC: fullwidth letters are their ASCII selves", async () => {
     const fullwidth = "ｃｏｒｒｅｃｔ ｈｏｒｓｅ ｂａｔｔｅｒｙ ｓｔａｐｌｅ";
-    await expect(checkPasswordPolicy(fullwidth, {}, MIN)).resolves.toBe(
-      "correct horse battery staple",
-    );
+    await expect(policy.check(fullwidth, {}, MIN)).resolves.toBe("correct horse battery staple");
     expect(await verdict("ｐａｓｓｗｏｒｄｐａｓｓｗｏｒｄ")).toMatch(/too common/);
   });
 
@@ -134,11 +130,11 @@ describe("rule 4: zxcvbn score of at least 3", () => {
   });
 
   it("accepts strong 20- and 128-character passwords and returns them normalised", async () => {
-    await expect(checkPasswordPolicy("mosaic orbit thistle", {}, MIN)).resolves.toBe(
+    await expect(policy.check("mosaic orbit thistle", {}, MIN)).resolves.toBe(
       "mosaic orbit thistle",
     );
     const long = randomPassword(128);
-    await expect(checkPasswordPolicy(long, { email: "ada@example.com" }, MIN)).resolves.toBe(long);
+    await expect(policy.check(long, { email: "ada@example.com" }, MIN)).resolves.toBe(long);
   });
 
   it("refuses a 128-character password whose weakness is past the scored prefix", async () => {
@@ -196,18 +192,18 @@ describe("the worker", () => {
   }, 60_000);
 
   it("starts again after being closed", async () => {
-    await closePasswordWorker();
+    await policy.close();
     expect(await verdict("mosaic orbit thistle")).toBe("accepted");
   });
 
   it("fails checks pending when it stops with a 503, and serves the next ones", async () => {
-    const pending = checkPasswordPolicy("1234567890".repeat(13).slice(0, 128), {}, MIN);
+    const pending = policy.check("1234567890".repeat(13).slice(0, 128), {}, MIN);
     const outcome = expect(pending).rejects.toMatchObject({
       apiCode: "SERVICE_UNAVAILABLE",
       retryAfter: 1,
       cause: expect.objectContaining({ message: "Password strength worker closed" }),
     });
-    await closePasswordWorker();
+    await policy.close();
     await outcome;
     expect(await verdict("velvet quarry pylons")).toBe("accepted");
   });
@@ -215,11 +211,12 @@ describe("the worker", () => {
   it("works under tsx and never keeps the process alive", async () => {
     const require = createRequire(import.meta.url);
     const policyUrl = new URL("../../server/passwords/policy.ts", import.meta.url).href;
-    // No closePasswordWorker(): the script must end by itself once its checks are done.
+    // No close(): the script must end by itself once its checks are done.
     const script = `
-        const { checkPasswordPolicy } = await import(${JSON.stringify(policyUrl)});
-        const ok = await checkPasswordPolicy("mosaic orbit thistle", {}, 15);
-        const weak = await checkPasswordPolicy("aaaaaaaaaaaaaaa", {}, 15).catch((e) => e.message);
+        const { createPasswordPolicy } = await import(${JSON.stringify(policyUrl)});
+        const policy = createPasswordPolicy();
+        const ok = await policy.check("mosaic orbit thistle", {}, 15);
+        const weak = await policy.check("aaaaaaaaaaaaaaa", {}, 15).catch((e) => e.message);
         console.log(JSON.stringify({ ok, weak }));
       `;
     const { stdout } = await promisify(execFile)(

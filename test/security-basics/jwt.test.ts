@@ -6,6 +6,7 @@ import { ZTokenPair } from "../../routers/auth/token-schema.ts";
 import { ZUser } from "../../routers/users/user-schema.ts";
 import { buildApp } from "../../server/app.ts";
 import type { Config } from "../../server/config.ts";
+import { buildDeps } from "../../server/deps.ts";
 import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
@@ -269,7 +270,7 @@ describe("token lifetime", () => {
   let short: FastifyInstance;
   beforeAll(async () => {
     const config: Config = { ...t.config, ACCESS_TOKEN_TTL: 1 };
-    short = await buildApp({ db: t.db, config });
+    short = await buildApp(await buildDeps(config, { db: t.db }));
   });
   afterAll(() => short.close());
 

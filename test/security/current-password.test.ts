@@ -17,7 +17,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createCaller } from "../../routers/router.ts";
 import { createContext } from "../../server/context.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
-import { hashPassword } from "../../server/passwords/hash.ts";
 import { redisSettings } from "../helpers/redis-env.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import { verificationsOf } from "../helpers/verify-counter.ts";
@@ -52,7 +51,7 @@ const freshAddress = () => `10.20.${(++addresses >> 8) & 255}.${addresses & 255}
 /** A signed-in user whose password hash is its own, so its verifications can be counted. */
 async function signedIn() {
   const user = await t.createUser();
-  const hash = await hashPassword(PASSWORD);
+  const hash = await t.deps.hashing.hash(PASSWORD);
   await t.db.updateTable("users").set({ password_hash: hash }).where("id", "=", user.id).execute();
   const { accessToken } = await t.login(user);
   return { user, authorization: `Bearer ${accessToken}`, checked: () => verificationsOf(hash) };

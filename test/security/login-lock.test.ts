@@ -18,7 +18,6 @@ import { createCaller } from "../../routers/router.ts";
 import { createContext } from "../../server/context.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { queueTokenMail } from "../../server/mail/token-mail.ts";
-import { hashPassword } from "../../server/passwords/hash.ts";
 import { redisSettings } from "../helpers/redis-env.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import { verificationsOf } from "../helpers/verify-counter.ts";
@@ -57,7 +56,7 @@ afterAll(async () => {
 /** A user whose password hash is its own, so its verifications can be counted. */
 async function account() {
   const user = await t.createUser();
-  const hash = await hashPassword(PASSWORD);
+  const hash = await t.deps.hashing.hash(PASSWORD);
   await t.db.updateTable("users").set({ password_hash: hash }).where("id", "=", user.id).execute();
   return { user, email: user.email, checked: () => verificationsOf(hash) };
 }

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/open.ts";
 import { buildApp } from "../../server/app.ts";
 import { loadConfig, SETTING_NAMES } from "../../server/config.ts";
+import { buildDeps } from "../../server/deps.ts";
 import { cleanEnv, ROOT, runNode } from "../helpers/spawn.ts";
 import { openTestDatabase } from "../helpers/test-database.ts";
 
@@ -45,7 +46,7 @@ describe("admin:create with the password on stdin", { timeout: 120_000 }, () => 
       LOG_LEVEL: "silent",
       ...where,
     });
-    const app = await buildApp({ db: database.db, config });
+    const app = await buildApp(await buildDeps(config, { db: database.db }));
     cleanups.push(() => app.close());
 
     const rest = await app.inject({

@@ -1,0 +1,116 @@
+import type { FastifyBaseLogger } from "fastify";
+import type { Kysely } from "kysely";
+import { pino } from "pino";
+import type { Database } from "../db/database.ts";
+import { type DatabaseHandle, openDatabase } from "../db/open.ts";
+import { createAuthStateCache } from "./auth/auth-state-cache.ts";
+import { createTokenService } from "./auth/tokens.ts";
+import type { Config } from "./config.ts";
+import type { Deps } from "./context.ts";
+import { createImageProcessor, imageSettingsFrom } from "./images/processing.ts";
+import { createRateLimitStore } from "./limits/rate-limit.ts";
+import type { loggerOptions } from "./log-format.ts";
+import { createMailTransport, type MailTransport } from "./mail/transport.ts";
+import { createMailWorker, type MailWorker } from "./mail/worker.ts";
+import { createPasswordHasher } from "./passwords/hash.ts";
+import { createPasswordPolicy } from "./passwords/policy.ts";
+
+/** Deps, and what only the process handles: mail delivery and closing the database. */
+export type ProcessDeps = Deps & {
+  /** The server's mail delivery (absent where nothing sends mail: tests, scripts). */
+  mail: { transport: MailTransport; worker: MailWorker } | undefined;
+  /** Closes the database if these deps opened it (closeDeps calls it last). */
+  closeDatabase: () => Promise<void>;
+};
+
+export type DepsOptions = {
+  /**
+   * The database, opened by the caller; closed with the rest. Without it (and without `db`) the
+   * one the config names is opened.
+   */
+  database?: DatabaseHandle;
+  /** A database someone else opened and closes (a second service on a test's database). */
+  db?: Kysely<Database>;
+  /** pino's options (see loggerOptions); without them nothing is logged. */
+  logger?: Awaited<ReturnType<typeof loggerOptions>>;
+  /** Builds the mail transport and worker (the server); the worker is started by its caller. */
+  mail?: boolean;
+};
+
+/**
+ * Builds every process-wide resource of one service, once: main.ts, the scripts and the tests
+ * all start here, and `closeDeps` closes what this opened (buildApp calls it in onClose).
+ */
+export async function buildDeps(config: Config, options: DepsOptions = {}): Promise<ProcessDeps> {
+  const log: FastifyBaseLogger = options.logger
+    ? pinoLogger(options.logger)
+    : pino({ level: "silent" });
+  const database = options.db
+    ? { db: options.db, close: async () => {} }
+    : (options.database ?? (await openConfiguredDatabase(config)));
+  const { db } = database;
+  const mailLog = log.child({ component: "mail" });
+  const transport = options.mail ? createMailTransport(config, mailLog) : undefined;
+  return {
+    db,
+    config,
+    log,
+    tokens: await createTokenService(config),
+    authStates: createAuthStateCache({
+      db,
+      databaseUrl: config.DATABASE_URL,
+      ttlSeconds: config.AUTH_CACHE_SECONDS,
+      log,
+    }),
+    limits: createRateLimitStore(db, config),
+    hashing: createPasswordHasher({
+      concurrency: config.HASH_CONCURRENCY,
+      maxQueue: config.HASH_MAX_QUEUE,
+    }),
+    passwordPolicy: createPasswordPolicy(),
+    images: createImageProcessor(imageSettingsFrom(config)),
+    mail: transport && {
+      transport,
+      worker: createMailWorker({
+        db,
+        config,
+        transport,
+        log: mailLog,
+        kind: config.DATABASE_URL ? "postgres" : "pglite",
+        databaseUrl: config.DATABASE_URL,
+        leaseSeconds: config.MAIL_LEASE_SECONDS,
+      }),
+    },
+    closeDatabase: database.close,
+  };
+}
+
+/**
+ * Closes what buildDeps opened, in the order shutdown needs: the mail worker finishes the mail
+ * it is sending and marks it, then the transport, the caches and counters, the password worker,
+ * and the database last, since everything before may still use it.
+ */
+export async function closeDeps(deps: ProcessDeps): Promise<void> {
+  await deps.mail?.worker.stop();
+  deps.mail?.transport.close();
+  await deps.limits.close();
+  await deps.authStates.close();
+  await deps.passwordPolicy.close();
+  await deps.closeDatabase();
+}
+
+function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> {
+  return openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolMax: config.DB_POOL_MAX,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+  });
+}
+
+/** pino takes its destination beside its options, where Fastify's logger option has `stream`. */
+function pinoLogger(options: NonNullable<DepsOptions["logger"]>): FastifyBaseLogger {
+  const { stream, ...rest } = options;
+  return stream ? pino(rest, stream) : pino(rest);
+}
