@@ -1,14 +1,12 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database, EmailTokenKind } from "./database.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /**
  * The user a live (unused, unexpired) token belongs to, without spending it: for checks that
  * must pass before the token is spent (a new password against the policy), so a refused
  * password does not burn the link. Spend it with `spendEmailToken` afterwards.
  */
-export const findLiveEmailToken = (db: Db, kind: EmailTokenKind, tokenHash: string) =>
+export const findLiveEmailToken = (db: Kysely<Database>, kind: EmailTokenKind, tokenHash: string) =>
   db
     .selectFrom("email_tokens")
     .select(["user_id", "new_email"])
@@ -22,7 +20,7 @@ export const findLiveEmailToken = (db: Db, kind: EmailTokenKind, tokenHash: stri
  * Drops the user's unused tokens of these kinds: after an email change, links already mailed to
  * the old address (a password reset, say) must stop working.
  */
-export const discardEmailTokens = (db: Db, userId: number, kinds: EmailTokenKind[]) =>
+export const discardEmailTokens = (db: Kysely<Database>, userId: number, kinds: EmailTokenKind[]) =>
   db
     .deleteFrom("email_tokens")
     .where("user_id", "=", userId)

@@ -1,11 +1,9 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database, EmailTokenKind } from "./database.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** Replaces any earlier token of the kind: only the newest link works. */
 export async function replaceEmailToken(
-  db: Db,
+  db: Kysely<Database>,
   token: {
     userId: number;
     kind: EmailTokenKind;
@@ -36,7 +34,7 @@ export async function replaceEmailToken(
  * Marks a live token used and returns it, in one statement, so a token can be spent once
  * even when two requests race with it.
  */
-export const spendEmailToken = (db: Db, kind: EmailTokenKind, tokenHash: string) =>
+export const spendEmailToken = (db: Kysely<Database>, kind: EmailTokenKind, tokenHash: string) =>
   db
     .updateTable("email_tokens")
     .set({ used_at: sql`now()` })

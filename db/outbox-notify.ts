@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database } from "./database.ts";
 
 /** The channel the mail worker LISTENs on (PostgreSQL). */
@@ -17,9 +17,7 @@ local.setMaxListeners(0);
  * connection belongs to the caller's transaction until it ends, so a worker woken now claims
  * only after the commit (and finds nothing after a rollback).
  */
-export async function notifyMailQueued(
-  db: Transaction<Database> | Kysely<Database>,
-): Promise<void> {
+export async function notifyMailQueued(db: Kysely<Database>): Promise<void> {
   await sql`select pg_notify(${MAIL_CHANNEL}, '')`.execute(db);
   local.emit("queued");
 }

@@ -1,9 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import type { Database } from "./database.ts";
 import { notifyMailQueued } from "./outbox-notify.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export type OutgoingMail = {
   userId: number | null;
@@ -17,7 +15,11 @@ export type OutgoingMail = {
  * commits, and wakes the mail worker at commit. The Message-ID is fixed now so a resend after a
  * crash can be de-duplicated.
  */
-export async function enqueueMail(db: Db, mail: OutgoingMail, domain: string): Promise<void> {
+export async function enqueueMail(
+  db: Kysely<Database>,
+  mail: OutgoingMail,
+  domain: string,
+): Promise<void> {
   await db
     .insertInto("mail_outbox")
     .values({

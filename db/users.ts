@@ -4,8 +4,6 @@ import { authStateChanged } from "./auth-state.ts";
 import type { Database, NewUser, UserRow, UserUpdate } from "./database.ts";
 import { uniqueViolation } from "./unique-violation.ts";
 
-type Db = Kysely<Database> | Transaction<Database>;
-
 const TAKEN: Record<string, AppError> = {
   users_email_key: new AppError("EMAIL_TAKEN", "That email is already in use"),
   users_username_key: new AppError("USERNAME_TAKEN", "That username is already in use"),
@@ -22,14 +20,14 @@ async function mapTaken<T>(write: Promise<T>): Promise<T> {
   }
 }
 
-export const insertUser = (db: Db, user: NewUser): Promise<UserRow> =>
+export const insertUser = (db: Kysely<Database>, user: NewUser): Promise<UserRow> =>
   mapTaken(db.insertInto("users").values(user).returningAll().executeTakeFirstOrThrow());
 
 /** What `findAuthState` reads from a user: changing one of them changes the caller's rights. */
 const AUTH_FIELDS = ["role", "status", "email", "username", "token_version"] as const;
 
 export async function updateUser(
-  db: Db,
+  db: Kysely<Database>,
   id: number,
   patch: UserUpdate,
 ): Promise<UserRow | undefined> {
@@ -49,7 +47,7 @@ export async function updateUser(
  * Soft-deletes a user who is not deleted yet, in one statement: among concurrent deletes of the
  * same user exactly one gets `true` (the others wait for it and then match no row).
  */
-export async function softDeleteUser(db: Db, id: number): Promise<boolean> {
+export async function softDeleteUser(db: Kysely<Database>, id: number): Promise<boolean> {
   const row = await db
     .updateTable("users")
     .set((eb) => ({
@@ -70,7 +68,7 @@ export async function softDeleteUser(db: Db, id: number): Promise<boolean> {
  * Restores a soft-deleted user to the status it had, in one statement; undefined when it is
  * not deleted (any more). A newer account holding its email or username gives the 409.
  */
-export async function restoreUser(db: Db, id: number): Promise<UserRow | undefined> {
+export async function restoreUser(db: Kysely<Database>, id: number): Promise<UserRow | undefined> {
   const row = await mapTaken(
     db
       .updateTable("users")
@@ -93,11 +91,14 @@ export async function restoreUser(db: Db, id: number): Promise<UserRow | undefin
 export const lockUser = (tx: Transaction<Database>, id: number): Promise<UserRow | undefined> =>
   tx.selectFrom("users").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
 
-export const findUserById = (db: Db, id: number): Promise<UserRow | undefined> =>
+export const findUserById = (db: Kysely<Database>, id: number): Promise<UserRow | undefined> =>
   db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
 
 /** Among users not deleted, case-insensitively (the unique indexes' expression). */
-export const findUserByUsername = (db: Db, username: string): Promise<UserRow | undefined> =>
+export const findUserByUsername = (
+  db: Kysely<Database>,
+  username: string,
+): Promise<UserRow | undefined> =>
   db
     .selectFrom("users")
     .selectAll()
@@ -105,7 +106,10 @@ export const findUserByUsername = (db: Db, username: string): Promise<UserRow | 
     .where("deleted_at", "is", null)
     .executeTakeFirst();
 
-export const findUserByEmail = (db: Db, email: string): Promise<UserRow | undefined> =>
+export const findUserByEmail = (
+  db: Kysely<Database>,
+  email: string,
+): Promise<UserRow | undefined> =>
   db
     .selectFrom("users")
     .selectAll()
@@ -114,7 +118,10 @@ export const findUserByEmail = (db: Db, email: string): Promise<UserRow | undefi
     .executeTakeFirst();
 
 /** Usernames in use (lower-cased) that start with the given prefix. */
-export async function usernamesStartingWith(db: Db, prefix: string): Promise<Set<string>> {
+export async function usernamesStartingWith(
+  db: Kysely<Database>,
+  prefix: string,
+): Promise<Set<string>> {
   const rows = await db
     .selectFrom("users")
     .select(sql<string>`lower(username)`.as("name"))
@@ -125,7 +132,7 @@ export async function usernamesStartingWith(db: Db, prefix: string): Promise<Set
 }
 
 /** Ends every access token issued so far (password change, suspension, deletion…). */
-export async function bumpTokenVersion(db: Db, id: number): Promise<void> {
+export async function bumpTokenVersion(db: Kysely<Database>, id: number): Promise<void> {
   await db
     .updateTable("users")
     .set({ token_version: sql`token_version + 1`, updated_at: sql`now()` })
