@@ -1,7 +1,6 @@
 import { z } from "zod";
 import type { UserRow } from "../../db/database.ts";
-import { discardEmailTokens } from "../../db/email-token-state.ts";
-import { spendEmailToken } from "../../db/email-tokens.ts";
+import { discardEmailTokens, spendEmailToken } from "../../db/email-tokens.ts";
 import { findUserByEmail, findUserById, updateUser } from "../../db/users.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
 import { AppError } from "../../server/errors/api-errors.ts";

@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Role, UserRow, UserStatus } from "../../db/database.ts";
-import { discardEmailTokens } from "../../db/email-token-state.ts";
+import { discardEmailTokens } from "../../db/email-tokens.ts";
 import { deleteProfileImage } from "../../db/profile-images.ts";
 import { insertUser, usernamesStartingWith } from "../../db/users.ts";
 import { isReservedUsername } from "../../routers/users/user-schema.ts";

@@ -1,5 +1,63 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { type ExpressionBuilder, type Kysely, sql } from "kysely";
 import type { Database } from "./database.ts";
+
+export type OutgoingMail = {
+  userId: number | null;
+  kind: string;
+  recipient: string;
+  payload: Record<string, unknown>;
+};
+
+/**
+ * Queues a mail in the caller's transaction: it is sent only if the change that caused it
+ * commits, and wakes the mail worker at commit. The Message-ID is fixed now so a resend after a
+ * crash can be de-duplicated.
+ */
+export async function enqueueMail(
+  db: Kysely<Database>,
+  mail: OutgoingMail,
+  domain: string,
+): Promise<void> {
+  await db
+    .insertInto("mail_outbox")
+    .values({
+      user_id: mail.userId,
+      kind: mail.kind,
+      recipient: mail.recipient,
+      payload: JSON.stringify(mail.payload),
+      message_id: `<${randomUUID()}@${domain}>`,
+    })
+    .execute();
+  await notifyMailQueued(db);
+}
+
+/** The channel the mail worker LISTENs on (PostgreSQL). */
+export const MAIL_CHANNEL = "mail_outbox";
+
+const local = new EventEmitter();
+local.setMaxListeners(0);
+
+/**
+ * Wakes the mail worker once the caller's transaction commits. Call it in the transaction that
+ * queued the mail: PostgreSQL delivers the NOTIFY only on commit (nothing on rollback) and to
+ * every server process listening on the database.
+ *
+ * The in-process signal is for PGlite, which is embedded in this one process: its single
+ * connection belongs to the caller's transaction until it ends, so a worker woken now claims
+ * only after the commit (and finds nothing after a rollback).
+ */
+export async function notifyMailQueued(db: Kysely<Database>): Promise<void> {
+  await sql`select pg_notify(${MAIL_CHANNEL}, '')`.execute(db);
+  local.emit("queued");
+}
+
+/** Subscribes to this process's queue signal; returns the unsubscribe function. */
+export function onMailQueuedLocally(listener: () => void): () => void {
+  local.on("queued", listener);
+  return () => local.off("queued", listener);
+}
 
 /** A queued mail the worker has leased for sending. */
 export type ClaimedMail = {
