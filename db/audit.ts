@@ -1,7 +1,5 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database } from "./database.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export type AuditEntry = {
   actorId: number;
@@ -12,7 +10,7 @@ export type AuditEntry = {
   changes?: Record<string, unknown>;
 };
 
-export const recordAudit = (db: Db, entry: AuditEntry) =>
+export const recordAudit = (db: Kysely<Database>, entry: AuditEntry) =>
   db
     .insertInto("audit_log")
     .values({
@@ -25,7 +23,7 @@ export const recordAudit = (db: Db, entry: AuditEntry) =>
     .execute();
 
 export async function listAudit(
-  db: Db,
+  db: Kysely<Database>,
   query: {
     top: number;
     skip: number;

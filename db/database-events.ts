@@ -14,7 +14,7 @@ import type { Database } from "./database.ts";
 type DatabaseEventMap = {
   /** A user's auth state changed (payload: the user id); see auth-state.ts. */
   authStateChanged: [userId: number];
-  /** A mail was queued; see outbox-notify.ts. */
+  /** A mail was queued; see mail-outbox.ts. */
   mailQueued: [];
 };
 

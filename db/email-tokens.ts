@@ -1,11 +1,9 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database, EmailTokenKind } from "./database.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** Replaces any earlier token of the kind: only the newest link works. */
 export async function replaceEmailToken(
-  db: Db,
+  db: Kysely<Database>,
   token: {
     userId: number;
     kind: EmailTokenKind;
@@ -36,7 +34,7 @@ export async function replaceEmailToken(
  * Marks a live token used and returns it, in one statement, so a token can be spent once
  * even when two requests race with it.
  */
-export const spendEmailToken = (db: Db, kind: EmailTokenKind, tokenHash: string) =>
+export const spendEmailToken = (db: Kysely<Database>, kind: EmailTokenKind, tokenHash: string) =>
   db
     .updateTable("email_tokens")
     .set({ used_at: sql`now()` })
@@ -46,3 +44,30 @@ export const spendEmailToken = (db: Db, kind: EmailTokenKind, tokenHash: string)
     .where("expires_at", ">", sql<Date>`now()`)
     .returning(["user_id", "new_email"])
     .executeTakeFirst();
+
+/**
+ * The user a live (unused, unexpired) token belongs to, without spending it: for checks that
+ * must pass before the token is spent (a new password against the policy), so a refused
+ * password does not burn the link. Spend it with `spendEmailToken` afterwards.
+ */
+export const findLiveEmailToken = (db: Kysely<Database>, kind: EmailTokenKind, tokenHash: string) =>
+  db
+    .selectFrom("email_tokens")
+    .select(["user_id", "new_email"])
+    .where("token_hash", "=", tokenHash)
+    .where("kind", "=", kind)
+    .where("used_at", "is", null)
+    .where("expires_at", ">", sql<Date>`now()`)
+    .executeTakeFirst();
+
+/**
+ * Drops the user's unused tokens of these kinds: after an email change, links already mailed to
+ * the old address (a password reset, say) must stop working.
+ */
+export const discardEmailTokens = (db: Kysely<Database>, userId: number, kinds: EmailTokenKind[]) =>
+  db
+    .deleteFrom("email_tokens")
+    .where("user_id", "=", userId)
+    .where("kind", "in", kinds)
+    .where("used_at", "is", null)
+    .execute();

@@ -1,11 +1,11 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from "kysely";
+import type { Database } from "./database.ts";
 import {
   FILTER_FIELDS,
   type FilterAst,
   type FilterField,
   type FilterValue,
-} from "../server/listing/parser.ts";
-import type { Database } from "./database.ts";
+} from "./listing-query.ts";
 
 type UsersEb = ExpressionBuilder<Database, "users">;
 

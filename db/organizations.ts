@@ -1,8 +1,6 @@
 import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import type { Database, MembershipRole, OrganizationsTable } from "./database.ts";
 
-type Db = Kysely<Database> | Transaction<Database>;
-
 /**
  * Every organization the user is a member of or that lies below one, with the role of the
  * nearest membership on its path to the root, sorted by name. One recursive query.
@@ -27,7 +25,7 @@ export async function accessibleOrganizations(db: Kysely<Database>, userId: numb
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
 
-export const findOrganization = (db: Db, id: number) =>
+export const findOrganization = (db: Kysely<Database>, id: number) =>
   db.selectFrom("organizations").selectAll().where("id", "=", id).executeTakeFirst();
 
 /**
@@ -49,7 +47,10 @@ export const lockOrganization = (
     .$if(mode === "forReference", (qb) => qb.forKeyShare())
     .executeTakeFirst();
 
-export const insertOrganization = (db: Db, org: { name: string; parentId: number | null }) =>
+export const insertOrganization = (
+  db: Kysely<Database>,
+  org: { name: string; parentId: number | null },
+) =>
   db
     .insertInto("organizations")
     .values({ name: org.name, parent_id: org.parentId })
@@ -57,7 +58,7 @@ export const insertOrganization = (db: Db, org: { name: string; parentId: number
     .executeTakeFirstOrThrow();
 
 export const updateOrganization = (
-  db: Db,
+  db: Kysely<Database>,
   id: number,
   patch: { name?: string | undefined; parentId?: number | null | undefined },
 ) =>
@@ -69,7 +70,11 @@ export const updateOrganization = (
     .executeTakeFirst();
 
 /** Whether `candidateId` is `id` itself or lies above it: making it a child would close a cycle. */
-export async function isSelfOrAncestor(db: Db, id: number, candidateId: number): Promise<boolean> {
+export async function isSelfOrAncestor(
+  db: Kysely<Database>,
+  id: number,
+  candidateId: number,
+): Promise<boolean> {
   const { rows } = await sql<{ found: boolean }>`
     with recursive up(id, parent_id) as (
       select id, parent_id from organizations where id = ${candidateId}
@@ -84,17 +89,20 @@ export async function isSelfOrAncestor(db: Db, id: number, candidateId: number):
 export const lockOrganizationTree = (db: Transaction<Database>) =>
   sql`select pg_advisory_xact_lock(7316001)`.execute(db);
 
-export async function organizationHasDependants(db: Db, id: number): Promise<boolean> {
+export async function organizationHasDependants(
+  db: Kysely<Database>,
+  id: number,
+): Promise<boolean> {
   const { rows } = await sql<{ found: boolean }>`
     select exists(select 1 from organizations where parent_id = ${id})
         or exists(select 1 from memberships where organization_id = ${id}) as found`.execute(db);
   return rows[0]?.found ?? false;
 }
 
-export const deleteOrganization = (db: Db, id: number) =>
+export const deleteOrganization = (db: Kysely<Database>, id: number) =>
   db.deleteFrom("organizations").where("id", "=", id).executeTakeFirst();
 
-export async function listOrganizations(db: Db, page: { top: number; skip: number }) {
+export async function listOrganizations(db: Kysely<Database>, page: { top: number; skip: number }) {
   const [rows, total] = await Promise.all([
     db
       .selectFrom("organizations")
@@ -112,7 +120,7 @@ export async function listOrganizations(db: Db, page: { top: number; skip: numbe
 }
 
 export const upsertMembership = (
-  db: Db,
+  db: Kysely<Database>,
   membership: { userId: number; organizationId: number; role: MembershipRole },
 ) =>
   db
@@ -128,7 +136,7 @@ export const upsertMembership = (
     .returningAll()
     .executeTakeFirstOrThrow();
 
-export const deleteMembership = (db: Db, userId: number, organizationId: number) =>
+export const deleteMembership = (db: Kysely<Database>, userId: number, organizationId: number) =>
   db
     .deleteFrom("memberships")
     .where("user_id", "=", userId)
@@ -136,7 +144,7 @@ export const deleteMembership = (db: Db, userId: number, organizationId: number)
     .executeTakeFirst();
 
 export async function listMembers(
-  db: Db,
+  db: Kysely<Database>,
   organizationId: number,
   page: { top: number; skip: number },
 ) {

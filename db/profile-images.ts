@@ -1,7 +1,5 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database } from "./database.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** The stored variants of one image: WebP (`primary`) and the JPEG/PNG fallback. */
 export type ImageVariantName = "primary" | "fallback";
@@ -89,7 +87,7 @@ const fallbackValues = (fallback: NewVariant | undefined) => ({
 
 /** Stores the user's image with its variants, replacing any previous one, in one statement. */
 export async function upsertProfileImage(
-  db: Db,
+  db: Kysely<Database>,
   image: NewProfileImage,
 ): Promise<ProfileImageMeta> {
   const values = {
@@ -127,7 +125,7 @@ export async function upsertProfileImage(
 
 /** The user's image, its facts and both variants' (no bytes): enough to negotiate and answer 304. */
 export async function findProfileImageMeta(
-  db: Db,
+  db: Kysely<Database>,
   userId: number,
 ): Promise<ProfileImageMeta | undefined> {
   const row = await db
@@ -143,7 +141,7 @@ export async function findProfileImageMeta(
  * undefined when the image was replaced or deleted in between.
  */
 export async function readVariantContent(
-  db: Db,
+  db: Kysely<Database>,
   userId: number,
   variant: ImageVariantName,
   etag: string,
@@ -170,7 +168,7 @@ export async function readVariantContent(
  * that image was replaced meanwhile or already has one (a concurrent request derived it first).
  */
 export async function storeDerivedFallback(
-  db: Db,
+  db: Kysely<Database>,
   userId: number,
   primaryEtag: string,
   fallback: NewVariant,
@@ -185,7 +183,7 @@ export async function storeDerivedFallback(
 }
 
 /** Removes the user's image; false when there was none. */
-export async function deleteProfileImage(db: Db, userId: number): Promise<boolean> {
+export async function deleteProfileImage(db: Kysely<Database>, userId: number): Promise<boolean> {
   const result = await db
     .deleteFrom("profile_images")
     .where("user_id", "=", userId)

@@ -1,15 +1,13 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { authStateChanged } from "./auth-state.ts";
 import type { Database } from "./database.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /**
  * A login in one statement (so one round trip and one commit): the session, its first refresh
  * token, and the user's last-login time.
  */
 export async function createLoginSession(
-  db: Db,
+  db: Kysely<Database>,
   login: {
     userId: number;
     userAgent: string | undefined;
@@ -49,14 +47,14 @@ export async function createLoginSession(
   return row.id;
 }
 
-export const addRefreshToken = (db: Db, sessionId: number, tokenHash: string) =>
+export const addRefreshToken = (db: Kysely<Database>, sessionId: number, tokenHash: string) =>
   db
     .insertInto("refresh_tokens")
     .values({ session_id: sessionId, token_hash: tokenHash })
     .execute();
 
 /** A refresh token with its session's state. */
-export const findRefreshToken = (db: Db, tokenHash: string) =>
+export const findRefreshToken = (db: Kysely<Database>, tokenHash: string) =>
   db
     .selectFrom("refresh_tokens as r")
     .innerJoin("sessions as s", "s.id", "r.session_id")
@@ -70,7 +68,7 @@ export const findRefreshToken = (db: Db, tokenHash: string) =>
     .executeTakeFirst();
 
 /** Spends a token once; false when it was already spent (a concurrent refresh won). */
-export async function spendRefreshToken(db: Db, tokenHash: string): Promise<boolean> {
+export async function spendRefreshToken(db: Kysely<Database>, tokenHash: string): Promise<boolean> {
   const result = await db
     .updateTable("refresh_tokens")
     .set({ spent_at: sql`now()` })
@@ -86,7 +84,7 @@ export async function spendRefreshToken(db: Db, tokenHash: string): Promise<bool
  * lost the race, not a replay.
  */
 export async function isFreshlyRotated(
-  db: Db,
+  db: Kysely<Database>,
   spent: { tokenHash: string; successorHash: string; sessionId: number; graceSeconds: number },
 ): Promise<boolean> {
   if (spent.graceSeconds <= 0) return false;
@@ -106,7 +104,7 @@ export async function isFreshlyRotated(
   return row !== undefined;
 }
 
-export const touchSession = (db: Db, sessionId: number) =>
+export const touchSession = (db: Kysely<Database>, sessionId: number) =>
   db
     .updateTable("sessions")
     .set({ last_used_at: sql`now()` })
@@ -114,7 +112,7 @@ export const touchSession = (db: Db, sessionId: number) =>
     .execute();
 
 /** Ends one of the user's sessions (none when it is another user's). */
-export async function revokeSession(db: Db, sessionId: number, userId: number) {
+export async function revokeSession(db: Kysely<Database>, sessionId: number, userId: number) {
   const result = await db
     .updateTable("sessions")
     .set({ revoked_at: sql`now()` })
@@ -127,7 +125,11 @@ export async function revokeSession(db: Db, sessionId: number, userId: number) {
 }
 
 /** Ends every live session of the user, or every one but `exceptSessionId`. */
-export async function revokeUserSessions(db: Db, userId: number, exceptSessionId?: number) {
+export async function revokeUserSessions(
+  db: Kysely<Database>,
+  userId: number,
+  exceptSessionId?: number,
+) {
   await db
     .updateTable("sessions")
     .set({ revoked_at: sql`now()` })
@@ -138,7 +140,7 @@ export async function revokeUserSessions(db: Db, userId: number, exceptSessionId
   authStateChanged(db, userId);
 }
 
-export const listLiveSessions = (db: Db, userId: number) =>
+export const listLiveSessions = (db: Kysely<Database>, userId: number) =>
   db
     .selectFrom("sessions")
     .select(["id", "user_agent", "ip", "created_at", "last_used_at", "expires_at"])

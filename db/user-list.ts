@@ -1,90 +1,50 @@
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
+import type { Database } from "./database.ts";
 import {
-  type Expression,
-  type ExpressionBuilder,
-  type Kysely,
-  type Selectable,
-  type SqlBool,
-  sql,
-} from "kysely";
-import { AppError } from "../server/errors/api-errors.ts";
-import {
-  type CursorKey,
   type CursorPosition,
   type CursorValue,
-  decodeCursor,
-  encodeCursor,
-} from "../server/listing/cursor.ts";
-import {
-  parseOrderBy,
-  parseSelect,
-  type SelectField,
+  FILTER_FIELDS,
+  type FilterAst,
   type SortKey,
-} from "../server/listing/order-select.ts";
-import { FILTER_FIELDS, filterMentionsDeleted, parseFilter } from "../server/listing/parser.ts";
-import type { Database, UsersTable } from "./database.ts";
+} from "./listing-query.ts";
 import { filterToSql } from "./listing-sql.ts";
+import { PUBLIC_USER_COLUMNS, type PublicUserRow } from "./users.ts";
 
 type UsersEb = ExpressionBuilder<Database, "users">;
 
-/** The columns a listing returns; never password_hash, token_version or deleted_at. */
-export const PUBLIC_USER_COLUMNS = [
-  "id",
-  "email",
-  "username",
-  "first_name",
-  "last_name",
-  "role",
-  "status",
-  "email_verified",
-  "last_login_at",
-  "created_at",
-  "updated_at",
-] as const;
-export type PublicUserRow = Pick<Selectable<UsersTable>, (typeof PUBLIC_USER_COLUMNS)[number]>;
+/** A condition on `users`, such as who the caller may see. */
+export type UsersCondition = (eb: UsersEb) => Expression<SqlBool>;
 
-export type ListUsersOptions = {
-  filter?: string | undefined;
-  orderby?: string | undefined;
-  /** `$select`; checked here so all listing errors come from one place, applied by the caller. */
-  select?: string | undefined;
+/** One page of a users listing, as server/listing/ parsed and checked it. */
+export type UserListQuery = {
+  filter: FilterAst | undefined;
+  /** Total (ends with id), which keyset pagination needs to neither repeat nor skip rows. */
+  order: readonly SortKey[];
+  /** Continue strictly after this row; `skip` applies only without it. */
+  after: CursorPosition | undefined;
   top: number;
   skip: number;
-  cursor?: string | undefined;
-  cursorKey: CursorKey;
   /** Visibility of the caller, ANDed with everything; undefined = sees all. */
-  visibility?: ((eb: UsersEb) => Expression<SqlBool>) | undefined;
-  /** Admins may see soft-deleted users when their filter asks for status eq 'deleted'. */
-  mayIncludeDeleted: boolean;
+  visibility: UsersCondition | undefined;
+  /** Soft-deleted users are left out unless this is set. */
+  includeDeleted: boolean;
 };
 
-export type UserPage = {
+export type UserListRows = {
   rows: PublicUserRow[];
   /** Everything that matches, before skip and top. */
   count: number;
-  /** Present when more rows follow; continues after the last row of this page. */
-  nextCursor?: string;
-  /** The parsed `$select`, when one was given. */
-  select?: SelectField[];
+  /** The last row's order values, present when more rows follow: where the next page starts. */
+  next?: CursorValue[];
 };
 
-export async function listUsers(db: Kysely<Database>, o: ListUsersOptions): Promise<UserPage> {
-  if (!isCount(o.top) || !isCount(o.skip)) {
-    throw new AppError("VALIDATION_ERROR", "$top and $skip must be non-negative integers");
-  }
-  // Parsed as written so error positions match the caller's text; blank means no filter.
-  const ast = o.filter?.trim() ? parseFilter(o.filter) : undefined;
-  const order = parseOrderBy(o.orderby ?? "id");
-  const select = o.select === undefined ? undefined : parseSelect(o.select);
-  const scope = { order, filter: o.filter ?? "" };
-  const after = o.cursor === undefined ? undefined : decodeCursor(o.cursor, scope, o.cursorKey);
-  const includeDeleted = o.mayIncludeDeleted && ast !== undefined && filterMentionsDeleted(ast);
-
+export async function findUserPage(db: Kysely<Database>, q: UserListQuery): Promise<UserListRows> {
   const matching = (eb: UsersEb) => {
     const conditions: Expression<SqlBool>[] = [];
     // Parenthesized so a visibility written as raw `a or b` cannot leak past the AND.
-    if (o.visibility) conditions.push(eb.parens(o.visibility(eb)));
-    if (ast) conditions.push(filterToSql(ast, eb));
-    if (!includeDeleted) conditions.push(eb("deleted_at", "is", null));
+    if (q.visibility) conditions.push(eb.parens(q.visibility(eb)));
+    if (q.filter) conditions.push(filterToSql(q.filter, eb));
+    if (!q.includeDeleted) conditions.push(eb("deleted_at", "is", null));
     return eb.and(conditions);
   };
 
@@ -98,29 +58,23 @@ export async function listUsers(db: Kysely<Database>, o: ListUsersOptions): Prom
   let query = db
     .selectFrom("users")
     .select(PUBLIC_USER_COLUMNS)
-    .select(cursorValues(order).as("cursor_values"))
+    .select(cursorValues(q.order).as("cursor_values"))
     .where(matching)
-    .limit(o.top + 1);
-  for (const key of order) query = query.orderBy(key.column, key.direction);
+    .limit(q.top + 1);
+  for (const key of q.order) query = query.orderBy(key.column, key.direction);
   // A cursor continues by keyset, which stays fast however deep; skip applies only without one.
+  const { after } = q;
   if (after) query = query.where((eb) => keysetAfter(eb, after));
-  else if (o.skip > 0) query = query.offset(o.skip);
+  else if (q.skip > 0) query = query.offset(q.skip);
   const found = await query.execute();
 
-  const rows = found.slice(0, o.top);
+  const rows = found.slice(0, q.top);
   const last = rows.at(-1);
-  const nextCursor =
-    found.length > o.top && last ? encodeCursor(scope, last.cursor_values, o.cursorKey) : undefined;
   return {
     rows: rows.map(({ cursor_values: _, ...row }) => row),
     count,
-    ...(nextCursor !== undefined && { nextCursor }),
-    ...(select !== undefined && { select }),
+    ...(found.length > q.top && last && { next: last.cursor_values }),
   };
-}
-
-function isCount(n: number): boolean {
-  return Number.isSafeInteger(n) && n >= 0;
 }
 
 /**

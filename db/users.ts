@@ -1,46 +1,73 @@
-import { type Kysely, sql, type Transaction } from "kysely";
-import { AppError } from "../server/errors/api-errors.ts";
+import {
+  type ExpressionBuilder,
+  type Kysely,
+  type Selectable,
+  sql,
+  type Transaction,
+} from "kysely";
 import { authStateChanged } from "./auth-state.ts";
-import type { Database, NewUser, UserRow, UserUpdate } from "./database.ts";
+import type { Database, NewUser, UsersTable, UserUpdate } from "./database.ts";
 import { uniqueViolation } from "./unique-violation.ts";
 
-type Db = Kysely<Database> | Transaction<Database>;
+/** What the API shows of a user (routers/users toUser's input, the listing's rows). */
+export const PUBLIC_USER_COLUMNS = [
+  "id",
+  "email",
+  "username",
+  "first_name",
+  "last_name",
+  "role",
+  "status",
+  "email_verified",
+  "last_login_at",
+  "created_at",
+  "updated_at",
+] as const;
+export type PublicUserRow = Pick<Selectable<UsersTable>, (typeof PUBLIC_USER_COLUMNS)[number]>;
 
-const TAKEN: Record<string, AppError> = {
-  users_email_key: new AppError("EMAIL_TAKEN", "That email is already in use"),
-  users_username_key: new AppError("USERNAME_TAKEN", "That username is already in use"),
+/**
+ * What every user query returns: the public columns and the state the service decides on.
+ * Never password_hash: it leaves db/ only through `findCredentials`.
+ */
+const USER_COLUMNS = [...PUBLIC_USER_COLUMNS, "token_version", "deleted_at"] as const;
+export type UserRow = Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>;
+export type UserCredentials = UserRow & Pick<Selectable<UsersTable>, "password_hash">;
+
+/** The unique keys a user write can collide with (another account holds the value). */
+export type UserKey = "email" | "username";
+const UNIQUE_KEYS: Record<string, UserKey> = {
+  users_email_key: "email",
+  users_username_key: "username",
 };
 
-/** Runs a write and turns a uniqueness race into the 409 API.md names. */
-async function mapTaken<T>(write: Promise<T>): Promise<T> {
-  try {
-    return await write;
-  } catch (error) {
-    const taken = TAKEN[uniqueViolation(error) ?? ""];
-    if (taken) throw new AppError(taken.apiCode, taken.message, { cause: error });
-    throw error;
-  }
+/**
+ * The key a failed insert, update or restore collided with, when that is why it failed: the
+ * partial unique indexes settle races that the callers' earlier lookups cannot.
+ */
+export function takenUserKey(error: unknown): UserKey | undefined {
+  const constraint = uniqueViolation(error);
+  return constraint === undefined ? undefined : UNIQUE_KEYS[constraint];
 }
 
-export const insertUser = (db: Db, user: NewUser): Promise<UserRow> =>
-  mapTaken(db.insertInto("users").values(user).returningAll().executeTakeFirstOrThrow());
+/** Throws the driver's error when the email or username is taken (`takenUserKey` names it). */
+export const insertUser = (db: Kysely<Database>, user: NewUser): Promise<UserRow> =>
+  db.insertInto("users").values(user).returning(USER_COLUMNS).executeTakeFirstOrThrow();
 
 /** What `findAuthState` reads from a user: changing one of them changes the caller's rights. */
 const AUTH_FIELDS = ["role", "status", "email", "username", "token_version"] as const;
 
+/** Throws the driver's error when the email or username is taken (`takenUserKey` names it). */
 export async function updateUser(
-  db: Db,
+  db: Kysely<Database>,
   id: number,
   patch: UserUpdate,
 ): Promise<UserRow | undefined> {
-  const updated = await mapTaken(
-    db
-      .updateTable("users")
-      .set({ ...patch, updated_at: sql`now()` })
-      .where("id", "=", id)
-      .returningAll()
-      .executeTakeFirst(),
-  );
+  const updated = await db
+    .updateTable("users")
+    .set({ ...patch, updated_at: sql`now()` })
+    .where("id", "=", id)
+    .returning(USER_COLUMNS)
+    .executeTakeFirst();
   if (AUTH_FIELDS.some((field) => patch[field] !== undefined)) authStateChanged(db, id);
   return updated;
 }
@@ -49,7 +76,7 @@ export async function updateUser(
  * Soft-deletes a user who is not deleted yet, in one statement: among concurrent deletes of the
  * same user exactly one gets `true` (the others wait for it and then match no row).
  */
-export async function softDeleteUser(db: Db, id: number): Promise<boolean> {
+export async function softDeleteUser(db: Kysely<Database>, id: number): Promise<boolean> {
   const row = await db
     .updateTable("users")
     .set((eb) => ({
@@ -68,53 +95,87 @@ export async function softDeleteUser(db: Db, id: number): Promise<boolean> {
 
 /**
  * Restores a soft-deleted user to the status it had, in one statement; undefined when it is
- * not deleted (any more). A newer account holding its email or username gives the 409.
+ * not deleted (any more). Throws the driver's error when a newer account holds its email or
+ * username (`takenUserKey` names it).
  */
-export async function restoreUser(db: Db, id: number): Promise<UserRow | undefined> {
-  const row = await mapTaken(
-    db
-      .updateTable("users")
-      .set({
-        status: sql`coalesce(status_before_delete, 'active')`,
-        status_before_delete: null,
-        deleted_at: null,
-        updated_at: sql`now()`,
-      })
-      .where("id", "=", id)
-      .where("deleted_at", "is not", null)
-      .returningAll()
-      .executeTakeFirst(),
-  );
+export async function restoreUser(db: Kysely<Database>, id: number): Promise<UserRow | undefined> {
+  const row = await db
+    .updateTable("users")
+    .set({
+      status: sql`coalesce(status_before_delete, 'active')`,
+      status_before_delete: null,
+      deleted_at: null,
+      updated_at: sql`now()`,
+    })
+    .where("id", "=", id)
+    .where("deleted_at", "is not", null)
+    .returning(USER_COLUMNS)
+    .executeTakeFirst();
   if (row) authStateChanged(db, id);
   return row;
 }
 
+type UserLookup = { id: number } | { email: string };
+
+/**
+ * By id, whatever the user's state; by email among users not deleted, case-insensitively (the
+ * unique index's expression).
+ */
+const whereUser = (by: UserLookup) => (eb: ExpressionBuilder<Database, "users">) =>
+  "id" in by
+    ? eb("id", "=", by.id)
+    : eb.and([eb(sql`lower(email)`, "=", by.email.toLowerCase()), eb("deleted_at", "is", null)]);
+
 /** The user's row, locked until the transaction ends: for changes decided on its current state. */
 export const lockUser = (tx: Transaction<Database>, id: number): Promise<UserRow | undefined> =>
-  tx.selectFrom("users").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+  tx
+    .selectFrom("users")
+    .select(USER_COLUMNS)
+    .where(whereUser({ id }))
+    .forUpdate()
+    .executeTakeFirst();
 
-export const findUserById = (db: Db, id: number): Promise<UserRow | undefined> =>
-  db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+export const findUserById = (db: Kysely<Database>, id: number): Promise<UserRow | undefined> =>
+  db.selectFrom("users").select(USER_COLUMNS).where(whereUser({ id })).executeTakeFirst();
 
-/** Among users not deleted, case-insensitively (the unique indexes' expression). */
-export const findUserByUsername = (db: Db, username: string): Promise<UserRow | undefined> =>
+/** Among users not deleted, case-insensitively. */
+export const findUserByEmail = (
+  db: Kysely<Database>,
+  email: string,
+): Promise<UserRow | undefined> =>
+  db.selectFrom("users").select(USER_COLUMNS).where(whereUser({ email })).executeTakeFirst();
+
+/**
+ * The one query that reads password_hash: for login (by email) and the checks of a signed-in
+ * user's current password (by id).
+ */
+export const findCredentials = (
+  db: Kysely<Database>,
+  by: UserLookup,
+): Promise<UserCredentials | undefined> =>
   db
     .selectFrom("users")
-    .selectAll()
+    .select([...USER_COLUMNS, "password_hash"])
+    .where(whereUser(by))
+    .executeTakeFirst();
+
+/** Among users not deleted, case-insensitively (the unique index's expression). */
+export const findUserByUsername = (
+  db: Kysely<Database>,
+  username: string,
+): Promise<UserRow | undefined> =>
+  db
+    .selectFrom("users")
+    .select(USER_COLUMNS)
     .where(sql`lower(username)`, "=", username.toLowerCase())
     .where("deleted_at", "is", null)
     .executeTakeFirst();
 
-export const findUserByEmail = (db: Db, email: string): Promise<UserRow | undefined> =>
-  db
-    .selectFrom("users")
-    .selectAll()
-    .where(sql`lower(email)`, "=", email.toLowerCase())
-    .where("deleted_at", "is", null)
-    .executeTakeFirst();
-
 /** Usernames in use (lower-cased) that start with the given prefix. */
-export async function usernamesStartingWith(db: Db, prefix: string): Promise<Set<string>> {
+export async function usernamesStartingWith(
+  db: Kysely<Database>,
+  prefix: string,
+): Promise<Set<string>> {
   const rows = await db
     .selectFrom("users")
     .select(sql<string>`lower(username)`.as("name"))
@@ -125,7 +186,7 @@ export async function usernamesStartingWith(db: Db, prefix: string): Promise<Set
 }
 
 /** Ends every access token issued so far (password change, suspension, deletion…). */
-export async function bumpTokenVersion(db: Db, id: number): Promise<void> {
+export async function bumpTokenVersion(db: Kysely<Database>, id: number): Promise<void> {
   await db
     .updateTable("users")
     .set({ token_version: sql`token_version + 1`, updated_at: sql`now()` })

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { findUserByEmail, updateUser } from "../../db/users.ts";
+import { findCredentials, updateUser } from "../../db/users.ts";
 import { mayAuthenticate } from "../../server/auth/authenticate.ts";
 import { guardLogin } from "../../server/auth/login-guard.ts";
 import { startSession } from "../../server/auth/sessions.ts";
@@ -33,7 +33,7 @@ export const tokenRoute = publicProcedure
   .mutation(async ({ ctx, input }) => {
     const guard = await guardLogin(ctx, input.email);
     const password = input.password.normalize("NFKC");
-    const user = await findUserByEmail(ctx.db, input.email);
+    const user = await findCredentials(ctx.db, { email: input.email });
     // Unknown, suspended, password-less and locked accounts cost one verify too, and answer the
     // same as a wrong password: neither timing nor body tells them apart.
     if (guard.locked || !user?.password_hash || !mayAuthenticate(user.status)) {

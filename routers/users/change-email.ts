@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { findUserByEmail, findUserById } from "../../db/users.ts";
+import { findUserByEmail } from "../../db/users.ts";
+import { takenError } from "../../server/accounts/taken.ts";
 import { requireCurrentPassword } from "../../server/auth/current-password.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { queueTokenMail, requireReissueAllowed } from "../../server/mail/token-mail.ts";
@@ -21,11 +22,7 @@ export const changeEmailRoute = authedProcedure
   .input(z.strictObject({ newEmail: ZEmail, currentPassword: ZPassword }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
-    const user = await requireCurrentPassword(
-      ctx,
-      await findUserById(ctx.db, ctx.user.id),
-      input.currentPassword,
-    );
+    const user = await requireCurrentPassword(ctx, ctx.user.id, input.currentPassword);
     if (input.newEmail === user.email) {
       throw new AppError("CONFLICT", "That is already your email address");
     }
@@ -35,7 +32,7 @@ export const changeEmailRoute = authedProcedure
     // Checked again when the change is confirmed; a change of case only is allowed.
     const holder = await findUserByEmail(ctx.db, input.newEmail);
     if (holder && holder.id !== user.id) {
-      throw new AppError("EMAIL_TAKEN", "That email is already in use");
+      throw takenError("email");
     }
     await ctx.db.transaction().execute(async (tx) => {
       await queueTokenMail(tx, ctx.config, {

@@ -1,10 +1,8 @@
 import { z } from "zod";
-import type { UserRow } from "../../db/database.ts";
-import { discardEmailTokens } from "../../db/email-token-state.ts";
-import { spendEmailToken } from "../../db/email-tokens.ts";
-import { findUserByEmail, findUserById, updateUser } from "../../db/users.ts";
+import { discardEmailTokens, spendEmailToken } from "../../db/email-tokens.ts";
+import { findUserByEmail, findUserById, type UserRow, updateUser } from "../../db/users.ts";
+import { refuseTaken, takenError } from "../../server/accounts/taken.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
-import { AppError } from "../../server/errors/api-errors.ts";
 import { invalidLink, queueEmailChangedNotice } from "../../server/mail/email-links.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { success, ZLinkToken, ZSuccess } from "../shared-schema.ts";
@@ -47,15 +45,17 @@ export const confirmVerificationRoute = publicProcedure
       if (!user || !mayChangeEmail(user)) throw invalidLink();
       const holder = await findUserByEmail(tx, change.new_email);
       if (holder && holder.id !== user.id) {
-        throw new AppError("EMAIL_TAKEN", "That email is already in use");
+        throw takenError("email");
       }
-      // The unique index settles a race with a signup; updateUser maps it to EMAIL_TAKEN.
-      await updateUser(tx, user.id, {
-        email: change.new_email,
-        email_verified: true,
-        // Confirming the new address proves control of a mailbox, as a signup's link does.
-        ...(user.status === "pending" && { status: "active" }),
-      });
+      // The unique index settles a race with a signup.
+      await refuseTaken(
+        updateUser(tx, user.id, {
+          email: change.new_email,
+          email_verified: true,
+          // Confirming the new address proves control of a mailbox, as a signup's link does.
+          ...(user.status === "pending" && { status: "active" }),
+        }),
+      );
       // Links mailed to the old address stop working.
       await discardEmailTokens(tx, user.id, ["verification", "password_reset", "email_change"]);
       await queueEmailChangedNotice(tx, ctx.config, {

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { UserRow } from "../../db/database.ts";
-import { lockUser, updateUser } from "../../db/users.ts";
+import { lockUser, type UserRow, updateUser } from "../../db/users.ts";
+import { refuseTaken } from "../../server/accounts/taken.ts";
 import { cutOffAccess } from "../../server/auth/sessions.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { audit } from "../../server/permissions/audit.ts";
@@ -77,13 +77,15 @@ export const editUserRoute = adminProcedure
         throw new AppError("CONFLICT", "The user is deleted; restore it first");
       }
       if (Object.keys(changes).length === 0) return current;
-      const updated = await updateUser(tx, current.id, {
-        first_name: changes.firstName,
-        last_name: changes.lastName,
-        username: changes.username,
-        status: changes.status,
-        role: changes.role,
-      });
+      const updated = await refuseTaken(
+        updateUser(tx, current.id, {
+          first_name: changes.firstName,
+          last_name: changes.lastName,
+          username: changes.username,
+          status: changes.status,
+          role: changes.role,
+        }),
+      );
       await audit({ ...ctx, db: tx }, "user.edit", { userId: current.id }, changes);
       if (changes.status === "suspended") await cutOffAccess(tx, current.id);
       return updated;

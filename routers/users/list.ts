@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { listUsers } from "../../db/user-list.ts";
+import { listUsers } from "../../server/listing/list-users.ts";
 import { isAdmin, visibilityFor } from "../../server/permissions/permissions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { toUser, ZUser } from "./user-schema.ts";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { restoreUser } from "../../db/users.ts";
+import { refuseTaken } from "../../server/accounts/taken.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { loadManagedUser } from "../../server/permissions/permissions.ts";
@@ -25,7 +26,7 @@ export const restoreUserRoute = adminProcedure
       // The conditional update decides: of concurrent restores one restores, the others find
       // the user not deleted. The partial unique indexes refuse it when a newer account took
       // the email or username.
-      const user = await restoreUser(tx, target.id);
+      const user = await refuseTaken(restoreUser(tx, target.id));
       if (!user) throw new AppError("CONFLICT", "The user is not deleted");
       await audit({ ...ctx, db: tx }, "user.restore", { userId: user.id }, { status: user.status });
       return toUser(user);

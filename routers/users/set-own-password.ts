@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { findUserById } from "../../db/users.ts";
 import { hashPasswordForUser } from "../../server/accounts/accounts.ts";
 import { requireCurrentPassword } from "../../server/auth/current-password.ts";
 import { replacePassword } from "../../server/passwords/replace.ts";
@@ -20,11 +19,7 @@ export const setOwnPasswordRoute = authedProcedure
   .input(z.strictObject({ currentPassword: ZPassword, newPassword: ZPassword }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
-    const user = await requireCurrentPassword(
-      ctx,
-      await findUserById(ctx.db, ctx.user.id),
-      input.currentPassword,
-    );
+    const user = await requireCurrentPassword(ctx, ctx.user.id, input.currentPassword);
     const hash = await hashPasswordForUser(ctx, input.newPassword, user);
     await replacePassword(ctx.db, user.id, hash, { keepSessionId: ctx.user.sessionId });
     return success("Password updated");

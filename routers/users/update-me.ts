@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { updateUser } from "../../db/users.ts";
+import { refuseTaken } from "../../server/accounts/taken.ts";
 import { userNotFound } from "../../server/permissions/permissions.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { toUser, ZName, ZUser, ZUsername } from "./user-schema.ts";
@@ -18,11 +19,13 @@ export const updateMeRoute = authedProcedure
   .input(ZProfilePatch)
   .output(ZUser)
   .mutation(async ({ ctx, input }) => {
-    const user = await updateUser(ctx.db, ctx.user.id, {
-      first_name: input.firstName,
-      last_name: input.lastName,
-      username: input.username,
-    });
+    const user = await refuseTaken(
+      updateUser(ctx.db, ctx.user.id, {
+        first_name: input.firstName,
+        last_name: input.lastName,
+        username: input.username,
+      }),
+    );
     if (!user) throw userNotFound();
     return toUser(user);
   });

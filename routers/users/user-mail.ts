@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { listUserMails } from "../../db/mail-queue.ts";
+import { listUserMails } from "../../db/mail-outbox.ts";
 import { findUserById } from "../../db/users.ts";
 import { userNotFound } from "../../server/permissions/permissions.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ROLES, STATUSES, type UserRow } from "../../db/database.ts";
+import { ROLES, STATUSES } from "../../db/database.ts";
+import type { PublicUserRow } from "../../db/users.ts";
 import {
   isReservedUsername,
   USERNAME_CHARACTERS,
@@ -61,21 +62,6 @@ export const ZUser = z
   .meta({ id: "User" });
 
 export type TUser = z.infer<typeof ZUser>;
-
-type PublicUserRow = Pick<
-  UserRow,
-  | "id"
-  | "email"
-  | "username"
-  | "first_name"
-  | "last_name"
-  | "status"
-  | "role"
-  | "email_verified"
-  | "created_at"
-  | "updated_at"
-  | "last_login_at"
->;
 
 /** The one mapping from a stored user to what the API shows (never the hash or internals). */
 export const toUser = (row: PublicUserRow): TUser => ({

@@ -2,7 +2,10 @@
 // the bench's operations (captured from it; sql-check.ts re-captures them at every bench run and
 // reports any difference), written out by hand so the baseline needs no query builder.
 
+/** db/users.ts PUBLIC_USER_COLUMNS: what a listing reads. */
 const USER_COLUMNS = `"id", "email", "username", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at"`;
+/** db/users.ts USER_COLUMNS: what the other user queries read (never password_hash). */
+const USER_ROW_COLUMNS = `${USER_COLUMNS}, "token_version", "deleted_at"`;
 
 /**
  * db/auth-state.ts findAuthState: $1 session id, $2 user id. The baseline runs it on every
@@ -11,10 +14,10 @@ const USER_COLUMNS = `"id", "email", "username", "first_name", "last_name", "rol
 export const AUTH_STATE = `select "u"."id", "u"."role", "u"."status", "u"."email", "u"."username", "u"."token_version", case when s.revoked_at is null then s.expires_at end as "session_expires_at" from "users" as "u" left join "sessions" as "s" on "s"."id" = $1 and "s"."user_id" = "u"."id" where "u"."id" = $2`;
 
 /** db/users.ts findUserById. */
-export const USER_BY_ID = `select * from "users" where "id" = $1`;
+export const USER_BY_ID = `select ${USER_ROW_COLUMNS} from "users" where "id" = $1`;
 
 /** db/users.ts findUserByUsername: $1 the lower-cased username. */
-export const USER_BY_USERNAME = `select * from "users" where lower(username) = $1 and "deleted_at" is null`;
+export const USER_BY_USERNAME = `select ${USER_ROW_COLUMNS} from "users" where lower(username) = $1 and "deleted_at" is null`;
 
 /** The listing's WHERE for each filter the bench sends ($1 is the filter's value). */
 const WHERE = {
@@ -27,7 +30,7 @@ const listCount = (where: string) => `select count(*)::int as "count" from "user
 const listRows = (where: string, limit: string) =>
   `select ${USER_COLUMNS}, json_build_array("id") as "cursor_values" from "users" where ${where} order by "id" asc limit ${limit}`;
 
-/** db/user-list.ts listUsers for an admin, ordered by id: [count, rows]. */
+/** db/user-list.ts findUserPage for an admin, ordered by id: [count, rows]. */
 export const LIST = {
   emailEq: [listCount(WHERE.emailEq), listRows(WHERE.emailEq, "$2")],
   lastNameStartsWith: [listCount(WHERE.lastNameLike), listRows(WHERE.lastNameLike, "$2")],
@@ -46,8 +49,8 @@ export const AUDIT_INSERT = `insert into "audit_log" ("actor_id", "action", "tar
 export const PATCH_FIRST_NAME = [
   "begin",
   // The service locks the row and decides on it (a concurrent delete cannot be undone by an edit).
-  `select * from "users" where "id" = $1 for update`,
-  `update "users" set "first_name" = $1, "updated_at" = now() where "id" = $2 returning *`,
+  `select ${USER_ROW_COLUMNS} from "users" where "id" = $1 for update`,
+  `update "users" set "first_name" = $1, "updated_at" = now() where "id" = $2 returning ${USER_ROW_COLUMNS}`,
   AUDIT_INSERT,
   "commit",
 ] as const;

@@ -1,13 +1,14 @@
 import { randomInt } from "node:crypto";
 import type { Transaction } from "kysely";
-import type { Database, Role, UserRow, UserStatus } from "../../db/database.ts";
-import { discardEmailTokens } from "../../db/email-token-state.ts";
+import type { Database, Role, UserStatus } from "../../db/database.ts";
+import { discardEmailTokens } from "../../db/email-tokens.ts";
 import { deleteProfileImage } from "../../db/profile-images.ts";
-import { insertUser, usernamesStartingWith } from "../../db/users.ts";
+import { insertUser, type UserRow, usernamesStartingWith } from "../../db/users.ts";
 import type { Config } from "../config.ts";
 import type { Deps as ServiceDeps } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
 import { queueTokenMail } from "../mail/token-mail.ts";
+import { refuseTaken } from "./taken.ts";
 import { isReservedUsername, USERNAME_LETTER, USERNAME_MAX, USERNAME_MIN } from "./usernames.ts";
 
 export type NewAccount = {
@@ -65,15 +66,17 @@ export async function createAccount(deps: Deps, account: NewAccount): Promise<Us
     try {
       return await db.transaction().execute(async (tx) => {
         const username = account.username ?? (await deriveUsername(tx, account.email, attempt));
-        const user = await insertUser(tx, {
-          email: account.email,
-          username,
-          first_name: account.firstName,
-          last_name: account.lastName,
-          role: account.role,
-          status: account.status,
-          password_hash: passwordHash,
-        });
+        const user = await refuseTaken(
+          insertUser(tx, {
+            email: account.email,
+            username,
+            first_name: account.firstName,
+            last_name: account.lastName,
+            role: account.role,
+            status: account.status,
+            password_hash: passwordHash,
+          }),
+        );
         const kind = account.status === "invited" ? "invitation" : "verification";
         await queueTokenMail(tx, config, { kind, user, recipient: user.email });
         return user;

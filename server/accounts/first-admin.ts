@@ -1,9 +1,8 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.ts";
-import { findUserByEmail, insertUser } from "../../db/users.ts";
+import { findUserByEmail, insertUser, takenUserKey } from "../../db/users.ts";
 import type { Config } from "../config.ts";
-import { AppError } from "../errors/api-errors.ts";
 import { deriveUsername, hashNewPassword, type PasswordDeps } from "./accounts.ts";
 
 /**
@@ -36,7 +35,8 @@ export async function ensureFirstAdmin(
       }),
     );
   } catch (error) {
-    if (error instanceof AppError && error.apiCode === "EMAIL_TAKEN") return "exists";
+    // Another process created it meanwhile.
+    if (takenUserKey(error) === "email") return "exists";
     throw error;
   }
   log.info({ email }, "first AppAdmin created");

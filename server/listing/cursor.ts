@@ -1,15 +1,15 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import {
+  type CursorPosition,
+  type CursorValue,
+  FILTER_FIELDS,
+  type SortKey,
+} from "../../db/listing-query.ts";
 import { AppError } from "../errors/api-errors.ts";
-import type { SortKey } from "./order-select.ts";
-import { FILTER_FIELDS } from "./parser.ts";
 
 export type CursorKey = Uint8Array | string;
-/** One order column's value in the last row of a page; date-times as PostgreSQL's exact text. */
-export type CursorValue = string | number | boolean;
 /** What a cursor is bound to: it only continues the listing it came from. */
 export type CursorScope = { order: readonly SortKey[]; filter: string };
-/** Each order key with the last row's value for it. */
-export type CursorPosition = { key: SortKey; value: CursorValue }[];
 
 type Payload = { o: string; f: string; v: unknown[] };
 

@@ -1,8 +1,6 @@
+import { FILTER_FIELDS, type SortDirection, type SortKey } from "../../db/listing-query.ts";
 import { invalid, showChar } from "./lexer.ts";
-import { FILTER_FIELDS, type FilterColumn, type FilterField, filterField } from "./parser.ts";
-
-export type SortDirection = "asc" | "desc";
-export type SortKey = { field: FilterField; column: FilterColumn; direction: SortDirection };
+import { filterField } from "./parser.ts";
 
 /** The fields a user has in API output, which is what `$select` picks from. */
 export const SELECT_FIELDS = [

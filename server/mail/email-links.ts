@@ -1,9 +1,8 @@
 import type { Kysely, Transaction } from "kysely";
-import type { Database, EmailTokenKind, UserRow, UserStatus } from "../../db/database.ts";
-import { findLiveEmailToken } from "../../db/email-token-state.ts";
-import { spendEmailToken } from "../../db/email-tokens.ts";
-import { enqueueMail } from "../../db/outbox.ts";
-import { findUserById } from "../../db/users.ts";
+import type { Database, EmailTokenKind, UserStatus } from "../../db/database.ts";
+import { findLiveEmailToken, spendEmailToken } from "../../db/email-tokens.ts";
+import { enqueueMail } from "../../db/mail-outbox.ts";
+import { findUserById, type UserRow } from "../../db/users.ts";
 import { hashToken } from "../auth/opaque-tokens.ts";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors/api-errors.ts";

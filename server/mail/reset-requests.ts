@@ -1,7 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database, UserStatus } from "../../db/database.ts";
-import { takeQueuedRow } from "../../db/mail-queue.ts";
-import { enqueueMail } from "../../db/outbox.ts";
+import { enqueueMail, takeQueuedRow } from "../../db/mail-outbox.ts";
 import { findUserByEmail } from "../../db/users.ts";
 import type { Config } from "../config.ts";
 import { queueTokenMail } from "./token-mail.ts";

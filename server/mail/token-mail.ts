@@ -1,7 +1,7 @@
 import type { Transaction } from "kysely";
 import type { Database, EmailTokenKind } from "../../db/database.ts";
 import { replaceEmailToken } from "../../db/email-tokens.ts";
-import { enqueueMail } from "../../db/outbox.ts";
+import { enqueueMail } from "../../db/mail-outbox.ts";
 import { hashToken, randomToken } from "../auth/opaque-tokens.ts";
 import type { Config } from "../config.ts";
 import type { Context } from "../context.ts";

@@ -5,12 +5,13 @@ import {
   abandonMail,
   type ClaimedMail,
   claimDueMails,
+  MAIL_CHANNEL,
   markMailSent,
+  onMailQueuedLocally,
   releaseMails,
   renewMailLeases,
   rescheduleMail,
-} from "../../db/mail-queue.ts";
-import { MAIL_CHANNEL, onMailQueuedLocally } from "../../db/outbox-notify.ts";
+} from "../../db/mail-outbox.ts";
 import type { Config } from "../config.ts";
 import { RESET_REQUEST_KIND, resolveResetRequest } from "./reset-requests.ts";
 import { renderMail, UnrenderableMailError } from "./templates.ts";

@@ -1,11 +1,11 @@
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import { recordAudit } from "../../db/audit.ts";
 import type { Database } from "../../db/database.ts";
 import type { Caller } from "../auth/authenticate.ts";
 
 /** Records an admin action by the caller; `changes` holds new values only, never secrets. */
 export const audit = (
-  ctx: { db: Kysely<Database> | Transaction<Database>; user: Caller },
+  ctx: { db: Kysely<Database>; user: Caller },
   action: string,
   target: { userId?: number; organizationId?: number },
   changes?: Record<string, unknown>,

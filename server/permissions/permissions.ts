@@ -1,6 +1,7 @@
-import type { Expression, ExpressionBuilder, Kysely, SqlBool } from "kysely";
-import type { Database, Role, UserRow } from "../../db/database.ts";
-import { findUserById, findUserByUsername } from "../../db/users.ts";
+import type { Kysely } from "kysely";
+import type { Database, Role } from "../../db/database.ts";
+import type { UsersCondition } from "../../db/user-list.ts";
+import { findUserById, findUserByUsername, type UserRow } from "../../db/users.ts";
 import { isVisibleToUser, visibleToUser } from "../../db/visibility.ts";
 import type { Caller } from "../auth/authenticate.ts";
 import { AppError } from "../errors/api-errors.ts";
@@ -38,9 +39,7 @@ export function requireSelfOrAdmin(caller: Caller, targetId: number): void {
 }
 
 /** The list filter for the caller's visibility; undefined when they see everyone. */
-export function visibilityFor(
-  caller: Caller,
-): ((eb: ExpressionBuilder<Database, "users">) => Expression<SqlBool>) | undefined {
+export function visibilityFor(caller: Caller): UsersCondition | undefined {
   return isAdmin(caller) ? undefined : visibleToUser(caller.id);
 }
 

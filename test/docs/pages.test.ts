@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findLiveEmailToken } from "../../db/email-token-state.ts";
+import { findLiveEmailToken } from "../../db/email-tokens.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
 import { PAGES, PAGES_CSP } from "../../server/http/pages/register.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
-import type { Database, Role, UserRow, UserStatus } from "../../db/database.ts";
+import type { Database, Role, UserStatus } from "../../db/database.ts";
+import type { UserRow } from "../../db/users.ts";
 import { insertUser } from "../../db/users.ts";
 import { createCaller } from "../../routers/router.ts";
 import { buildApp } from "../../server/app.ts";

@@ -1,4 +1,4 @@
-import type { UserRow } from "../../db/database.ts";
+import type { UserRow } from "../../db/users.ts";
 import { imagesRouter } from "../../routers/images/router.ts";
 import { createContext } from "../../server/context.ts";
 import { registerImageRoutes } from "../../server/http/image-routes.ts";

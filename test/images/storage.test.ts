@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UserRow } from "../../db/database.ts";
 import {
   deleteProfileImage,
   findProfileImageMeta,
@@ -7,6 +6,7 @@ import {
   storeDerivedFallback,
   upsertProfileImage,
 } from "../../db/profile-images.ts";
+import type { UserRow } from "../../db/users.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { notifyMailQueued } from "../../db/outbox-notify.ts";
+import { notifyMailQueued } from "../../db/mail-outbox.ts";
 import { queueTokenMail } from "../../server/mail/token-mail.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import {

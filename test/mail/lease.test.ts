@@ -9,7 +9,7 @@ import {
   releaseMails,
   renewMailLeases,
   rescheduleMail,
-} from "../../db/mail-queue.ts";
+} from "../../db/mail-outbox.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import {
   APP_URL,

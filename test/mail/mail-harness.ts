@@ -2,8 +2,7 @@ import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { sql } from "kysely";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
-import { enqueueMail } from "../../db/outbox.ts";
-import { notifyMailQueued } from "../../db/outbox-notify.ts";
+import { enqueueMail, notifyMailQueued } from "../../db/mail-outbox.ts";
 import {
   createMailTransport,
   type MailLog,

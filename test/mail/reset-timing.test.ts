@@ -6,7 +6,7 @@
  * exactly one reset mail each and the unknown ones none.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UserRow } from "../../db/database.ts";
+import type { UserRow } from "../../db/users.ts";
 import { mannWhitneyZ, median } from "../helpers/rank-test.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import { testWorker } from "./mail-harness.ts";

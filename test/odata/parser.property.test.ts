@@ -1,9 +1,10 @@
 import fc from "fast-check";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, ROLES, STATUSES, type UserRow } from "../../db/database.ts";
+import { type Database, ROLES, STATUSES } from "../../db/database.ts";
 import { filterToSql } from "../../db/listing-sql.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../db/open.ts";
+import type { UserRow } from "../../db/users.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { parseFilter } from "../../server/listing/parser.ts";
 

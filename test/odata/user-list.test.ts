@@ -2,9 +2,10 @@ import { type Kysely, type SqlBool, sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database, NewUser } from "../../db/database.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../db/open.ts";
-import { type ListUsersOptions, listUsers, PUBLIC_USER_COLUMNS } from "../../db/user-list.ts";
+import { PUBLIC_USER_COLUMNS } from "../../db/users.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { decodeCursor, encodeCursor } from "../../server/listing/cursor.ts";
+import { type ListUsersOptions, listUsers } from "../../server/listing/list-users.ts";
 import { parseOrderBy } from "../../server/listing/order-select.ts";
 
 let handle: DatabaseHandle;

@@ -9,7 +9,7 @@ import { decodeJwt } from "jose";
 import sharp from "sharp";
 import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
-import type { UserRow } from "../../db/database.ts";
+import type { UserRow } from "../../db/users.ts";
 import { appRouter } from "../../routers/router.ts";
 import type { Meta } from "../../server/trpc.ts";
 import { PASSWORD, type TestApp } from "../helpers/test-app.ts";

@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { UserRow } from "../../db/database.ts";
+import type { UserRow } from "../../db/users.ts";
 import { ZSuccess } from "../../routers/shared-schema.ts";
 import { ZUser } from "../../routers/users/user-schema.ts";
 import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors/api-errors.ts";

@@ -1,7 +1,61 @@
-import { type ExpressionBuilder, type Kysely, sql, type Transaction } from "kysely";
+import { randomUUID } from "node:crypto";
+import { type ExpressionBuilder, type Kysely, sql } from "kysely";
 import type { Database } from "./database.ts";
+import { databaseEvents } from "./database-events.ts";
 
-type Db = Kysely<Database> | Transaction<Database>;
+export type OutgoingMail = {
+  userId: number | null;
+  kind: string;
+  recipient: string;
+  payload: Record<string, unknown>;
+};
+
+/**
+ * Queues a mail in the caller's transaction: it is sent only if the change that caused it
+ * commits, and wakes the mail worker at commit. The Message-ID is fixed now so a resend after a
+ * crash can be de-duplicated.
+ */
+export async function enqueueMail(
+  db: Kysely<Database>,
+  mail: OutgoingMail,
+  domain: string,
+): Promise<void> {
+  await db
+    .insertInto("mail_outbox")
+    .values({
+      user_id: mail.userId,
+      kind: mail.kind,
+      recipient: mail.recipient,
+      payload: JSON.stringify(mail.payload),
+      message_id: `<${randomUUID()}@${domain}>`,
+    })
+    .execute();
+  await notifyMailQueued(db);
+}
+
+/** The channel the mail worker LISTENs on (PostgreSQL). */
+export const MAIL_CHANNEL = "mail_outbox";
+
+/**
+ * Wakes the mail worker once the caller's transaction commits. Call it in the transaction that
+ * queued the mail: PostgreSQL delivers the NOTIFY only on commit (nothing on rollback) and to
+ * every server process listening on the database.
+ *
+ * The in-process signal is for PGlite, which is embedded in this one process: its single
+ * connection belongs to the caller's transaction until it ends, so a worker woken now claims
+ * only after the commit (and finds nothing after a rollback).
+ */
+export async function notifyMailQueued(db: Kysely<Database>): Promise<void> {
+  await sql`select pg_notify(${MAIL_CHANNEL}, '')`.execute(db);
+  databaseEvents(db).emit("mailQueued");
+}
+
+/** Subscribes to this process's queue signal for this database; returns the unsubscribe function. */
+export function onMailQueuedLocally(db: Kysely<Database>, listener: () => void): () => void {
+  const events = databaseEvents(db);
+  events.on("mailQueued", listener);
+  return () => events.off("mailQueued", listener);
+}
 
 /** A queued mail the worker has leased for sending. */
 export type ClaimedMail = {
@@ -29,7 +83,7 @@ export type MailClaim = Pick<ClaimedMail, "id" | "attempts">;
  * retry, a release — matches no row and cannot undo the newer claim.
  */
 export async function claimDueMails(
-  db: Db,
+  db: Kysely<Database>,
   limit: number,
   leaseSeconds: number,
 ): Promise<ClaimedMail[]> {
@@ -66,7 +120,7 @@ export async function claimDueMails(
 }
 
 /** Delivered: the payload (which holds the raw emailed token) is dropped. */
-export const markMailSent = (db: Db, id: number) =>
+export const markMailSent = (db: Kysely<Database>, id: number) =>
   db
     .updateTable("mail_outbox")
     .set({ status: "sent", sent_at: sql`now()`, payload: null, last_error: null })
@@ -79,7 +133,7 @@ export const markMailSent = (db: Db, id: number) =>
  * heartbeat); mails claimed again by another worker since are left alone.
  */
 export async function renewMailLeases(
-  db: Db,
+  db: Kysely<Database>,
   claims: MailClaim[],
   leaseSeconds: number,
 ): Promise<void> {
@@ -92,7 +146,12 @@ export async function renewMailLeases(
 }
 
 /** Failed this time: tried again after `delaySeconds`. */
-export const rescheduleMail = (db: Db, claim: MailClaim, delaySeconds: number, error: string) =>
+export const rescheduleMail = (
+  db: Kysely<Database>,
+  claim: MailClaim,
+  delaySeconds: number,
+  error: string,
+) =>
   db
     .updateTable("mail_outbox")
     .set({
@@ -103,7 +162,7 @@ export const rescheduleMail = (db: Db, claim: MailClaim, delaySeconds: number, e
     .execute();
 
 /** Given up: never tried again, and the payload (with its token) is dropped. */
-export const abandonMail = (db: Db, claim: MailClaim, error: string) =>
+export const abandonMail = (db: Kysely<Database>, claim: MailClaim, error: string) =>
   db
     .updateTable("mail_outbox")
     .set({ status: "abandoned", payload: null, last_error: error })
@@ -111,7 +170,7 @@ export const abandonMail = (db: Db, claim: MailClaim, error: string) =>
     .execute();
 
 /** Hands claimed but unsent mails back (a worker stopping): due now, the attempt not counted. */
-export async function releaseMails(db: Db, claims: MailClaim[]): Promise<void> {
+export async function releaseMails(db: Kysely<Database>, claims: MailClaim[]): Promise<void> {
   if (claims.length === 0) return;
   await db
     .updateTable("mail_outbox")
@@ -128,7 +187,7 @@ const whereClaimed = (claims: MailClaim[]) => (eb: ExpressionBuilder<Database, "
   ]);
 
 /** A user's mails, newest first, without the payload. */
-export const listUserMails = (db: Db, userId: number, limit: number) =>
+export const listUserMails = (db: Kysely<Database>, userId: number, limit: number) =>
   db
     .selectFrom("mail_outbox")
     .select([
@@ -151,7 +210,7 @@ export const listUserMails = (db: Db, userId: number, limit: number) =>
  * Takes a queued row out of the outbox in the caller's transaction (a job that the worker turns
  * into mails); false when it is gone already (another worker resolved it).
  */
-export async function takeQueuedRow(db: Db, id: number): Promise<boolean> {
+export async function takeQueuedRow(db: Kysely<Database>, id: number): Promise<boolean> {
   const taken = await db
     .deleteFrom("mail_outbox")
     .where("id", "=", id)
