@@ -1,13 +1,18 @@
 import { z } from "zod";
 import { enforceRate, rateRules } from "../../server/limits/rate-limit.ts";
-import { checkLink, LINK_HOLDERS, LINK_STATES } from "../../server/mail/email-links.ts";
+import {
+  checkLink,
+  LINK_HOLDERS,
+  LINK_STATES,
+  PASSWORD_LINK_KINDS,
+} from "../../server/mail/email-links.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { ZLinkToken } from "../users/link-token-schema.ts";
 
 export const ZLinkStateInput = z.strictObject({
   token: ZLinkToken,
   kind: z
-    .enum(["invitation", "password_reset"])
+    .enum(PASSWORD_LINK_KINDS)
     .meta({ description: "The mail the link came in: an invitation or a password reset" }),
 });
 

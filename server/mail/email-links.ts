@@ -29,11 +29,14 @@ export type LinkCheck =
   | { state: "valid"; user: UserRow }
   | { state: Exclude<LinkState, "valid">; user?: undefined };
 
+/** The links that set a password: the ones a page checks before anyone types one. */
+export const PASSWORD_LINK_KINDS = ["invitation", "password_reset"] as const;
+
 /** Who may still use a link that sets a password, by its kind. */
 export const LINK_HOLDERS = {
   invitation: ["invited"],
   password_reset: RESETTABLE,
-} as const satisfies Record<"invitation" | "password_reset", readonly UserStatus[]>;
+} as const satisfies Record<(typeof PASSWORD_LINK_KINDS)[number], readonly UserStatus[]>;
 
 /**
  * The state of a link and, when it still works, the user it belongs to (one of `statuses`).

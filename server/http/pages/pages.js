@@ -239,7 +239,7 @@
     // check itself fails (rate limit, network), the form appears anyway and its submit tells.
     const checked = await post("/api/auth/link-state", { token, kind });
     const { state, email } = checked.ok ? checked.data : {};
-    if (deadLink[state]) {
+    if (Object.hasOwn(deadLink, state)) {
       refuseLink(deadLink[state], false);
       return;
     }
@@ -313,7 +313,6 @@
   }
 
   function acceptInvitation() {
-    const askInviter = "Ask the person who invited you to send a new invitation.";
     passwordPage({
       path: "/api/users/invitation/accept",
       field: "password",
@@ -330,7 +329,10 @@
       deadLink: {
         expired: {
           title: "This invitation link has expired",
-          lines: ["Invitation links work for 7 days.", askInviter],
+          lines: [
+            "Invitation links work for 7 days.",
+            "Ask the person who invited you to send a new invitation.",
+          ],
         },
         used: {
           title: "This invitation link has already been used",
@@ -343,7 +345,7 @@
           title: "This invitation link does not work",
           lines: [
             "A newer invitation may have replaced it (only the newest one works), or the link was not copied whole.",
-            `Open the newest invitation mail. ${askInviter}`,
+            "Open the newest invitation mail, or ask the person who invited you to send a new one.",
           ],
         },
       },
