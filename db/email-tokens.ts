@@ -46,18 +46,21 @@ export const spendEmailToken = (db: Kysely<Database>, kind: EmailTokenKind, toke
     .executeTakeFirst();
 
 /**
- * The user a live (unused, unexpired) token belongs to, without spending it: for checks that
- * must pass before the token is spent (a new password against the policy), so a refused
- * password does not burn the link. Spend it with `spendEmailToken` afterwards.
+ * A token of the kind, live or not, and what became of it, without spending or touching it: for
+ * checks made before the token is spent (a new password against the policy, so a refused password
+ * does not burn the link) and for telling a person whether their link still works. Expiry is
+ * judged by the database's clock, as `spendEmailToken` judges it.
  */
-export const findLiveEmailToken = (db: Kysely<Database>, kind: EmailTokenKind, tokenHash: string) =>
+export const findEmailToken = (db: Kysely<Database>, kind: EmailTokenKind, tokenHash: string) =>
   db
     .selectFrom("email_tokens")
-    .select(["user_id", "new_email"])
+    .select([
+      "user_id",
+      sql<boolean>`used_at is not null`.as("used"),
+      sql<boolean>`expires_at <= now()`.as("expired"),
+    ])
     .where("token_hash", "=", tokenHash)
     .where("kind", "=", kind)
-    .where("used_at", "is", null)
-    .where("expires_at", ">", sql<Date>`now()`)
     .executeTakeFirst();
 
 /**

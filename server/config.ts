@@ -10,6 +10,8 @@ const ZEnv = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   APP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Where the landing pages send a person once their link has done its work. */
+  SIGN_IN_URL: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATA_DIR: z.string().min(1).default("./data"),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
@@ -117,9 +119,10 @@ export type Env = z.infer<typeof ZEnv>;
 export const SETTING_NAMES = Object.keys(ZEnv.shape);
 
 export type Config = Readonly<
-  Omit<Env, "PUBLIC_URL" | "APP_URL"> & {
+  Omit<Env, "PUBLIC_URL" | "APP_URL" | "SIGN_IN_URL"> & {
     PUBLIC_URL: string;
     APP_URL: string;
+    SIGN_IN_URL: string;
   }
 >;
 
@@ -173,10 +176,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = environment()): Config {
     );
   }
   const publicUrl = stripSlash(values.PUBLIC_URL ?? `http://localhost:${values.PORT}`);
+  const appUrl = stripSlash(values.APP_URL ?? publicUrl);
   return Object.freeze({
     ...values,
     PUBLIC_URL: publicUrl,
-    APP_URL: stripSlash(values.APP_URL ?? publicUrl),
+    APP_URL: appUrl,
+    // Kept as written (a path may need its trailing slash); the app's root by default.
+    SIGN_IN_URL: values.SIGN_IN_URL ?? appUrl,
   });
 }
 

@@ -1,4 +1,5 @@
 import { router } from "../../server/trpc.ts";
+import { linkStateRoute } from "./link-state.ts";
 import { logoutRoute } from "./logout.ts";
 import { logoutAllRoute } from "./logout-all.ts";
 import { passwordResetRoute } from "./password-reset.ts";
@@ -13,4 +14,5 @@ export const authRouter = router({
   logoutAll: logoutAllRoute,
   passwordReset: passwordResetRoute,
   passwordResetConfirm: passwordResetConfirmRoute,
+  linkState: linkStateRoute,
 });

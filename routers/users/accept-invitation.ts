@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { hashPasswordForUser } from "../../server/accounts/accounts.ts";
-import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
+import { findLinkUser, LINK_HOLDERS, spendLinkToken } from "../../server/mail/email-links.ts";
 import { writePassword } from "../../server/passwords/replace.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { success, ZLinkToken, ZPassword, ZSuccess } from "../shared-schema.ts";
 
-const INVITED = ["invited"] as const;
+const INVITED = LINK_HOLDERS.invitation;
 
 export const acceptInvitationRoute = publicProcedure
   .meta({

@@ -95,6 +95,9 @@ export const rateRules = (config: Config) => ({
   },
   resetPerIp: { name: "reset-ip", limit: config.RESET_LIMIT_PER_IP, windowSeconds: 3600 },
   resetPerRecipient: { name: "reset-recipient", limit: 3, windowSeconds: 3600 },
+  // A person opens a link a few times; this leaves a shared office address room for dozens of
+  // people while a guesser gets 60 tries per quarter hour at a 256-bit token.
+  linkStatePerIp: { name: "link-state-ip", limit: 60, windowSeconds: 900 },
 });
 
 type RateDeps = { limits: RateLimitStore; config: Pick<Config, "RATE_LIMIT"> };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findLiveEmailToken } from "../../db/email-tokens.ts";
+import { findEmailToken } from "../../db/email-tokens.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
 import { PAGES, PAGES_CSP } from "../../server/http/pages/register.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
@@ -63,7 +63,32 @@ it("password pages explain the policy with the configured minimum length", async
     expect(html).toContain("free of your email address and your username");
     expect(html).toMatch(/<label for="password">New password<\/label>/);
     expect(html).toContain('autocomplete="new-password"');
+    // The account's email goes here once the link is checked, for password managers.
+    expect(html).toMatch(/<input id="username"[^>]*type="email" autocomplete="username" hidden/);
   }
+});
+
+describe("the sign-in link that success notices offer", () => {
+  const signInUrl = (html: string) => /data-sign-in-url="([^"]*)"/.exec(html)?.[1];
+
+  it("is APP_URL by default", async () => {
+    for (const path of Object.keys(PAGES)) {
+      expect(signInUrl((await get(path)).body)).toBe(t.config.APP_URL);
+    }
+  });
+
+  it("is SIGN_IN_URL when set, escaped for the attribute", async () => {
+    const other = await createTestApp({
+      APP_URL: "https://app.example.com",
+      SIGN_IN_URL: "https://app.example.com/sign-in?from=mail&step=2",
+    });
+    try {
+      const html = (await other.app.inject({ method: "GET", url: "/reset-password" })).body;
+      expect(signInUrl(html)).toBe("https://app.example.com/sign-in?from=mail&amp;step=2");
+    } finally {
+      await other.close();
+    }
+  });
 });
 
 it("opening a mailed link (as a mail scanner does) never spends its token", async () => {
@@ -91,7 +116,10 @@ it("opening a mailed link (as a mail scanner does) never spends its token", asyn
     const res = await t.app.inject({ method, url: `${link.pathname}${link.search}` });
     expect(res.statusCode).toBe(200);
   }
-  expect(await findLiveEmailToken(t.db, "verification", hashToken(token))).toBeDefined();
+  expect(await findEmailToken(t.db, "verification", hashToken(token))).toMatchObject({
+    used: false,
+    expired: false,
+  });
   const user = await t.db
     .selectFrom("users")
     .select(["status", "email_verified"])

@@ -19,12 +19,13 @@ export type E2eServer = Awaited<ReturnType<typeof startE2eServer>>;
 /**
  * The whole service listening on loopback, on a database of its own, with SMTP unset: mails are
  * delivered by a mail worker into memory (DATA_DIR is memory://) and read from there. APP_URL
- * and PUBLIC_URL are the server's own origin, so mailed links and the docs' server URL work.
+ * and PUBLIC_URL are the server's own origin, so mailed links and the docs' server URL work;
+ * `settings` adds others.
  */
-export async function startE2eServer() {
+export async function startE2eServer(settings: Record<string, string> = {}) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const t: TestApp = await createTestApp({ PUBLIC_URL: origin, APP_URL: origin });
+  const t: TestApp = await createTestApp({ PUBLIC_URL: origin, APP_URL: origin, ...settings });
   await t.app.listen({ port, host: "127.0.0.1" });
   const transport = createMailTransport(t.config, silent);
   if (transport.mode !== "memory")

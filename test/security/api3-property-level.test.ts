@@ -134,6 +134,19 @@ const REPRESENTATIVE: Record<string, Setup> = {
       },
     };
   },
+  // A live link answers with its account's email, and nothing more.
+  "POST /auth/link-state #valid invitation": async (caller, targets) => {
+    const created = await send(t, await requestFor(op("POST /users"), targets), caller.accessToken);
+    expect(created.statusCode, created.body).toBe(201);
+    const token = await mailedToken(created.json().id, "invitation");
+    return {
+      spec: {
+        method: "POST",
+        url: "/api/auth/link-state",
+        payload: { token, kind: "invitation" },
+      },
+    };
+  },
   "POST /users/{id}/restore": async (caller, targets) => {
     const deleted = await send(
       t,

@@ -50,6 +50,7 @@ const EXPECTED: Record<string, Cell> = {
   "POST /auth/logout-all": AUTHENTICATED,
   "POST /auth/password-reset": PUBLIC,
   "POST /auth/password-reset/confirm": PUBLIC,
+  "POST /auth/link-state": PUBLIC,
   "POST /users/signup": PUBLIC,
   "GET /users": AUTHENTICATED,
   "POST /users": ADMINS,

@@ -112,6 +112,9 @@ export const VALID_REQUESTS: Record<string, (t: Targets) => Omit<RequestSpec, "m
   "POST /auth/password-reset/confirm": () => ({
     payload: { token: `no-such-token-${tag()}`, newPassword: NEW_PASSWORD },
   }),
+  "POST /auth/link-state": () => ({
+    payload: { token: `no-such-token-${tag()}`, kind: "invitation" },
+  }),
   "POST /users/signup": () => ({
     payload: {
       email: `signup-${tag()}@example.com`,

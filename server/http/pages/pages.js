@@ -1,6 +1,7 @@
 // The landing pages that mails link to (/verify-email, /accept-invitation, /reset-password).
 // Served as a static file: the pages' CSP allows scripts from this origin only, never inline.
-// Opening a page does nothing with the token; it is sent only when the person submits the form.
+// Opening a page changes nothing: the invitation and reset pages only ask whether the link still
+// works (POST /api/auth/link-state reads, never spends); the token is used when the person submits.
 
 (() => {
   const page = document.body.dataset.page;
@@ -8,7 +9,10 @@
   const byId = (id) => document.getElementById(id);
   const result = byId("result");
 
-  /** POSTs JSON to the API; never throws. `code` is the API's error code, or NETWORK. */
+  /**
+   * POSTs JSON to the API; never throws. `data` is the answer's body, `code` the API's error code
+   * (or NETWORK).
+   */
   async function post(path, body) {
     let response;
     try {
@@ -31,6 +35,7 @@
     return {
       ok: response.ok,
       status: response.status,
+      data,
       code: typeof data.code === "string" ? data.code : undefined,
       message: typeof data.message === "string" ? data.message : "",
       issues: Array.isArray(data.issues) ? data.issues : [],
@@ -40,9 +45,10 @@
 
   /**
    * Shows an outcome in a live region, built from text nodes only (a server message is never
-   * parsed as HTML). `focus` moves the keyboard focus there, for outcomes that replace the form.
+   * parsed as HTML). `focus` moves the keyboard focus there, for outcomes that replace the form;
+   * `signIn` adds the next step, a link to where the person signs in (SIGN_IN_URL).
    */
-  function show(region, { tone, title, lines, focus }) {
+  function show(region, { tone, title, lines, focus, signIn }) {
     const box = document.createElement("div");
     box.className = `notice notice-${tone}`;
     const heading = document.createElement("h2");
@@ -52,6 +58,13 @@
       const p = document.createElement("p");
       p.textContent = line;
       box.append(p);
+    }
+    if (signIn) {
+      const link = document.createElement("a");
+      link.className = "next-step";
+      link.href = document.body.dataset.signInUrl;
+      link.textContent = "Sign in";
+      box.append(link);
     }
     region.replaceChildren(box);
     if (focus) region.focus();
@@ -135,12 +148,11 @@
         form.hidden = true;
         show(result, {
           tone: "success",
-          title: "Your email address is confirmed",
-          lines: [
-            outcome.message,
-            "You can now log in with this email address and your password.",
-          ].filter(Boolean),
+          // The server's own words ("Your new email address is confirmed" after a change).
+          title: outcome.message || "Your email address is confirmed",
+          lines: ["You can now sign in with this email address and your password."],
           focus: true,
+          signIn: true,
         });
         return;
       }
@@ -151,10 +163,11 @@
           title: "This link can no longer be used",
           lines: [
             "It is invalid, has already been used, or has expired (confirmation links work once, for 24 hours, and only the newest one works).",
-            "If you already confirmed your address, just log in.",
-            "Otherwise log in and ask for a new confirmation email, or ask your administrator to send one.",
+            "If you already confirmed your address, just sign in.",
+            "Otherwise sign in and ask for a new confirmation email, or ask your administrator to send one.",
           ],
           focus: true,
+          signIn: true,
         });
         return;
       }
@@ -165,7 +178,7 @@
           title: "This address is already in use",
           lines: [
             "Another account now uses this email address, so it cannot be confirmed for yours.",
-            "Log in with your current address and choose a different one.",
+            "Sign in with your current address and choose a different one.",
           ],
           focus: true,
         });
@@ -176,10 +189,20 @@
   }
 
   // ---- /accept-invitation and /reset-password: a new password, checked by the server ----
-  function passwordPage({ path, field, busyText, success, invalidLink, onInvalidLink }) {
+  async function passwordPage({
+    path,
+    field,
+    kind,
+    busyText,
+    success,
+    deadLink,
+    invalidLink,
+    onInvalidLink,
+  }) {
     const form = byId("password-form");
     const button = byId("password-button");
     const input = byId("password");
+    const username = byId("username");
     const error = byId("password-error");
     const toggle = byId("show-password");
     const minLength = Number(input.dataset.minLength) || 15;
@@ -199,9 +222,11 @@
       if (!error.hidden) setFieldError("");
     });
 
-    const refuseLink = () => {
+    // After a submit the focus moves to the news; when the page opens with it, the news is the
+    // first thing there and its live region announces it, so the focus stays put.
+    const refuseLink = (notice, focus) => {
       form.hidden = true;
-      show(result, { tone: "error", ...invalidLink, focus: true });
+      show(result, { tone: "error", ...notice, focus });
       onInvalidLink?.();
     };
 
@@ -209,6 +234,19 @@
       show(result, noTokenNotice("set your password"));
       onInvalidLink?.();
       return;
+    }
+    // Before anyone types a password: does the link still work, and for which account? When the
+    // check itself fails (rate limit, network), the form appears anyway and its submit tells.
+    const checked = await post("/api/auth/link-state", { token, kind });
+    const { state, email } = checked.ok ? checked.data : {};
+    if (Object.hasOwn(deadLink, state)) {
+      refuseLink(deadLink[state], false);
+      return;
+    }
+    if (typeof email === "string") {
+      username.value = email;
+      byId("account-email").textContent = email;
+      byId("account").hidden = false;
     }
     form.hidden = false;
 
@@ -262,12 +300,12 @@
           setFieldError(about.message);
           input.focus();
         } else {
-          refuseLink();
+          refuseLink(invalidLink, true);
         }
         return;
       }
       if (outcome.code === "CONFLICT") {
-        refuseLink();
+        refuseLink(invalidLink, true);
         return;
       }
       show(result, { tone: "error", ...trouble(outcome, true), focus: true });
@@ -278,21 +316,47 @@
     passwordPage({
       path: "/api/users/invitation/accept",
       field: "password",
+      kind: "invitation",
       busyText: "Setting your password…",
       success: {
         title: "Your account is ready",
         lines: [
           "Your password is set and your email address is confirmed.",
-          "You can now log in with your email address and this password.",
+          "You can now sign in with your email address and this password.",
         ],
+        signIn: true,
+      },
+      deadLink: {
+        expired: {
+          title: "This invitation link has expired",
+          lines: [
+            "Invitation links work for 7 days.",
+            "Ask the person who invited you to send a new invitation.",
+          ],
+        },
+        used: {
+          title: "This invitation link has already been used",
+          lines: [
+            "Your password was set with it: sign in with your email address and that password.",
+          ],
+          signIn: true,
+        },
+        invalid: {
+          title: "This invitation link does not work",
+          lines: [
+            "A newer invitation may have replaced it (only the newest one works), or the link was not copied whole.",
+            "Open the newest invitation mail, or ask the person who invited you to send a new one.",
+          ],
+        },
       },
       invalidLink: {
         title: "This invitation link can no longer be used",
         lines: [
           "It is invalid, has already been used, or has expired (invitation links work once, for 7 days, and only the newest one works).",
-          "If you already set your password, just log in.",
+          "If you already set your password, just sign in.",
           "Otherwise ask the person who invited you to send a new invitation.",
         ],
+        signIn: true,
       },
     });
   }
@@ -344,22 +408,46 @@
       show(requestResult, { tone: "error", ...trouble(outcome, false) });
     });
 
+    const askBelow = "Ask for a new link below.";
     passwordPage({
       path: "/api/auth/password-reset/confirm",
       field: "newPassword",
+      kind: "password_reset",
       busyText: "Changing your password…",
       success: {
         title: "Your password has been changed",
         lines: [
-          "For your security you have been logged out on every device.",
-          "Log in with your email address and your new password.",
+          "For your security you have been signed out on every device.",
+          "Sign in with your email address and your new password.",
         ],
+        signIn: true,
+      },
+      deadLink: {
+        expired: {
+          title: "This reset link has expired",
+          lines: ["Reset links work for one hour.", askBelow],
+        },
+        used: {
+          title: "This reset link has already been used",
+          lines: [
+            "If you changed your password with it, sign in with the new one.",
+            "Otherwise ask for a new link below.",
+          ],
+          signIn: true,
+        },
+        invalid: {
+          title: "This reset link does not work",
+          lines: [
+            "A newer reset link may have replaced it (only the newest one works), or the link was not copied whole.",
+            askBelow,
+          ],
+        },
       },
       invalidLink: {
         title: "This reset link can no longer be used",
         lines: [
           "It is invalid, has already been used, or has expired (reset links work once, for one hour, and only the newest one works).",
-          "Ask for a new link below.",
+          askBelow,
         ],
       },
       onInvalidLink: () => {

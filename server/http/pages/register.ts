@@ -47,6 +47,17 @@ function fill(template: string, values: Record<string, string>): string {
   });
 }
 
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  '"': "&quot;",
+  "'": "&#39;",
+  "<": "&lt;",
+  ">": "&gt;",
+};
+
+/** For a setting placed in an attribute: a URL may hold `&` or quotes. */
+const escapeHtml = (text: string) => text.replace(/[&"'<>]/g, (c) => HTML_ESCAPES[c] as string);
+
 /**
  * Serves the landing pages (`GET /verify-email`, `/accept-invitation`, `/reset-password`) and
  * their static script, style and icon. The files are read once, here, at start-up. A GET only
@@ -66,10 +77,11 @@ export function registerPages(app: FastifyInstance): void {
   const minLength = String(app.deps.config.PASSWORD_MIN_LENGTH);
   const passwordFields = fill(read("password-fields.html"), { minLength });
   const layout = read("layout.html");
+  const signInUrl = escapeHtml(app.deps.config.SIGN_IN_URL);
 
   for (const [path, { page, title }] of Object.entries(PAGES)) {
     const content = fill(read(`${page}.html`), { passwordFields, minLength });
-    const html = fill(layout, { assetVersion, page, title, content });
+    const html = fill(layout, { assetVersion, page, title, content, signInUrl });
     app.get(path, (_req, reply) => sendPage(reply, html));
   }
   for (const asset of assets) {
