@@ -8,6 +8,7 @@ import { API_ERRORS, type ApiErrorCode, ZApiErrorBody } from "../errors/api-erro
 import type { Meta } from "../trpc.ts";
 import { documentImageRoutes } from "./image-openapi.ts";
 import { REST_PREFIX } from "./rest.ts";
+import { proceduresOf } from "./trpc-wire.ts";
 
 /**
  * The OpenAPI document, generated from the procedures' meta and zod schemas by trpc-to-openapi,
@@ -31,7 +32,7 @@ export function buildOpenApiDocument(
   // trpc-to-openapi adds per-tRPC-code error schemas; every error here uses the one Error schema.
   const schemas = document.components?.schemas ?? {};
   for (const name of Object.keys(schemas)) if (name.startsWith("error.")) delete schemas[name];
-  forEachOpenApiProcedure<Meta>(router._def.procedures, ({ meta }) => {
+  forEachOpenApiProcedure<Meta>(proceduresOf(router), ({ meta }) => {
     const { path, method } = meta.openapi;
     const operation = document.paths?.[path]?.[method.toLowerCase() as "get"];
     if (!operation?.responses) return;

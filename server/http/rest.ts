@@ -4,7 +4,8 @@ import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
 import { createContext, type Deps, type RequestInfo } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
-import { callProcedure, type Meta } from "../trpc.ts";
+import type { Meta } from "../trpc.ts";
+import { callProcedure, procedureSchemas, proceduresOf } from "./trpc-wire.ts";
 
 export const REST_PREFIX = "/api";
 
@@ -34,13 +35,14 @@ export function registerRestRoutes(
   router: AnyRouter,
 ): RestRoute[] {
   const routes: RestRoute[] = [];
-  forEachOpenApiProcedure<Meta>(router._def.procedures, ({ path, procedure, meta }) => {
+  forEachOpenApiProcedure<Meta>(proceduresOf(router), ({ path, procedure, meta }) => {
     if (meta.rawRoute) return; // served by server/http/image-routes.ts
     const { method, path: openapiPath } = meta.openapi;
     const url = REST_PREFIX + openapiPath.replace(/\{(\w+)\}/g, ":$1");
     const pathParams = [...openapiPath.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
-    const coerceQuery = stringCoercer(procedure._def.inputs[0], QUERY_NUMBER);
-    const coercePath = stringCoercer(procedure._def.inputs[0], PATH_ID);
+    const { input: inputSchema } = procedureSchemas(procedure);
+    const coerceQuery = stringCoercer(inputSchema, QUERY_NUMBER);
+    const coercePath = stringCoercer(inputSchema, PATH_ID);
     const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
     routes.push({ method, pattern: routePattern(url) });
 
