@@ -15,6 +15,11 @@ export type Meta = OpenApiMeta<{
   errors?: ApiErrorCode[];
   /** Documented from this meta, but served by a thin Fastify route: server/http/rest.ts skips it. */
   rawRoute?: boolean;
+  /**
+   * A GET of a collection whose output's `next` is the input of the next page; each door
+   * presents it (server/http/rest.ts presentPage): REST as a `nextLink` URL, tRPC with both.
+   */
+  paged?: boolean;
 }>;
 
 const t = initTRPC

@@ -49,8 +49,18 @@ export function buildOpenApiDocument(
       };
     }
     operation.responses = responses;
+    if (meta.paged) documentRestPage(ok);
   });
   return documentImageRoutes(document);
+}
+
+type JsonResponse = {
+  content?: Record<string, { schema?: { properties?: Record<string, unknown> } }>;
+};
+
+/** A paged operation answers REST clients with `nextLink` only (rest.ts presentPage), not `next`. */
+function documentRestPage(ok: unknown): void {
+  delete (ok as JsonResponse | undefined)?.content?.["application/json"]?.schema?.properties?.next;
 }
 
 function errorsByStatus(codes: ApiErrorCode[]): Map<string, ApiErrorCode[]> {

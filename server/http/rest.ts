@@ -71,11 +71,36 @@ export function registerRestRoutes(
         const ctx = createContext(deps, requestInfo(req));
         const result = await callProcedure(procedure, path, ctx, input);
         reply.code(meta.successStatus ?? 200);
-        return result;
+        if (!meta.paged) return result;
+        return presentPage("rest", result, deps.config.PUBLIC_URL, openapiPath);
       },
     });
   });
   return routes;
+}
+
+/** What a paged procedure (meta `paged`) answers: a page and, if more follow, the next one's input. */
+type Page = { next?: Record<string, string | number | undefined> };
+
+/**
+ * A page as a door presents it. The procedure gives the input of the next page; REST clients
+ * follow a `nextLink` (this door's URL of the collection with that input as its query), native
+ * tRPC callers get the same link beside `next`, the input to call the procedure with.
+ */
+export function presentPage(
+  door: "rest" | "trpc",
+  result: unknown,
+  publicUrl: string,
+  openapiPath: string,
+): unknown {
+  const { next, ...page } = result as Page;
+  if (!next) return result;
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(next)) {
+    if (value !== undefined) query.set(key, String(value));
+  }
+  const nextLink = `${publicUrl}${REST_PREFIX}${openapiPath}?${query.toString()}`;
+  return door === "rest" ? { ...page, nextLink } : { ...page, nextLink, next };
 }
 
 /** A number in a query string (`$top=10`). */

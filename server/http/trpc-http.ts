@@ -4,7 +4,7 @@ import { createContext, type Deps } from "../context.ts";
 import { API_ERRORS, AppError } from "../errors/api-errors.ts";
 import { parseBoundedJson } from "./bounded-json.ts";
 import { appErrorOf, failedRequest, logFailure, setErrorHeaders } from "./error-reply.ts";
-import { requestInfo } from "./rest.ts";
+import { presentPage, requestInfo } from "./rest.ts";
 import { allowTrpcImageUploads } from "./trpc-upload-limit.ts";
 import {
   callProcedure,
@@ -12,6 +12,7 @@ import {
   jsonlBatchBody,
   type Outcome,
   type ProcedureType,
+  procedureMeta,
   proceduresOf,
   procedureType,
   sseBody,
@@ -71,6 +72,13 @@ function trpcDoor(deps: Deps, router: AnyRouter) {
   /** A request that fails as a whole (before or outside any call): one `{error}` body. */
   const fail = failedRequest((reply, error) => sendTrpcError(reply, router, error));
 
+  /** A paged procedure's answer carries its REST link too (server/http/rest.ts presentPage). */
+  const presented = (procedure: AnyProcedure, data: unknown) => {
+    const meta = procedureMeta(procedure);
+    if (!meta?.paged || !meta.openapi) return data;
+    return presentPage("trpc", data, deps.config.PUBLIC_URL, meta.openapi.path);
+  };
+
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     // As tRPC's adapters: HEAD only says the endpoint is there (load-balancer warm-up).
     if (req.method === "HEAD") return reply.code(204).send();
@@ -114,7 +122,8 @@ function trpcDoor(deps: Deps, router: AnyRouter) {
         if (type === "subscription" && batch) {
           throw new AppError("VALIDATION_ERROR", "Cannot batch subscription calls");
         }
-        return { ok: true, data: await callProcedure(procedure, path, ctx, input, signal) };
+        const data = await callProcedure(procedure, path, ctx, input, signal);
+        return { ok: true, data: presented(procedure, data) };
       } catch (cause) {
         const error = appErrorOf(cause);
         logFailure(req.log, error, cause);

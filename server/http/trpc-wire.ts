@@ -9,6 +9,7 @@ import {
 } from "@trpc/server/unstable-core-do-not-import";
 import type { Context } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
+import type { Meta } from "../trpc.ts";
 import { appErrorOf } from "./error-reply.ts";
 
 // The one file that uses tRPC's internals (`unstable-core-do-not-import`, `router._def`, a
@@ -28,6 +29,10 @@ export const proceduresOf = (router: AnyRouter): Record<string, AnyProcedure> =>
   router._def.procedures as Record<string, AnyProcedure>;
 
 export const procedureType = (procedure: Procedure): ProcedureType => procedure._def.type;
+
+/** The meta a procedure declares (`.meta()`), if any. */
+export const procedureMeta = (procedure: Procedure): Meta | undefined =>
+  (procedure._def as { meta?: Meta }).meta;
 
 /** The schemas a procedure declares: its (first) `.input()` and its `.output()`. */
 export function procedureSchemas(procedure: Procedure): { input: unknown; output: unknown } {
