@@ -35,7 +35,7 @@ describe("REST mapping", () => {
 
   it("routes every REST path to its own procedure, static segments before parameters", async () => {
     const app = Fastify();
-    registerRestRoutes(app, {} as Deps, appRouter);
+    registerRestRoutes(app, { config: { PUBLIC_URL: "http://localhost" } } as Deps, appRouter);
     recorder.on = true;
     onTestFinished(() => {
       recorder.on = false;
