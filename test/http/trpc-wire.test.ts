@@ -17,6 +17,7 @@ import {
   callProcedure,
   errorEnvelope,
   jsonlBatchBody,
+  procedureMeta,
   procedureSchemas,
   proceduresOf,
   procedureType,
@@ -35,7 +36,7 @@ const probe = router({
       .input(ZEcho)
       .output(ZEchoed)
       .query(({ input }) => ({ echoed: input.word })),
-    fail: publicProcedure.mutation(() => {
+    fail: publicProcedure.meta({ errors: ["CONFLICT"] }).mutation(() => {
       throw new AppError("CONFLICT", "probe conflict");
     }),
     ticks: publicProcedure.subscription(async function* () {
@@ -76,7 +77,10 @@ describe("server/http/trpc-wire.ts's assumptions about @trpc/server", () => {
     ]);
     const types = Object.values(procedures).map(procedureType);
     expect(types, adapt("procedure._def.type")).toEqual(["query", "mutation", "subscription"]);
-    const echo = procedures["outer.echo"];
+    const { "outer.echo": echo, "outer.fail": fail } = procedures;
+    expect(fail && procedureMeta(fail), adapt("procedure._def.meta")).toEqual({
+      errors: ["CONFLICT"],
+    });
     expect(echo && procedureSchemas(echo), adapt("procedure._def.inputs/output")).toEqual({
       input: ZEcho,
       output: ZEchoed,
