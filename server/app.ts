@@ -1,25 +1,14 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, {
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  LogController,
-} from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from "fastify";
 import { sql } from "kysely";
 import packageJson from "../package.json" with { type: "json" };
 import { appRouter } from "../routers/router.ts";
 import type { Deps } from "./context.ts";
 import { closeDeps, type ProcessDeps } from "./deps.ts";
-import {
-  API_ERRORS,
-  AppError,
-  errorBody,
-  fromFastifyError,
-  logFailure,
-  toAppError,
-} from "./errors/api-errors.ts";
+import { AppError } from "./errors/api-errors.ts";
 import { assertJsonDepth } from "./http/bounded-json.ts";
+import { failedRequest, sendRestError } from "./http/error-reply.ts";
 import { clientErrorHandler, registerHttpHygiene, requestId } from "./http/hygiene.ts";
 import { registerImageRoutes } from "./http/image-routes.ts";
 import { buildOpenApiDocument } from "./http/openapi.ts";
@@ -55,7 +44,7 @@ export async function buildApp(deps: ProcessDeps): Promise<FastifyInstance> {
     frameworkErrors: (error, req, reply) => {
       const malformed = new AppError("VALIDATION_ERROR", `Malformed request: ${error.message}`);
       if (isTrpcUrl(req.url)) return sendTrpcError(reply as FastifyReply, appRouter, malformed);
-      (reply as FastifyReply).code(400).send(errorBody(malformed));
+      sendRestError(reply as FastifyReply, malformed);
     },
     // What Node's HTTP parser refuses (URL or headers too large, …) in our shape too.
     clientErrorHandler,
@@ -90,16 +79,7 @@ export async function buildApp(deps: ProcessDeps): Promise<FastifyInstance> {
     parseJson(req, text, done);
   });
 
-  app.setErrorHandler((error: FastifyError, req, reply) => {
-    const appError = fromFastifyError(error) ?? toAppError(error);
-    logFailure(req.log, appError, error);
-    if (appError.apiCode === "UNAUTHENTICATED") reply.header("WWW-Authenticate", "Bearer");
-    if (appError.retryAfter) reply.header("Retry-After", String(appError.retryAfter));
-    const body = errorBody(appError);
-    reply
-      .code(API_ERRORS[appError.apiCode].status)
-      .send(appError.apiCode === "INTERNAL_ERROR" ? { ...body, requestId: req.id } : body);
-  });
+  app.setErrorHandler(failedRequest(sendRestError));
 
   await registerHttpHygiene(app, deps.config, () => draining);
   const restRoutes = [
@@ -111,12 +91,12 @@ export async function buildApp(deps: ProcessDeps): Promise<FastifyInstance> {
     const allowed = new Set(restRoutes.filter((r) => r.pattern.test(path)).map((r) => r.method));
     if (allowed.size > 0) {
       reply.header("allow", [...allowed].join(", "));
-      reply
-        .code(405)
-        .send({ code: "METHOD_NOT_ALLOWED", message: `${req.method} is not allowed here` });
-      return;
+      return sendRestError(
+        reply,
+        new AppError("METHOD_NOT_ALLOWED", `${req.method} is not allowed here`),
+      );
     }
-    reply.code(404).send({ code: "NOT_FOUND", message: `No route for ${req.method} ${path}` });
+    return sendRestError(reply, new AppError("NOT_FOUND", `No route for ${req.method} ${path}`));
   });
 
   await registerTrpcDoor(app, deps, appRouter);
@@ -137,9 +117,10 @@ export async function buildApp(deps: ProcessDeps): Promise<FastifyInstance> {
   registerPages(app);
   app.get("/.well-known/jwks.json", (_req, reply) => {
     if (!deps.tokens.jwks) {
-      return reply
-        .code(404)
-        .send({ code: "NOT_FOUND", message: "Tokens are signed with a shared secret (HS256)" });
+      return sendRestError(
+        reply,
+        new AppError("NOT_FOUND", "Tokens are signed with a shared secret (HS256)"),
+      );
     }
     return reply.header("cache-control", "public, max-age=300").send(deps.tokens.jwks);
   });
@@ -149,8 +130,12 @@ export async function buildApp(deps: ProcessDeps): Promise<FastifyInstance> {
       await sql`select 1 from kysely_migration limit 1`.execute(deps.db);
       return { status: "ready" };
     } catch {
-      reply.code(503).header("Retry-After", "5");
-      return { code: "SERVICE_UNAVAILABLE", message: "Database unreachable or not migrated" };
+      const unavailable = new AppError(
+        "SERVICE_UNAVAILABLE",
+        "Database unreachable or not migrated",
+        { retryAfter: 5 },
+      );
+      return sendRestError(reply, unavailable);
     }
   });
   app.decorate("startDraining", () => {

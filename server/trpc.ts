@@ -15,6 +15,11 @@ export type Meta = OpenApiMeta<{
   errors?: ApiErrorCode[];
   /** Documented from this meta, but served by a thin Fastify route: server/http/rest.ts skips it. */
   rawRoute?: boolean;
+  /**
+   * A GET of a collection whose output's `next` is the input of the next page; each door
+   * presents it (server/http/rest.ts presentPage): REST as a `nextLink` URL, tRPC with both.
+   */
+  paged?: boolean;
 }>;
 
 /**
@@ -27,7 +32,8 @@ const t = initTRPC
   .context<Context>()
   .meta<Meta>()
   .create({
-    // tRPC clients get the API's error code (API.md) in `error.data.code`, and never a stack.
+    // tRPC clients get the API's error code (API.md) in `error.data.code`, and never a stack. The doors
+    // hand in AppErrors already; tRPC's own errors (met by its adapters) are mapped here.
     errorFormatter({ shape, error }) {
       const appError = toAppError(error);
       return {
@@ -47,31 +53,35 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 type MiddlewareResult = { ok: true } | { ok: false; error: unknown };
 
-/** A failed result's error as an AppError: a database outage is a 503, a zod failure a 400. */
-const normalized = <R extends MiddlewareResult>(result: R): R =>
-  result.ok ? result : { ...result, error: toAppError(result.error) };
-
 /**
- * Every error leaves a procedure as an AppError, so both doors and `createCaller` see the
- * API's error code and status (API.md).
+ * The procedure kit's one normalisation: whatever a procedure (its authentication included)
+ * throws or fails with leaves it as an AppError (a database outage a 503, a zod failure a 400),
+ * so both doors and `createCaller` see the API's error code and status (API.md).
  */
-export const publicProcedure = t.procedure.use(async ({ next }) => normalized(await next()));
+async function asAppErrors<R extends MiddlewareResult>(run: () => Promise<R>): Promise<R> {
+  let result: R;
+  try {
+    result = await run();
+  } catch (error) {
+    throw toAppError(error);
+  }
+  return result.ok ? result : { ...result, error: toAppError(result.error) };
+}
+
+export const publicProcedure = t.procedure.use(({ next }) => asAppErrors(() => next()));
 
 /**
  * Needs a valid bearer token (and at least `role`); narrows `ctx.user` to the caller as stored
  * now. One middleware does it all, errors included: each level costs every request.
  */
 const callerProcedure = (role?: Role) =>
-  t.procedure.use(async ({ ctx, next }) => {
-    let user: Caller;
-    try {
-      user = await authenticate(ctx);
+  t.procedure.use(({ ctx, next }) =>
+    asAppErrors(async () => {
+      const user: Caller = await authenticate(ctx);
       if (role) requireRole(user, role);
-    } catch (error) {
-      throw toAppError(error);
-    }
-    return normalized(await next({ ctx: { user } }));
-  });
+      return next({ ctx: { user } });
+    }),
+  );
 
 export const authedProcedure = callerProcedure();
 
@@ -80,32 +90,3 @@ export const adminProcedure = callerProcedure("Admin");
 
 /** AppAdmin only. */
 export const appAdminProcedure = callerProcedure("AppAdmin");
-
-type ProcedureCall = (options: {
-  ctx: Context;
-  path: string;
-  type: "query" | "mutation" | "subscription";
-  getRawInput: () => Promise<unknown>;
-  signal: AbortSignal | undefined;
-}) => Promise<unknown>;
-
-/**
- * Runs a procedure as `createCaller` does (same middlewares, same errors), without building a
- * caller proxy per request: how both HTTP doors call procedures.
- */
-export function callProcedure(
-  procedure: { _def: { type: "query" | "mutation" | "subscription" } },
-  path: string,
-  ctx: Context,
-  input: unknown,
-  /** Ends a subscription when its client leaves (queries and mutations run to the end). */
-  signal?: AbortSignal,
-): Promise<unknown> {
-  return (procedure as unknown as ProcedureCall)({
-    ctx,
-    path,
-    type: procedure._def.type,
-    getRawInput: () => Promise.resolve(input),
-    signal,
-  });
-}

@@ -46,7 +46,11 @@ export const ZListUsersInput = z.strictObject({
     .optional(),
 });
 
-type ListInput = z.infer<typeof ZListUsersInput>;
+/**
+ * The input that asks for the page after this one: the same query from the cursor on (the cursor
+ * carries the position, so no `$skip`). Each door presents it (server/http/rest.ts presentPage).
+ */
+const ZNextPage = ZListUsersInput.omit({ $skip: true }).required({ $skiptoken: true });
 
 export const listUsersRoute = authedProcedure
   .meta({
@@ -58,13 +62,16 @@ export const listUsersRoute = authedProcedure
         "List users (OData $filter, $orderby, $select, $top, $skip; nextLink pages by keyset)",
     },
     errors: ["INVALID_FILTER"],
+    paged: true,
   })
   .input(ZListUsersInput)
   .output(
     z.object({
       value: z.array(ZUser.partial()),
       count: z.number().int(),
+      /** Filled by the door: the REST URL of the next page. */
       nextLink: z.string().optional(),
+      next: ZNextPage.optional(),
     }),
   )
   .query(async ({ ctx, input }) => {
@@ -83,7 +90,15 @@ export const listUsersRoute = authedProcedure
     return {
       value,
       count: page.count,
-      ...(page.nextCursor && { nextLink: nextLink(ctx.config.PUBLIC_URL, input, page.nextCursor) }),
+      ...(page.nextCursor && {
+        next: {
+          $filter: input.$filter,
+          $orderby: input.$orderby,
+          $select: input.$select,
+          $top: input.$top,
+          $skiptoken: page.nextCursor,
+        },
+      }),
     };
   });
 
@@ -93,15 +108,4 @@ function project<T extends Record<string, unknown>>(
 ) {
   if (!fields) return user;
   return Object.fromEntries(fields.map((field) => [field, user[field]])) as Partial<T>;
-}
-
-function nextLink(publicUrl: string, input: ListInput, cursor: string): string {
-  const params = new URLSearchParams();
-  for (const key of ["$filter", "$orderby", "$select"] as const) {
-    const value = input[key];
-    if (value !== undefined) params.set(key, value);
-  }
-  params.set("$top", String(input.$top));
-  params.set("$skiptoken", cursor);
-  return `${publicUrl}/api/users?${params.toString()}`;
 }

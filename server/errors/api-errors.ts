@@ -1,6 +1,5 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
-import type { FastifyError } from "fastify";
 import { ZodError, z } from "zod";
 import { isDatabaseUnavailable, isForeignKeyViolation } from "./driver-errors.ts";
 
@@ -114,40 +113,4 @@ export function toAppError(error: unknown): AppError {
     });
   }
   return new AppError("INTERNAL_ERROR", "Internal server error", { cause: error });
-}
-
-/** Fastify's own 4xx (bad JSON, body too large, wrong content type) as the API's error codes. */
-export function fromFastifyError(error: FastifyError): AppError | undefined {
-  if (error instanceof AppError || !error.statusCode || error.statusCode >= 500) return undefined;
-  switch (error.statusCode) {
-    case 413:
-      return new AppError("PAYLOAD_TOO_LARGE", "The request body is too large");
-    case 415:
-      return new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json");
-    case 404:
-      return new AppError("NOT_FOUND", error.message);
-    default:
-      return new AppError("VALIDATION_ERROR", `Malformed request: ${error.message}`);
-  }
-}
-
-export function errorBody(error: AppError): ApiErrorBody {
-  const body: ApiErrorBody = { code: error.apiCode, message: error.message };
-  if (error.issues) body.issues = error.issues;
-  return body;
-}
-
-type Log = {
-  error: (o: object, m: string) => void;
-  warn: (o: object, m: string) => void;
-  info: (o: object, m: string) => void;
-};
-
-/** How a failed request is logged, the same for both doors: faults, outages and denials. */
-export function logFailure(log: Log, error: AppError, cause: unknown): void {
-  const status = API_ERRORS[error.apiCode].status;
-  if (status >= 500 && error.apiCode !== "SERVICE_UNAVAILABLE")
-    log.error({ err: cause }, "request failed");
-  else if (error.apiCode === "SERVICE_UNAVAILABLE") log.warn({ err: cause }, "unavailable");
-  else if (status === 401 || status === 403) log.info({ code: error.apiCode }, "denied");
 }

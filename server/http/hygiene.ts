@@ -6,6 +6,7 @@ import underPressure from "@fastify/under-pressure";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config.ts";
 import { API_ERRORS, type ApiErrorCode, AppError } from "../errors/api-errors.ts";
+import { errorBody } from "./error-reply.ts";
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
@@ -135,7 +136,7 @@ const CLIENT_ERROR_MESSAGES: Partial<Record<ApiErrorCode, string>> = {
 
 /** An error answer where there is no Fastify reply to send it with; the connection then closes. */
 function errorAnswer(code: ApiErrorCode, message: string) {
-  const body = JSON.stringify({ code, message });
+  const body = JSON.stringify(errorBody(new AppError(code, message)));
   const headers = {
     ...SECURITY_HEADERS,
     "cache-control": "no-store",

@@ -12,6 +12,7 @@ import {
 } from "../errors/api-errors.ts";
 import { type Meta, REST_PREFIX } from "../trpc.ts";
 import { documentImageRoutes } from "./image-openapi.ts";
+import { proceduresOf } from "./trpc-wire.ts";
 
 /**
  * The OpenAPI document, generated from the procedures' meta and zod schemas by trpc-to-openapi,
@@ -36,7 +37,7 @@ export function buildOpenApiDocument(
   // trpc-to-openapi adds per-tRPC-code error schemas; every error here uses the one Error schema.
   const schemas = document.components?.schemas ?? {};
   for (const name of Object.keys(schemas)) if (name.startsWith("error.")) delete schemas[name];
-  forEachOpenApiProcedure<Meta>(router._def.procedures, ({ meta }) => {
+  forEachOpenApiProcedure<Meta>(proceduresOf(router), ({ meta }) => {
     const { path, method } = meta.openapi;
     const operation = document.paths?.[path]?.[method.toLowerCase() as "get"];
     if (!operation?.responses) return;
@@ -74,6 +75,7 @@ export function buildOpenApiDocument(
       };
     }
     operation.responses = responses;
+    if (meta.paged) documentRestPage(ok);
   });
   exemplifyScalars(document);
   return documentImageRoutes(document);
@@ -154,6 +156,15 @@ function exemplifyScalars(node: unknown): void {
     // An example is data, not a schema: nothing inside it is filled in.
     if (key !== "example" && key !== "examples") exemplifyScalars(value);
   }
+}
+
+type JsonResponse = {
+  content?: Record<string, { schema?: { properties?: Record<string, unknown> } }>;
+};
+
+/** A paged operation answers REST clients with `nextLink` only (rest.ts presentPage), not `next`. */
+function documentRestPage(ok: unknown): void {
+  delete (ok as JsonResponse | undefined)?.content?.["application/json"]?.schema?.properties?.next;
 }
 
 function errorsByStatus(codes: ApiErrorCode[]): Map<string, ApiErrorCode[]> {

@@ -4,7 +4,8 @@ import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
 import { createContext, type Deps, type RequestInfo } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
-import { callProcedure, type Meta, REST_PREFIX } from "../trpc.ts";
+import { type Meta, REST_PREFIX } from "../trpc.ts";
+import { callProcedure, procedureSchemas, proceduresOf } from "./trpc-wire.ts";
 
 /** A registered REST route: its method and a pattern matching concrete paths (for 405s). */
 export type RestRoute = { method: string; pattern: RegExp };
@@ -36,13 +37,14 @@ export function registerRestRoutes(
   router: AnyRouter,
 ): RestRoute[] {
   const routes: RestRoute[] = [];
-  forEachOpenApiProcedure<Meta>(router._def.procedures, ({ path, procedure, meta }) => {
+  forEachOpenApiProcedure<Meta>(proceduresOf(router), ({ path, procedure, meta }) => {
     if (meta.rawRoute) return; // served by server/http/image-routes.ts
     const { method, path: openapiPath } = meta.openapi;
     const url = restUrl(openapiPath);
     const pathParams = [...openapiPath.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
-    const coerceQuery = stringCoercer(procedure._def.inputs[0], QUERY_NUMBER);
-    const coercePath = stringCoercer(procedure._def.inputs[0], PATH_ID);
+    const { input: inputSchema } = procedureSchemas(procedure);
+    const coerceQuery = stringCoercer(inputSchema, QUERY_NUMBER);
+    const coercePath = stringCoercer(inputSchema, PATH_ID);
     const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
     routes.push({ method, pattern: routePattern(url) });
 
@@ -71,11 +73,36 @@ export function registerRestRoutes(
         const ctx = createContext(deps, requestInfo(req));
         const result = await callProcedure(procedure, path, ctx, input);
         reply.code(meta.successStatus ?? 200);
-        return result;
+        if (!meta.paged) return result;
+        return presentPage("rest", result, deps.config.PUBLIC_URL, openapiPath);
       },
     });
   });
   return routes;
+}
+
+/** What a paged procedure (meta `paged`) answers: a page and, if more follow, the next one's input. */
+type Page = { next?: Record<string, string | number | undefined> };
+
+/**
+ * A page as a door presents it. The procedure gives the input of the next page; REST clients
+ * follow a `nextLink` (this door's URL of the collection with that input as its query), native
+ * tRPC callers get the same link beside `next`, the input to call the procedure with.
+ */
+export function presentPage(
+  door: "rest" | "trpc",
+  result: unknown,
+  publicUrl: string,
+  openapiPath: string,
+): unknown {
+  const { next, ...page } = result as Page;
+  if (!next) return result;
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(next)) {
+    if (value !== undefined) query.set(key, String(value));
+  }
+  const nextLink = `${publicUrl}${REST_PREFIX}${openapiPath}?${query.toString()}`;
+  return door === "rest" ? { ...page, nextLink } : { ...page, nextLink, next };
 }
 
 /** A number in a query string (`$top=10`). */

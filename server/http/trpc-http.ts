@@ -1,22 +1,20 @@
 import type { AnyProcedure, AnyRouter } from "@trpc/server";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { createContext, type Deps } from "../context.ts";
-import {
-  API_ERRORS,
-  AppError,
-  fromFastifyError,
-  logFailure,
-  toAppError,
-} from "../errors/api-errors.ts";
-import { callProcedure } from "../trpc.ts";
+import { API_ERRORS, AppError } from "../errors/api-errors.ts";
 import { parseBoundedJson } from "./bounded-json.ts";
-import { requestInfo } from "./rest.ts";
+import { appErrorOf, failedRequest, logFailure, setErrorHeaders } from "./error-reply.ts";
+import { presentPage, requestInfo } from "./rest.ts";
 import { allowTrpcImageUploads } from "./trpc-upload-limit.ts";
 import {
+  callProcedure,
   errorEnvelope,
   jsonlBatchBody,
   type Outcome,
   type ProcedureType,
+  procedureMeta,
+  proceduresOf,
+  procedureType,
   sseBody,
 } from "./trpc-wire.ts";
 
@@ -69,13 +67,16 @@ export async function registerTrpcDoor(
 
 /** The door's request handler and error handler, bound to one router. */
 function trpcDoor(deps: Deps, router: AnyRouter) {
-  const procedures = router._def.procedures as Record<string, AnyProcedure>;
+  const procedures = proceduresOf(router);
 
   /** A request that fails as a whole (before or outside any call): one `{error}` body. */
-  const fail = (error: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
-    const appError = fromFastifyError(error as FastifyError) ?? toAppError(error);
-    logFailure(req.log, appError, error);
-    return sendTrpcError(reply, router, appError);
+  const fail = failedRequest((reply, error) => sendTrpcError(reply, router, error));
+
+  /** A paged procedure's answer carries its REST link too (server/http/rest.ts presentPage). */
+  const presented = (procedure: AnyProcedure, data: unknown) => {
+    const meta = procedureMeta(procedure);
+    if (!meta?.paged || !meta.openapi) return data;
+    return presentPage("trpc", data, deps.config.PUBLIC_URL, meta.openapi.path);
   };
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -102,7 +103,7 @@ function trpcDoor(deps: Deps, router: AnyRouter) {
     const calls: Call[] = paths.map((path, index) => {
       const procedure = procedures[path];
       const input = inputs.ok ? inputs.value(index) : undefined;
-      return { path, procedure, type: procedure?._def.type, input };
+      return { path, procedure, type: procedure && procedureType(procedure), input };
     });
 
     async function run(call: Call, signal?: AbortSignal): Promise<Outcome> {
@@ -121,9 +122,10 @@ function trpcDoor(deps: Deps, router: AnyRouter) {
         if (type === "subscription" && batch) {
           throw new AppError("VALIDATION_ERROR", "Cannot batch subscription calls");
         }
-        return { ok: true, data: await callProcedure(procedure, path, ctx, input, signal) };
+        const data = await callProcedure(procedure, path, ctx, input, signal);
+        return { ok: true, data: presented(procedure, data) };
       } catch (cause) {
-        const error = toAppError(cause);
+        const error = appErrorOf(cause);
         logFailure(req.log, error, cause);
         const envelope = errorEnvelope(router, error, { type: type ?? "unknown", path, input });
         return { ok: false, error, envelope };
@@ -180,8 +182,15 @@ type Call = {
 /** Whether a URL is the native door's, whose errors are in tRPC's shape. */
 export const isTrpcUrl = (url: string): boolean => url === "/trpc" || /^\/trpc[/?]/.test(url);
 
-/** An error of a whole request to the door, in tRPC's shape: `{error: {message, code, data}}`. */
-export function sendTrpcError(reply: FastifyReply, router: AnyRouter, error: AppError) {
+/**
+ * The native door's one writer of an error of a whole request, in tRPC's shape:
+ * `{error: {message, code, data}}` (a call's error in a batch is shaped by the same errorEnvelope).
+ */
+export function sendTrpcError(
+  reply: FastifyReply,
+  router: AnyRouter,
+  error: AppError,
+): FastifyReply {
   setErrorHeaders(reply, [error]);
   const envelope = errorEnvelope(router, error, {
     type: "unknown",
@@ -193,15 +202,6 @@ export function sendTrpcError(reply: FastifyReply, router: AnyRouter, error: App
 
 const statusOf = (outcome: Outcome) =>
   outcome.ok ? 200 : API_ERRORS[outcome.error.apiCode].status;
-
-/** `WWW-Authenticate` when a call needs a token, `Retry-After` when one is to be retried. */
-function setErrorHeaders(reply: FastifyReply, errors: AppError[]): void {
-  if (errors.some((error) => error.apiCode === "UNAUTHENTICATED")) {
-    reply.header("WWW-Authenticate", "Bearer");
-  }
-  const retryAfter = Math.max(0, ...errors.map((error) => error.retryAfter ?? 0));
-  if (retryAfter > 0) reply.header("Retry-After", String(retryAfter));
-}
 
 /** httpBatchStreamLink asks with `trpc-accept` (or, with `streamHeader: "accept"`, `Accept`). */
 function acceptsJsonl(req: FastifyRequest): boolean {
@@ -225,7 +225,8 @@ function withLastEventId(input: unknown, lastEventId: string): unknown {
   return input ?? { lastEventId };
 }
 
-type Inputs = { ok: true; value: (index: number) => unknown } | { ok: false; error: AppError };
+/** Unreadable inputs fail every call of the request. */
+type Inputs = { ok: true; value: (index: number) => unknown } | { ok: false; error: unknown };
 
 /**
  * Inputs come as JSON in `?input=` on a GET and in the body on a POST (mutations, and queries
@@ -241,7 +242,7 @@ function readInputs(req: FastifyRequest, batch: boolean, maxDepth: number): Inpu
     try {
       raw = text === undefined ? undefined : parseBoundedJson(text, maxDepth);
     } catch (error) {
-      return { ok: false, error: toAppError(error) };
+      return { ok: false, error };
     }
   } else {
     raw = req.body;

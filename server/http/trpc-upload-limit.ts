@@ -7,6 +7,7 @@ import { authenticate } from "../auth/authenticate.ts";
 import { createContext, type Deps } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
 import { requestInfo } from "./rest.ts";
+import { proceduresOf } from "./trpc-wire.ts";
 
 const tooLarge = (limit: number) =>
   new AppError("PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes`);
@@ -57,9 +58,7 @@ export function allowTrpcImageUploads(scope: FastifyInstance, deps: Deps, router
 
 /** The dotted path (`images.uploadProfileImage`) at which `router` serves `procedure`, if it does. */
 function pathOf(router: AnyRouter, procedure: unknown): string | undefined {
-  return Object.entries(router._def.procedures).find(
-    ([, candidate]) => candidate === procedure,
-  )?.[0];
+  return Object.entries(proceduresOf(router)).find(([, candidate]) => candidate === procedure)?.[0];
 }
 
 /** The door's procedure list: its route's wildcard (`/trpc/*`). */

@@ -1,4 +1,4 @@
-import type { AnyRouter } from "@trpc/server";
+import type { AnyProcedure, AnyRouter } from "@trpc/server";
 import { isObservable, observableToAsyncIterable } from "@trpc/server/observable";
 import {
   getErrorShape,
@@ -7,13 +7,68 @@ import {
   sseHeaders,
   sseStreamProducer,
 } from "@trpc/server/unstable-core-do-not-import";
-import { type AppError, toAppError } from "../errors/api-errors.ts";
+import type { Context } from "../context.ts";
+import { AppError } from "../errors/api-errors.ts";
+import type { Meta } from "../trpc.ts";
+import { appErrorOf } from "./error-reply.ts";
 
-// The one file that uses tRPC's internals (`unstable-core-do-not-import`): how an answer of the
-// native door is written, in tRPC v11's wire format, with tRPC's own encoders so every link of a
-// stock `@trpc/client` reads it as it reads tRPC's adapters.
+// The one file that uses tRPC's internals (`unstable-core-do-not-import`, `router._def`, a
+// procedure's call signature), so an upgrade of @trpc/server (pinned exactly in package.json)
+// is checked in one place: test/http/trpc-wire.test.ts fails, naming this file, if what it
+// relies on changes. Here: how the doors find and call procedures, and how an answer of the
+// native door is written in tRPC v11's wire format, with tRPC's own encoders so every link of
+// a stock `@trpc/client` reads it as it reads tRPC's adapters.
 
 export type ProcedureType = "query" | "mutation" | "subscription";
+
+/** A procedure as tRPC's and trpc-to-openapi's types both describe it. */
+type Procedure = { _def: { type: ProcedureType } };
+
+/** Every procedure of a router by its dotted path (`users.list`), nested routers flattened. */
+export const proceduresOf = (router: AnyRouter): Record<string, AnyProcedure> =>
+  router._def.procedures as Record<string, AnyProcedure>;
+
+export const procedureType = (procedure: Procedure): ProcedureType => procedure._def.type;
+
+/** The meta a procedure declares (`.meta()`), if any. */
+export const procedureMeta = (procedure: Procedure): Meta | undefined =>
+  (procedure._def as { meta?: Meta }).meta;
+
+/** The schemas a procedure declares: its (first) `.input()` and its `.output()`. */
+export function procedureSchemas(procedure: Procedure): { input: unknown; output: unknown } {
+  const def = procedure._def as unknown as { inputs: unknown[]; output?: unknown };
+  return { input: def.inputs[0], output: def.output };
+}
+
+/** What a procedure is, called directly: tRPC's internal signature, not part of its API. */
+type ProcedureCall = (options: {
+  ctx: Context;
+  path: string;
+  type: ProcedureType;
+  getRawInput: () => Promise<unknown>;
+  signal: AbortSignal | undefined;
+}) => Promise<unknown>;
+
+/**
+ * Runs a procedure as `createCaller` does (same middlewares, same errors), without building a
+ * caller proxy per request: how both HTTP doors call procedures.
+ */
+export function callProcedure(
+  procedure: Procedure,
+  path: string,
+  ctx: Context,
+  input: unknown,
+  /** Ends a subscription when its client leaves (queries and mutations run to the end). */
+  signal?: AbortSignal,
+): Promise<unknown> {
+  return (procedure as unknown as ProcedureCall)({
+    ctx,
+    path,
+    type: procedureType(procedure),
+    getRawInput: () => Promise.resolve(input),
+    signal,
+  });
+}
 
 /** A call's error as tRPC's adapters put it on the wire: `{error: shape}`. */
 export type ErrorEnvelope = { error: unknown };
@@ -54,7 +109,7 @@ export function jsonlBatchBody(
     serialize: (data) => config.transformer.output.serialize(data),
     // Outcomes never reject (errors are caught per call); anything else is a fault.
     formatError: ({ error }) =>
-      errorEnvelope(router, toAppError(error), {
+      errorEnvelope(router, appErrorOf(error), {
         type: "unknown",
         path: undefined,
         input: undefined,
@@ -80,14 +135,17 @@ export function sseBody(
   if (!outcome.ok) data = failed(outcome.error);
   else if (isObservable(outcome.data)) data = observableToAsyncIterable(outcome.data, call.signal);
   else if (isAsyncIterable(outcome.data)) data = outcome.data;
-  else data = failed(toAppError(new Error(`Subscription ${call.path} returned no stream`)));
+  else {
+    const cause = new Error(`Subscription ${call.path} returned no stream`);
+    data = failed(new AppError("INTERNAL_ERROR", "Internal server error", { cause }));
+  }
   const body = sseStreamProducer({
     ...config.sse,
     lastEventId: call.lastEventId,
     data,
     serialize: (value) => config.transformer.output.serialize(value),
     formatError: ({ error }) =>
-      errorEnvelope(router, toAppError(error), { type: "subscription", ...call }).error,
+      errorEnvelope(router, appErrorOf(error), { type: "subscription", ...call }).error,
   });
   return { headers: { ...sseHeaders }, body };
 }

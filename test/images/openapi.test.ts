@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imagesRouter } from "../../routers/images/router.ts";
 import { documentImageRoutes } from "../../server/http/image-openapi.ts";
 import { buildOpenApiDocument } from "../../server/http/openapi.ts";
+import { proceduresOf } from "../../server/http/trpc-wire.ts";
 import { type Meta, router } from "../../server/trpc.ts";
 import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
 
@@ -72,7 +73,7 @@ describe("thin routes", () => {
   it("serve exactly the procedures marked rawRoute (server/http/rest.ts skips those)", async () => {
     const raw: string[] = [];
     const mapped: string[] = [];
-    forEachOpenApiProcedure<Meta>(imagesRouter._def.procedures, ({ meta }) => {
+    forEachOpenApiProcedure<Meta>(proceduresOf(imagesRouter), ({ meta }) => {
       const route = `${meta.openapi.method} /api${meta.openapi.path.replace(/\{(\w+)\}/g, ":$1")}`;
       ((meta as { rawRoute?: boolean }).rawRoute ? raw : mapped).push(route);
     });

@@ -5,6 +5,7 @@ import type { UserRow } from "../../db/users.ts";
 import { appRouter } from "../../routers/router.ts";
 import { ZUser } from "../../routers/users/user-schema.ts";
 import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { proceduresOf } from "../../server/http/trpc-wire.ts";
 import type { Meta } from "../../server/trpc.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
@@ -57,7 +58,7 @@ const userRow = (id: number) =>
 describe("every protected REST path", () => {
   it("answers 401 UNAUTHENTICATED with WWW-Authenticate: Bearer without a token", async () => {
     const routes: Array<{ method: Method; url: string }> = [];
-    forEachOpenApiProcedure<Meta>(appRouter._def.procedures, ({ meta }) => {
+    forEachOpenApiProcedure<Meta>(proceduresOf(appRouter), ({ meta }) => {
       if (meta.openapi.protect === false) return;
       routes.push({
         method: meta.openapi.method as Method,

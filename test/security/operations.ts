@@ -11,6 +11,7 @@ import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
 import type { UserRow } from "../../db/users.ts";
 import { appRouter } from "../../routers/router.ts";
+import { procedureSchemas, proceduresOf } from "../../server/http/trpc-wire.ts";
 import type { Meta } from "../../server/trpc.ts";
 import { PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
@@ -35,12 +36,9 @@ export type Operation = {
 /** Every operation both doors serve, from the router itself. */
 export function listOperations(): Operation[] {
   const operations: Operation[] = [];
-  forEachOpenApiProcedure<Meta>(appRouter._def.procedures, ({ path, procedure, meta }) => {
+  forEachOpenApiProcedure<Meta>(proceduresOf(appRouter), ({ path, procedure, meta }) => {
     const method = meta.openapi.method as Method;
-    const def = procedure._def as unknown as {
-      inputs: z.ZodType[];
-      output?: z.ZodType;
-    };
+    const schemas = procedureSchemas(procedure) as { input?: z.ZodType; output?: z.ZodType };
     operations.push({
       procedure: path,
       method,
@@ -48,8 +46,8 @@ export function listOperations(): Operation[] {
       key: `${method} ${meta.openapi.path}`,
       protect: meta.openapi.protect !== false,
       rawRoute: meta.rawRoute === true,
-      input: def.inputs[0],
-      output: def.output,
+      input: schemas.input,
+      output: schemas.output,
       successStatus: meta.successStatus ?? 200,
       pathParams: [...meta.openapi.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string),
     });
