@@ -2,7 +2,7 @@
 // openapi-typescript, then formats it with Biome. openapi-typescript needs TypeScript 5's
 // compiler API (this project builds with TypeScript 7), so it runs through `npm exec` with its
 // own pinned copies instead of being a dependency; the generated file is committed.
-// The header records a hash of the document, so test/docs/openapi.test.ts notices stale types.
+// The header records a hash of the document, so test/http/openapi.test.ts notices stale types.
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -10,7 +10,7 @@ import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { registerRestRoutes } from "../../server/http/rest.ts";
 import { createImageProcessor } from "../../server/images/processing.ts";
 import { router } from "../../server/trpc.ts";
-import { imagePart, makeImage, multipart, pngBombHeader } from "./fixtures.ts";
+import { imagePart, makeImage, multipart, pngBombHeader } from "../helpers/image-fixtures.ts";
 import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
 
 const URL_SELF = "/api/users/profile/image";

@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeOf, makeImage } from "./fixtures.ts";
+import { codeOf, makeImage } from "../helpers/image-fixtures.ts";
 import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
 
 let t: ImageTestApp;

@@ -1,7 +1,6 @@
 import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import {
   APP_URL,
   databaseUrlOf,
@@ -11,7 +10,8 @@ import {
   sleep,
   startSmtpServer,
   testWorker,
-} from "./mail-harness.ts";
+} from "../helpers/mail-harness.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
 

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { notifyMailQueued } from "../../db/outbox-notify.ts";
 import { queueTokenMail } from "../../server/mail/token-mail.ts";
-import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import {
   APP_URL,
   linkIn,
   type SmtpTestServer,
   startSmtpServer,
   testWorker,
-} from "./mail-harness.ts";
+} from "../helpers/mail-harness.ts";
+import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
 let smtp: SmtpTestServer;

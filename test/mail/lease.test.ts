@@ -10,7 +10,6 @@ import {
   renewMailLeases,
   rescheduleMail,
 } from "../../db/mail-queue.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import {
   APP_URL,
   eventually,
@@ -19,7 +18,8 @@ import {
   sleep,
   startSmtpServer,
   testWorker,
-} from "./mail-harness.ts";
+} from "../helpers/mail-harness.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
 let smtp: SmtpTestServer;

@@ -1,7 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toAppError } from "../../server/errors/api-errors.ts";
-import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import {
   APP_URL,
   linkIn,
@@ -9,7 +8,8 @@ import {
   type SmtpTestServer,
   startSmtpServer,
   testWorker,
-} from "./mail-harness.ts";
+} from "../helpers/mail-harness.ts";
+import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 /**
  * A mail link that sets a password is spent in the same transaction that stores the password:

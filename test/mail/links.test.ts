@@ -1,6 +1,5 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import {
   APP_URL,
   linkIn,
@@ -8,7 +7,8 @@ import {
   type SmtpTestServer,
   startSmtpServer,
   testWorker,
-} from "./mail-harness.ts";
+} from "../helpers/mail-harness.ts";
+import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 const NEW_PASSWORD = "amber-glacier-orchestra-42-tundra";
 const INVALID_LINK = { code: "CONFLICT", message: "This link is invalid, used or expired" };

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp, LOG_REDACT } from "../../server/app.ts";
 import type { Config } from "../../server/config.ts";
 import { createMailTransport } from "../../server/mail/transport.ts";
+import { parseMail, testWorker } from "../helpers/mail-harness.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
-import { parseMail, testWorker } from "./mail-harness.ts";
 
 let t: TestApp;
 beforeAll(async () => {

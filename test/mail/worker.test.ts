@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openDatabase } from "../../db/open.ts";
 import { createMailTransport, type MailLog } from "../../server/mail/transport.ts";
 import { createMailWorker, DEFAULT_BACKOFF, retryDelaySeconds } from "../../server/mail/worker.ts";
-import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import {
   APP_URL,
   eventually,
@@ -14,7 +13,8 @@ import {
   startSmtpServer,
   testWorker,
   unusedPort,
-} from "./mail-harness.ts";
+} from "../helpers/mail-harness.ts";
+import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
 let downPort: number;

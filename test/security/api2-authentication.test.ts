@@ -9,9 +9,9 @@
  * body, while the owner still logs in from elsewhere), its reset on success, the per-address
  * login limit (429 + Retry-After), and a demotion refusing admin routes at once. Concurrent
  * guessing and the account-wide lock are in login-lock.test.ts. JWT attacks (alg none, key
- * confusion, forged/expired tokens, claims) are in test/security-basics/jwt.test.ts; revocation
+ * confusion, forged/expired tokens, claims) are in test/auth/jwt.test.ts; revocation
  * after password change, suspension, deletion, logout-all and demotion in
- * test/security-basics/revocation.test.ts.
+ * test/auth/revocation.test.ts.
  */
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "../../routers/router.ts";
 import { createContext } from "../../server/context.ts";
 import { toAppError } from "../../server/errors/api-errors.ts";
-import { imagePart, makeImage } from "../images/fixtures.ts";
-import { createImageTestApp, type ImageTestApp } from "../images/image-app.ts";
+import { imagePart, makeImage } from "../helpers/image-fixtures.ts";
 import {
   APP_URL,
   eventually,
@@ -11,7 +10,8 @@ import {
   type SmtpTestServer,
   startSmtpServer,
   testWorker,
-} from "../mail/mail-harness.ts";
+} from "../helpers/mail-harness.ts";
+import { createImageTestApp, type ImageTestApp } from "../images/image-app.ts";
 
 /**
  * Squatting: someone signs up with another person's address (the account stays `pending`),

@@ -1,11 +1,11 @@
 import Fastify from "fastify";
 import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appRouter } from "../routers/router.ts";
-import type { Deps } from "../server/context.ts";
-import { registerRestRoutes } from "../server/http/rest.ts";
-import type { Meta } from "../server/trpc.ts";
-import { createTestApp, type TestApp } from "./helpers/test-app.ts";
+import { appRouter } from "../../routers/router.ts";
+import type { Deps } from "../../server/context.ts";
+import { registerRestRoutes } from "../../server/http/rest.ts";
+import type { Meta } from "../../server/trpc.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 type Route = { procedure: string; method: string; path: string };
 const routes: Route[] = [];

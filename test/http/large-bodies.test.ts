@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertJsonDepth, parseBoundedJson } from "../../server/http/bounded-json.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
-import { multipartImage } from "./operations.ts";
+import { multipartImage } from "../security/operations.ts";
 
 let t: TestApp;
 let base: string;

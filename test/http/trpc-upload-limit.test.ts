@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imagesRouter } from "../../routers/images/router.ts";
 import { registerTrpcDoor } from "../../server/http/trpc-http.ts";
 import { router } from "../../server/trpc.ts";
-import { makeImage } from "./fixtures.ts";
-import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
+import { makeImage } from "../helpers/image-fixtures.ts";
+import { createImageTestApp, type ImageTestApp } from "../images/image-app.ts";
 
 let t: ImageTestApp;
 let app: FastifyInstance;

@@ -8,7 +8,7 @@ import { pathToFileURL } from "node:url";
 import { parseEnv } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig, SETTING_NAMES } from "../../server/config.ts";
-import { cleanEnv, ROOT, runNode } from "./spawn.ts";
+import { cleanEnv, ROOT, runNode } from "../helpers/spawn.ts";
 
 const CONFIG = pathToFileURL(join(ROOT, "server/config.ts")).href;
 const dir = mkdtempSync(join(tmpdir(), "users-env-file-"));

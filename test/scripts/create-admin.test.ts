@@ -9,8 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/open.ts";
 import { buildApp } from "../../server/app.ts";
 import { loadConfig, SETTING_NAMES } from "../../server/config.ts";
+import { cleanEnv, ROOT, runNode } from "../helpers/spawn.ts";
 import { openTestDatabase } from "../helpers/test-database.ts";
-import { cleanEnv, ROOT, runNode } from "./spawn.ts";
 
 const PASSWORD = "saffron-glacier-metronome-58";
 const EMAIL = "first-admin@example.com";

@@ -10,7 +10,7 @@ import Fastify from "fastify";
 import { afterAll, describe, expect, it } from "vitest";
 import { SETTING_NAMES } from "../../server/config.ts";
 import { chooseLogFormat, loggerOptions } from "../../server/log-format.ts";
-import { cleanEnv, ROOT, TSX } from "./spawn.ts";
+import { cleanEnv, ROOT, TSX } from "../helpers/spawn.ts";
 
 const dirs: string[] = [];
 afterAll(() => {

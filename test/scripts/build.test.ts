@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../scripts/bench/processes.ts";
-import { buildService } from "../scripts/build.ts";
+import { freePort } from "../../scripts/bench/processes.ts";
+import { buildService } from "../../scripts/build.ts";
 
 // `npm start` runs the build in dist/, not the TypeScript: what the bundle must still find at
 // run time (the worker file, the pages, the migrations) is checked here on a real process.
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 // Inside the project, like dist/, so the bundle's package imports resolve from node_modules.
 const OUT = join(ROOT, "node_modules", ".cache", `build-test-${process.pid}`);
 const DATA_DIR = mkdtempSync(join(tmpdir(), "users-build-test-"));

@@ -10,7 +10,7 @@ import {
   type TransportOptions,
 } from "../../server/mail/transport.ts";
 import { createMailWorker, type MailWorkerOptions } from "../../server/mail/worker.ts";
-import type { TestApp } from "../helpers/test-app.ts";
+import type { TestApp } from "./test-app.ts";
 
 export const APP_URL = "https://app.example.test";
 
