@@ -1,7 +1,7 @@
-import type { LightMyRequestResponse } from "fastify";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { expectError } from "../helpers/expect-error.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -12,14 +12,6 @@ afterAll(() => t.close());
 
 const LEAKS =
   /\$argon2|password_hash|passwordHash|token_version|memberships|relation|select |SQL|stack|\bat .*:\d+:\d+|node_modules|\.ts:\d+/i;
-
-function expectError(res: LightMyRequestResponse, status: number, code: ApiErrorCode) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers["content-type"]).toMatch(/^application\/json/);
-  const body = ZApiErrorBody.strict().parse(res.json());
-  expect(body.code).toBe(code);
-  return body;
-}
 
 const signupBody = (email: string) => ({
   email,
