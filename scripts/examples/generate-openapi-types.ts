@@ -1,4 +1,4 @@
-// npm run openapi:types — regenerates scripts/examples/openapi-types.ts from openapi.json with
+// npm run openapi:types — regenerates scripts/generated/openapi-types.ts from openapi.json with
 // openapi-typescript, then formats it with Biome. openapi-typescript needs TypeScript 5's
 // compiler API (this project builds with TypeScript 7), so it runs through `npm exec` with its
 // own pinned copies instead of being a dependency; the generated file is committed.
@@ -11,7 +11,7 @@ import { openApiHash } from "./openapi-hash.ts";
 
 const GENERATOR = ["openapi-typescript@7.13.0", "typescript@5.9.3"];
 const source = "openapi.json";
-const target = "scripts/examples/openapi-types.ts";
+const target = "scripts/generated/openapi-types.ts";
 
 const raw = join(tmpdir(), `openapi-types-${process.pid}.ts`);
 try {

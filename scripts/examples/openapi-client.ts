@@ -5,7 +5,7 @@
 // Exits non-zero when a call fails.
 import { randomBytes } from "node:crypto";
 import createClient, { type Middleware } from "openapi-fetch";
-import type { components, paths } from "./openapi-types.ts";
+import type { components, paths } from "../generated/openapi-types.ts";
 
 type ApiError = components["schemas"]["Error"];
 
