@@ -103,7 +103,8 @@ function findLoops(edges: ReadonlyMap<string, string[]>): string[][] {
   return loops;
 }
 
-function readSources(root: string): Map<string, string> {
+/** The project's own TypeScript files under `root`, by path relative to it, with their source. */
+export function readSources(root: string): Map<string, string> {
   const sources = new Map<string, string>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
