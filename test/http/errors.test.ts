@@ -10,6 +10,10 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/** The stored users with these emails: a refused request stores none. */
+const usersWith = (...emails: string[]) =>
+  t.db.selectFrom("users").select("id").where("email", "in", emails).execute();
+
 const LEAKS =
   /\$argon2|password_hash|passwordHash|token_version|memberships|relation|select |SQL|stack|\bat .*:\d+:\d+|node_modules|\.ts:\d+/i;
 
@@ -81,12 +85,7 @@ describe("request body errors", () => {
       payload: JSON.stringify({ ...signupBody("big@example.com"), firstName: "x".repeat(70_000) }),
     });
     expectError(res, 413, "PAYLOAD_TOO_LARGE");
-    const none = await t.db
-      .selectFrom("users")
-      .select("id")
-      .where("email", "=", "big@example.com")
-      .execute();
-    expect(none).toHaveLength(0);
+    expect(await usersWith("big@example.com")).toHaveLength(0);
   });
 
   it("answers a non-JSON content type with 415 or 400 in the contract's shape", async () => {
@@ -107,12 +106,7 @@ describe("request body errors", () => {
         res.statusCode === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "VALIDATION_ERROR",
       );
     }
-    const none = await t.db
-      .selectFrom("users")
-      .select("id")
-      .where("email", "in", ["plain@example.com", "form@example.com"])
-      .execute();
-    expect(none).toHaveLength(0);
+    expect(await usersWith("plain@example.com", "form@example.com")).toHaveLength(0);
   });
 
   it("answers a JSON array, a string or null body with 400 VALIDATION_ERROR", async () => {
@@ -147,12 +141,7 @@ describe("request body errors", () => {
       expectError(res, 400, "VALIDATION_ERROR");
     }
     expect(({} as Record<string, unknown>).role).toBeUndefined();
-    const none = await t.db
-      .selectFrom("users")
-      .select("id")
-      .where("email", "=", "proto@example.com")
-      .execute();
-    expect(none).toHaveLength(0);
+    expect(await usersWith("proto@example.com")).toHaveLength(0);
   });
 
   it("answers malformed JSON with 400 VALIDATION_ERROR", async () => {
