@@ -16,7 +16,7 @@ export const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   // no server file can depend on it, and built to import only types from below.
   {
     name: "the client",
-    paths: ["routers/client/", "scripts/examples/openapi-types.ts"],
+    paths: ["routers/client/", "scripts/generated/openapi-types.ts"],
   },
   {
     name: "the process",
@@ -116,7 +116,8 @@ function findLoops(edges: ReadonlyMap<string, string[]>): string[][] {
   return loops;
 }
 
-function readSources(root: string): Map<string, string> {
+/** The project's own TypeScript files under `root`, by path relative to it, with their source. */
+export function readSources(root: string): Map<string, string> {
   const sources = new Map<string, string>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {

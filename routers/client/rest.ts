@@ -1,5 +1,5 @@
 import createClient, { type Client } from "openapi-fetch";
-import type { paths } from "../../scripts/examples/openapi-types.ts";
+import type { paths } from "../../scripts/generated/openapi-types.ts";
 import type { Session } from "./session.ts";
 
 /** Only an expired or ended access token is worth a refresh (a wrong password is 401 too). */

@@ -1,5 +1,5 @@
 import createClient from "openapi-fetch";
-import type { components, paths } from "../../scripts/examples/openapi-types.ts";
+import type { components, paths } from "../../scripts/generated/openapi-types.ts";
 
 export type TokenPair = components["schemas"]["TokenPair"];
 

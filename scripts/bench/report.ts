@@ -165,3 +165,14 @@ export function resultsJson(
     notes,
   };
 }
+
+export const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** The line printed as each scenario finishes. */
+export function progressLine(r: ScenarioResult, elapsed: string): string {
+  const ref = r.reference === "baseline" ? "baseline" : `raw ${r.reference}`;
+  const ratio = r.ref.rps > 0 ? (r.service.rps / r.ref.rps).toFixed(2) : "-";
+  const bad = r.service.errors + r.service.non2xx;
+  const refBad = r.ref.errors + r.ref.non2xx;
+  return `${r.name.padEnd(31)} ${fmtInt(r.service.rps).padStart(6)} req/s, p99 ${r.service.p99.toFixed(0)} ms | ${ref} ${fmtInt(r.ref.rps)} req/s | ratio ${ratio}${bad ? ` | service ${bad} errors/non-2xx` : ""}${refBad ? ` | ${ref} ${refBad} errors/non-2xx` : ""} (${elapsed})`;
+}

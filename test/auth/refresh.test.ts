@@ -1,4 +1,3 @@
-import type { LightMyRequestResponse } from "fastify";
 import { decodeJwt } from "jose";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +6,7 @@ import { ZTokenPair } from "../../routers/auth/token-schema.ts";
 import { ZDone, ZSuccess } from "../../routers/shared-schema.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
 import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { expectUnauthenticated, SECRETS } from "../helpers/expect-error.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -14,8 +14,6 @@ beforeAll(async () => {
   t = await createTestApp();
 });
 afterAll(() => t.close());
-
-const SECRETS = /\$argon2|password_hash|passwordHash|token_version|token_hash/;
 
 const ZSessionList = z.strictObject({
   sessions: z.array(
@@ -50,13 +48,6 @@ const pastGraceWindow = (refreshToken: string) =>
     .set({ spent_at: sql`now() - interval '1 hour'` })
     .where("token_hash", "=", hashToken(refreshToken))
     .execute();
-
-function expectUnauthenticated(res: LightMyRequestResponse) {
-  expect(res.statusCode).toBe(401);
-  expect(res.headers["www-authenticate"]).toBe("Bearer");
-  expect(res.body).not.toMatch(SECRETS);
-  expect(ZApiErrorBody.strict().parse(res.json()).code).toBe("UNAUTHENTICATED");
-}
 
 describe("POST /api/auth/refresh", () => {
   it("returns a new pair and spends the old refresh token", async () => {

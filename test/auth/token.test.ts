@@ -1,10 +1,10 @@
 import { hash } from "@node-rs/argon2";
-import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZTokenPair } from "../../routers/auth/token-schema.ts";
 import { ZUser } from "../../routers/users/user-schema.ts";
 import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { ARGON2_OPTIONS, needsRehash } from "../../server/passwords/hash.ts";
+import { expectInvalidCredentials, SECRETS } from "../helpers/expect-error.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -12,8 +12,6 @@ beforeAll(async () => {
   t = await createTestApp();
 });
 afterAll(() => t.close());
-
-const SECRETS = /\$argon2|password_hash|passwordHash|token_version/;
 
 const login = (email: string, password: string) =>
   t.app.inject({ method: "POST", url: "/api/auth/token", payload: { email, password } });
@@ -24,14 +22,6 @@ const me = (accessToken: string) =>
     url: "/api/users/me",
     headers: { authorization: `Bearer ${accessToken}` },
   });
-
-function expectInvalidCredentials(res: LightMyRequestResponse) {
-  expect(res.statusCode).toBe(401);
-  expect(res.body).not.toMatch(SECRETS);
-  const body = ZApiErrorBody.strict().parse(res.json());
-  expect(body.code).toBe("INVALID_CREDENTIALS");
-  return res.body;
-}
 
 /** Fullwidth forms (U+FF01..U+FF5E) of printable ASCII; NFKC maps them back. */
 const fullwidth = (text: string) =>

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createTestApp } from "./test-app.ts";
 
 /**
  * When the run has REDIS_URL set, settings that keep the rate-limit counters in that Redis under
@@ -21,6 +22,25 @@ export function redisSettings(): { env: Record<string, string>; drop: () => Prom
       } finally {
         await redis.quit();
       }
+    },
+  };
+}
+
+export type TestAppWithCounters = Awaited<ReturnType<typeof createTestAppWithCounters>>;
+
+/**
+ * The test app with rate limits on and their counters where the run keeps them (`store`: Redis
+ * when REDIS_URL is set, else the database); `close` also deletes this file's Redis keys.
+ */
+export async function createTestAppWithCounters(env: Record<string, string>) {
+  const redis = redisSettings();
+  const t = await createTestApp({ RATE_LIMIT: "on", ...env, ...redis.env });
+  return {
+    ...t,
+    store: redis.env.REDIS_URL ? ("redis" as const) : ("db" as const),
+    close: async () => {
+      await t.close();
+      await redis.drop();
     },
   };
 }

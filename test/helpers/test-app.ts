@@ -62,6 +62,16 @@ export async function createTestApp(env: Record<string, string> = {}) {
     });
   }
 
+  /**
+   * Gives the user a hash of PASSWORD of its own (the factories share one), so verifications
+   * against this account can be told apart (test/helpers/verify-counter.ts). Returns the hash.
+   */
+  async function giveOwnHash(user: UserRow): Promise<string> {
+    const hash = await deps.hashing.hash(PASSWORD);
+    await db.updateTable("users").set({ password_hash: hash }).where("id", "=", user.id).execute();
+    return hash;
+  }
+
   /** Starts a session for the user and returns its tokens. */
   const login = (user: UserRow): Promise<TokenPair> => startSession(createContext(deps), user);
 
@@ -84,9 +94,12 @@ export async function createTestApp(env: Record<string, string> = {}) {
     deps,
     config,
     createUser,
+    giveOwnHash,
     login,
     callerFor,
     userWithToken,
-    close: () => app.close(),
+    close: async (): Promise<void> => {
+      await app.close();
+    },
   };
 }

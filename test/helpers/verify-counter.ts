@@ -7,7 +7,8 @@ import type * as Argon2 from "@node-rs/argon2";
  *   vi.mock("@node-rs/argon2", async (original) =>
  *     (await import("./verify-counter.ts")).countingArgon2(await original()));
  *
- * and give the account a hash of its own (`ownHash`), since the factories share one.
+ * and give the account a hash of its own (`giveOwnHash` of test-app.ts), since the factories share
+ * one.
  */
 const checks = new Map<string, number>();
 

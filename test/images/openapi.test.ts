@@ -5,7 +5,7 @@ import { documentImageRoutes } from "../../server/http/image-openapi.ts";
 import { buildOpenApiDocument } from "../../server/http/openapi.ts";
 import { proceduresOf } from "../../server/http/trpc-wire.ts";
 import { type Meta, router } from "../../server/trpc.ts";
-import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the test walks a JSON document it asserts on
 type Json = Record<string, any>;
@@ -64,9 +64,9 @@ describe("the OpenAPI document of the image operations", () => {
 });
 
 describe("thin routes", () => {
-  let t: ImageTestApp;
+  let t: TestApp;
   beforeAll(async () => {
-    t = await createImageTestApp();
+    t = await createTestApp();
   });
   afterAll(() => t.close());
 

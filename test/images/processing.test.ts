@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toAppError } from "../../server/errors/api-errors.ts";
 import { createImageProcessor, sniffImageKind } from "../../server/images/processing.ts";
-import { codeOf, makeImage, pngBombHeader } from "./fixtures.ts";
+import { codeOf, makeImage, pngBombHeader } from "../helpers/image-fixtures.ts";
 
 describe("sniffImageKind", () => {
   it("reads the signature, nothing else", async () => {

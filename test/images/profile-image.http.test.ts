@@ -6,19 +6,19 @@ import { insertOrganization, upsertMembership } from "../../db/organizations.ts"
 import { upsertProfileImage } from "../../db/profile-images.ts";
 import type { UserRow } from "../../db/users.ts";
 import { deleteProfileImageRoute } from "../../routers/images/delete.ts";
-import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { registerRestRoutes } from "../../server/http/rest.ts";
 import { createImageProcessor } from "../../server/images/processing.ts";
 import { router } from "../../server/trpc.ts";
-import { imagePart, makeImage, multipart, pngBombHeader } from "./fixtures.ts";
-import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
+import { expectError } from "../helpers/expect-error.ts";
+import { imagePart, makeImage, multipart, pngBombHeader } from "../helpers/image-fixtures.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const URL_SELF = "/api/users/profile/image";
 const urlOf = (id: number) => `/api/users/${id}/profile/image`;
 
-let t: ImageTestApp;
+let t: TestApp;
 beforeAll(async () => {
-  t = await createImageTestApp();
+  t = await createTestApp();
   // DELETE is a plain openapi-mapped procedure: mount it the way server/http/rest.ts does once wired.
   if (!t.app.hasRoute({ method: "DELETE", url: URL_SELF })) {
     const deleteOnly = router({ images: router({ deleteProfileImage: deleteProfileImageRoute }) });
@@ -39,13 +39,6 @@ async function upload(
     headers: { ...auth, ...body.headers },
     payload: body.payload,
   });
-}
-
-function expectError(res: LightMyRequestResponse, status: number, code: string) {
-  expect(res.statusCode, res.body).toBe(status);
-  const body = ZApiErrorBody.strict().parse(res.json());
-  expect(body.code).toBe(code);
-  return body;
 }
 
 const storedImage = (userId: number) =>

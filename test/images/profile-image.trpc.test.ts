@@ -1,18 +1,18 @@
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeOf, makeImage } from "./fixtures.ts";
-import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
+import { codeOf, makeImage } from "../helpers/image-fixtures.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
-let t: ImageTestApp;
+let t: TestApp;
 beforeAll(async () => {
-  t = await createImageTestApp();
+  t = await createTestApp();
 });
 afterAll(() => t.close());
 
 describe("the native tRPC door", () => {
   it("uploads base64 and reads the same image the REST door serves", async () => {
     const { user, auth } = await t.userWithToken();
-    const images = await t.imagesCallerFor(user);
+    const images = (await t.callerFor(user)).images;
     const jpeg = await makeImage("jpeg", 1024, 768, { exifDescription: "MARKER-123" });
     const uploaded = await images.uploadProfileImage({ imageBase64: jpeg.toString("base64") });
     expect(uploaded).toEqual({
@@ -52,7 +52,7 @@ describe("the native tRPC door", () => {
 
   it("refuses what REST refuses, with the same codes", async () => {
     const user = await t.createUser();
-    const images = await t.imagesCallerFor(user);
+    const images = (await t.callerFor(user)).images;
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>').toString("base64");
     expect(await codeOf(images.uploadProfileImage({ imageBase64: svg }))).toBe(
       "UNSUPPORTED_MEDIA_TYPE",
@@ -67,7 +67,7 @@ describe("the native tRPC door", () => {
     ).toBe("VALIDATION_ERROR");
     expect(await codeOf(images.getProfileImage())).toBe("IMAGE_NOT_FOUND");
     expect(await codeOf(images.deleteProfileImage())).toBe("IMAGE_NOT_FOUND");
-    const anonymous = await t.imagesCallerFor();
+    const anonymous = (await t.callerFor()).images;
     expect(await codeOf(anonymous.getProfileImage())).toBe("UNAUTHENTICATED");
     expect(await codeOf(anonymous.uploadProfileImage({ imageBase64: svg }))).toBe(
       "UNAUTHENTICATED",
@@ -77,19 +77,19 @@ describe("the native tRPC door", () => {
   it("hides the image of a user the caller may not see (USER_NOT_FOUND)", async () => {
     const owner = await t.userWithToken();
     const png = await makeImage("png", 10, 10);
-    const ownerImages = await t.imagesCallerFor(owner.user);
+    const ownerImages = (await t.callerFor(owner.user)).images;
     await ownerImages.uploadProfileImage({ imageBase64: png.toString("base64") });
-    const stranger = await t.imagesCallerFor(await t.createUser());
+    const stranger = (await t.callerFor(await t.createUser())).images;
     expect(await codeOf(stranger.getUserProfileImage({ id: owner.user.id }))).toBe(
       "USER_NOT_FOUND",
     );
-    const admin = await t.imagesCallerFor(await t.createUser({ role: "Admin" }));
+    const admin = (await t.callerFor(await t.createUser({ role: "Admin" }))).images;
     expect((await admin.getUserProfileImage({ id: owner.user.id })).width).toBe(10);
   });
 
   it("deletes", async () => {
     const user = await t.createUser();
-    const images = await t.imagesCallerFor(user);
+    const images = (await t.callerFor(user)).images;
     await images.uploadProfileImage({
       imageBase64: (await makeImage("webp", 10, 10)).toString("base64"),
     });
@@ -106,7 +106,7 @@ describe("the native tRPC door", () => {
       [true, "image/png"],
     ] as const) {
       const { user, auth } = await t.userWithToken();
-      const images = await t.imagesCallerFor(user);
+      const images = (await t.callerFor(user)).images;
       const png = await makeImage("png", 200, 100, { alpha });
       await images.uploadProfileImage({ imageBase64: png.toString("base64") });
       const cases = [
@@ -147,7 +147,7 @@ describe("the native tRPC door", () => {
 
   it("refuses an `accept` entry that is not an image type it serves", async () => {
     const user = await t.createUser();
-    const images = await t.imagesCallerFor(user);
+    const images = (await t.callerFor(user)).images;
     expect(await codeOf(images.getProfileImage({ accept: ["image/gif"] } as never))).toBe(
       "VALIDATION_ERROR",
     );

@@ -1,39 +1,25 @@
 import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import {
-  APP_URL,
+  createMailTestApp,
   databaseUrlOf,
   eventually,
+  type MailTestApp,
   queueTestMails,
-  type SmtpTestServer,
   sleep,
-  startSmtpServer,
   testWorker,
-} from "./mail-harness.ts";
+} from "../helpers/mail-harness.ts";
+import { median } from "../helpers/rank-test.ts";
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
 
-let t: TestApp;
-let smtp: SmtpTestServer;
+let t: MailTestApp;
 
 beforeAll(async () => {
-  smtp = await startSmtpServer();
-  t = await createTestApp({ SMTP_URL: smtp.url, APP_URL });
+  t = await createMailTestApp();
 });
-afterAll(async () => {
-  await t.close();
-  await smtp.close();
-});
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
+afterAll(() => t.close());
 
 describe("wake-up on new mail", () => {
   it(`delivers within moments of the request, without waiting for a poll (${onPostgres ? "LISTEN/NOTIFY" : "in-process signal on PGlite"})`, async () => {
@@ -59,8 +45,8 @@ describe("wake-up on new mail", () => {
           payload: { email: user.email },
         });
         expect(res.statusCode).toBe(202);
-        await smtp.waitFor(() => smtp.to(user.email).length === i + 1, 3000);
-        const mail = smtp.to(user.email)[i];
+        await t.smtp.waitFor(() => t.smtp.to(user.email).length === i + 1, 3000);
+        const mail = t.smtp.to(user.email)[i];
         latencies.push((mail?.receivedAt ?? Number.NaN) - started);
         wakeups.push((handedOver[i] ?? Number.NaN) - started);
       }
@@ -90,20 +76,20 @@ describe.skipIf(!onPostgres)("several workers on one PostgreSQL database", () =>
         return worker;
       }),
     );
-    const before = smtp.received.length;
+    const before = t.smtp.received.length;
     const recipients = Array.from({ length: 200 }, (_, i) => `bulk-${i}@mail.test`);
     for (const worker of workers) worker.start();
     try {
       await queueTestMails(t, recipients);
       await eventually(
-        () => expect(smtp.received.length - before).toBeGreaterThanOrEqual(200),
+        () => expect(t.smtp.received.length - before).toBeGreaterThanOrEqual(200),
         20_000,
       );
       await sleep(500); // room for any duplicate to show up
     } finally {
       await Promise.all(workers.map((worker) => worker.stop()));
     }
-    const bulk = smtp.received.slice(before);
+    const bulk = t.smtp.received.slice(before);
     expect(bulk).toHaveLength(200);
     expect(new Set(bulk.map((mail) => mail.messageId)).size).toBe(200);
     expect(new Set(bulk.map((mail) => mail.envelopeTo[0])).size).toBe(200);
@@ -143,7 +129,7 @@ describe.skipIf(!onPostgres)("several workers on one PostgreSQL database", () =>
 
       const started = performance.now();
       await queueTestMails(t, ["after-reconnect@mail.test"]);
-      await smtp.waitFor((mail) => mail.envelopeTo.includes("after-reconnect@mail.test"), 3000);
+      await t.smtp.waitFor((mail) => mail.envelopeTo.includes("after-reconnect@mail.test"), 3000);
       expect(performance.now() - started).toBeLessThan(1000);
     } finally {
       await worker.stop();

@@ -1,35 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { notifyMailQueued } from "../../db/mail-outbox.ts";
 import { queueTokenMail } from "../../server/mail/token-mail.ts";
-import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import {
   APP_URL,
+  createMailTestApp,
   linkIn,
-  type SmtpTestServer,
-  startSmtpServer,
-  testWorker,
-} from "./mail-harness.ts";
+  type MailTestApp,
+  outboxRow,
+} from "../helpers/mail-harness.ts";
+import { PASSWORD } from "../helpers/test-app.ts";
 
-let t: TestApp;
-let smtp: SmtpTestServer;
-let worker: Awaited<ReturnType<typeof testWorker>>;
+let t: MailTestApp;
 
 beforeAll(async () => {
-  smtp = await startSmtpServer();
-  t = await createTestApp({ SMTP_URL: smtp.url, APP_URL });
-  worker = await testWorker(t);
+  t = await createMailTestApp();
 });
-afterAll(async () => {
-  await t.close();
-  await smtp.close();
-});
-
-const outboxRow = (recipient: string) =>
-  t.db
-    .selectFrom("mail_outbox")
-    .selectAll()
-    .where("recipient", "=", recipient)
-    .executeTakeFirstOrThrow();
+afterAll(() => t.close());
 
 describe("mail delivery through SMTP", () => {
   it("signup's verification mail arrives with its recipient, subject, APP_URL link and stored Message-ID", async () => {
@@ -44,12 +30,12 @@ describe("mail delivery through SMTP", () => {
       },
     });
     expect(res.statusCode).toBe(201);
-    const queued = await outboxRow("ada@mail.test");
+    const queued = await outboxRow(t, "ada@mail.test");
     expect(queued.status).toBe("queued");
 
-    await worker.drainOnce();
+    await t.worker.drainOnce();
 
-    const [mail, ...others] = smtp.to("ada@mail.test");
+    const [mail, ...others] = t.smtp.to("ada@mail.test");
     expect(others).toHaveLength(0);
     expect(mail?.envelopeTo).toEqual(["ada@mail.test"]);
     expect(mail?.to).toBe("ada@mail.test");
@@ -62,7 +48,7 @@ describe("mail delivery through SMTP", () => {
     expect(mail?.text).toContain("valid for 24 hours");
     expect(mail?.html).toContain(`href="${link.url}"`);
 
-    const sent = await outboxRow("ada@mail.test");
+    const sent = await outboxRow(t, "ada@mail.test");
     expect(sent).toMatchObject({ status: "sent", payload: null, attempts: 1, last_error: null });
     expect(sent.sent_at).toBeInstanceOf(Date);
   });
@@ -76,14 +62,14 @@ describe("mail delivery through SMTP", () => {
       payload: { email: "grace@mail.test", firstName: "Grace", lastName: "Hopper" },
     });
     expect(res.statusCode).toBe(201);
-    await worker.drainOnce();
-    const [mail] = smtp.to("grace@mail.test");
+    await t.worker.drainOnce();
+    const [mail] = t.smtp.to("grace@mail.test");
     expect(mail?.subject).toBe("You have been invited: choose your password");
     expect(linkIn(mail as NonNullable<typeof mail>, "/accept-invitation").url).toMatch(
       new RegExp(`^${APP_URL}/accept-invitation\\?token=`),
     );
     expect(mail?.text).toContain("valid for 7 days");
-    expect(mail?.messageId).toBe((await outboxRow("grace@mail.test")).message_id);
+    expect(mail?.messageId).toBe((await outboxRow(t, "grace@mail.test")).message_id);
   });
 
   it("a password reset mail carries a reset-password link valid for 1 hour", async () => {
@@ -94,8 +80,8 @@ describe("mail delivery through SMTP", () => {
       payload: { email: "Linus@Mail.test" },
     });
     expect(res.statusCode).toBe(202);
-    await worker.drainOnce();
-    const [mail] = smtp.to(user.email);
+    await t.worker.drainOnce();
+    const [mail] = t.smtp.to(user.email);
     expect(mail?.subject).toBe("Reset your password");
     expect(linkIn(mail as NonNullable<typeof mail>, "/reset-password").token).toMatch(
       /^[A-Za-z0-9_-]{43}$/,
@@ -115,8 +101,8 @@ describe("mail delivery through SMTP", () => {
       },
     });
     expect(res.statusCode).toBe(201);
-    await worker.drainOnce();
-    const [mail] = smtp.to("mallory@mail.test");
+    await t.worker.drainOnce();
+    const [mail] = t.smtp.to("mallory@mail.test");
     expect(mail?.html).toContain("Hello &lt;b&gt;Mal &amp; &quot;Co&quot;&lt;/b&gt;,");
     expect(mail?.html).not.toContain("<b>Mal");
     expect(mail?.text).toContain(`Hello <b>Mal & "Co"</b>,`);
@@ -131,8 +117,8 @@ describe("mail delivery through SMTP", () => {
         throw new Error("the change failed");
       }),
     ).rejects.toThrow("the change failed");
-    await worker.drainOnce();
-    expect(smtp.to(user.email)).toHaveLength(0);
+    await t.worker.drainOnce();
+    expect(t.smtp.to(user.email)).toHaveLength(0);
     const rows = await t.db
       .selectFrom("mail_outbox")
       .select("id")
@@ -153,7 +139,7 @@ describe("GET /api/users/{id}/mail", () => {
     const user = await t.createUser({ email: "listed@mail.test" });
     const anonymous = await t.callerFor();
     await anonymous.auth.passwordReset({ email: user.email });
-    await worker.drainOnce();
+    await t.worker.drainOnce();
     // A second reset mail, queued as the worker queues it, and not sent yet.
     await t.db
       .transaction()
@@ -188,7 +174,7 @@ describe("GET /api/users/{id}/mail", () => {
     expect(viaTrpc.mails.map((mail) => mail.id)).toEqual(
       mails.map((mail: { id: number }) => mail.id),
     );
-    await worker.drainOnce();
+    await t.worker.drainOnce();
   });
 
   it("is for AppAdmins only (403 UNAUTHORIZED for an Admin) and 404 for an unknown user", async () => {

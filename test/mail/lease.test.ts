@@ -10,44 +10,33 @@ import {
   renewMailLeases,
   rescheduleMail,
 } from "../../db/mail-outbox.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import {
-  APP_URL,
+  createMailTestApp,
   eventually,
+  type MailTestApp,
+  outboxRow,
   queueTestMails,
-  type SmtpTestServer,
   sleep,
-  startSmtpServer,
   testWorker,
-} from "./mail-harness.ts";
+} from "../helpers/mail-harness.ts";
 
-let t: TestApp;
-let smtp: SmtpTestServer;
+let t: MailTestApp;
 /** The first message of each recipient listed here is held this long before it is accepted. */
 const holdFirst = new Map<string, number>();
 
 beforeAll(async () => {
-  smtp = await startSmtpServer(0, {}, async (raw) => {
-    for (const [recipient, ms] of holdFirst) {
-      if (raw.includes(`To: ${recipient}`)) {
-        holdFirst.delete(recipient);
-        await sleep(ms);
+  t = await createMailTestApp({
+    beforeAccept: async (raw) => {
+      for (const [recipient, ms] of holdFirst) {
+        if (raw.includes(`To: ${recipient}`)) {
+          holdFirst.delete(recipient);
+          await sleep(ms);
+        }
       }
-    }
+    },
   });
-  t = await createTestApp({ SMTP_URL: smtp.url, APP_URL });
 });
-afterAll(async () => {
-  await t.close();
-  await smtp.close();
-});
-
-const row = (recipient: string) =>
-  t.db
-    .selectFrom("mail_outbox")
-    .selectAll()
-    .where("recipient", "=", recipient)
-    .executeTakeFirstOrThrow();
+afterAll(() => t.close());
 
 /** Makes the mail's lease run out now, as time would. */
 const expireLease = (recipient: string) =>
@@ -67,13 +56,13 @@ describe("mail leases", () => {
     for (const worker of workers) worker.start();
     try {
       await queueTestMails(t, [recipient]);
-      await smtp.waitFor((mail) => mail.envelopeTo.includes(recipient), 15_000);
+      await t.smtp.waitFor((mail) => mail.envelopeTo.includes(recipient), 15_000);
       await sleep(1500); // a second send, if any, would have started by now
     } finally {
       await Promise.all(workers.map((worker) => worker.stop()));
     }
-    expect(smtp.to(recipient)).toHaveLength(1);
-    expect(await row(recipient)).toMatchObject({ status: "sent", attempts: 1 });
+    expect(t.smtp.to(recipient)).toHaveLength(1);
+    expect(await outboxRow(t, recipient)).toMatchObject({ status: "sent", attempts: 1 });
   });
 
   it("a claim whose worker died is sent by another worker once its lease runs out", async () => {
@@ -86,13 +75,13 @@ describe("mail leases", () => {
     const worker = await testWorker(t, { leaseSeconds: 1, pollMs: 100 });
     worker.start();
     try {
-      const mail = await smtp.waitFor((m) => m.envelopeTo.includes(recipient), 15_000);
+      const mail = await t.smtp.waitFor((m) => m.envelopeTo.includes(recipient), 15_000);
       expect(mail.receivedAt - at, "not before its lease ran out").toBeGreaterThan(500);
     } finally {
       await worker.stop();
     }
-    expect(smtp.to(recipient)).toHaveLength(1);
-    expect(await row(recipient)).toMatchObject({ status: "sent", attempts: 2 });
+    expect(t.smtp.to(recipient)).toHaveLength(1);
+    expect(await outboxRow(t, recipient)).toMatchObject({ status: "sent", attempts: 2 });
   });
 
   it("a claimer whose lease ran out cannot renew, reschedule or hand back the newer claim", async () => {
@@ -103,19 +92,19 @@ describe("mail leases", () => {
     await expireLease(recipient);
     const second = (await claimDueMails(t.db, 100, 30)).find((m) => m.recipient === recipient);
     expect(second).toMatchObject({ id: first?.id, attempts: 2 });
-    const claimedAgain = await row(recipient);
+    const claimedAgain = await outboxRow(t, recipient);
 
     const stale = first as NonNullable<typeof first>;
     await renewMailLeases(t.db, [stale], 300);
     await rescheduleMail(t.db, stale, 0, "late failure of the first claimer");
     await releaseMails(t.db, [stale]);
-    expect(await row(recipient)).toEqual(claimedAgain);
+    expect(await outboxRow(t, recipient)).toEqual(claimedAgain);
 
     // The current claim still can.
     await releaseMails(t.db, [second as NonNullable<typeof second>]);
-    expect(await row(recipient)).toMatchObject({ status: "queued", attempts: 1 });
+    expect(await outboxRow(t, recipient)).toMatchObject({ status: "queued", attempts: 1 });
     const worker = await testWorker(t);
     await worker.drainOnce();
-    await eventually(() => expect(smtp.to(recipient)).toHaveLength(1));
+    await eventually(() => expect(t.smtp.to(recipient)).toHaveLength(1));
   });
 });

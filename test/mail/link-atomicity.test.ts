@@ -1,15 +1,8 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toAppError } from "../../server/errors/api-errors.ts";
-import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
-import {
-  APP_URL,
-  linkIn,
-  type ReceivedMail,
-  type SmtpTestServer,
-  startSmtpServer,
-  testWorker,
-} from "./mail-harness.ts";
+import { createMailTestApp, linkIn, type MailTestApp } from "../helpers/mail-harness.ts";
+import { PASSWORD } from "../helpers/test-app.ts";
 
 /**
  * A mail link that sets a password is spent in the same transaction that stores the password:
@@ -18,22 +11,15 @@ import {
  */
 const NEW_PASSWORD = "amber-glacier-orchestra-42-tundra";
 
-let t: TestApp;
-let smtp: SmtpTestServer;
-let worker: Awaited<ReturnType<typeof testWorker>>;
+let t: MailTestApp;
 
 beforeAll(async () => {
-  smtp = await startSmtpServer();
-  t = await createTestApp({ SMTP_URL: smtp.url, APP_URL });
-  worker = await testWorker(t);
+  t = await createMailTestApp();
   await sql`
     create function refuse_password_write() returns trigger language plpgsql as $$
     begin raise exception 'injected failure while storing the password'; end $$`.execute(t.db);
 });
-afterAll(async () => {
-  await t.close();
-  await smtp.close();
-});
+afterAll(() => t.close());
 
 /** Makes every password write for this user fail until the returned function is called. */
 async function breakPasswordWrites(userId: number): Promise<() => Promise<void>> {
@@ -47,14 +33,6 @@ async function breakPasswordWrites(userId: number): Promise<() => Promise<void>>
   };
 }
 
-async function lastMailTo(address: string): Promise<ReceivedMail> {
-  await worker.drainOnce();
-  const mails = smtp.to(address);
-  const mail = mails[mails.length - 1];
-  if (!mail) throw new Error(`no mail to ${address}`);
-  return mail;
-}
-
 const post = (url: string, payload: object, headers: Record<string, string> = {}) =>
   t.app.inject({ method: "POST", url, payload, headers });
 const login = (email: string, password: string) => post("/api/auth/token", { email, password });
@@ -65,7 +43,7 @@ describe("password-reset confirm", () => {
   it("keeps the link usable when storing the password fails (REST, then tRPC)", async () => {
     const user = await t.createUser({ email: "fragile-reset@mail.test" });
     await post("/api/auth/password-reset", { email: user.email });
-    const { token } = linkIn(await lastMailTo(user.email), "/reset-password");
+    const { token } = linkIn(await t.lastMailTo(user.email), "/reset-password");
 
     const repair = await breakPasswordWrites(user.id);
     const failed = await post("/api/auth/password-reset/confirm", {
@@ -101,7 +79,7 @@ describe("accept invitation", () => {
     );
     expect(created.statusCode).toBe(201);
     const id = (created.json() as { id: number }).id;
-    const { token } = linkIn(await lastMailTo("fragile-invite@mail.test"), "/accept-invitation");
+    const { token } = linkIn(await t.lastMailTo("fragile-invite@mail.test"), "/accept-invitation");
 
     const repair = await breakPasswordWrites(id);
     const caller = await t.callerFor();

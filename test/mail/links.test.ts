@@ -1,43 +1,20 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
-import {
-  APP_URL,
-  linkIn,
-  type ReceivedMail,
-  type SmtpTestServer,
-  startSmtpServer,
-  testWorker,
-} from "./mail-harness.ts";
+import { APP_URL, createMailTestApp, linkIn, type MailTestApp } from "../helpers/mail-harness.ts";
+import { PASSWORD } from "../helpers/test-app.ts";
 
 const NEW_PASSWORD = "amber-glacier-orchestra-42-tundra";
 const INVALID_LINK = { code: "CONFLICT", message: "This link is invalid, used or expired" };
 
-let t: TestApp;
-let smtp: SmtpTestServer;
-let worker: Awaited<ReturnType<typeof testWorker>>;
+let t: MailTestApp;
 
 beforeAll(async () => {
-  smtp = await startSmtpServer();
-  t = await createTestApp({ SMTP_URL: smtp.url, APP_URL });
-  worker = await testWorker(t);
+  t = await createMailTestApp();
 });
-afterAll(async () => {
-  await t.close();
-  await smtp.close();
-});
+afterAll(() => t.close());
 
 const post = (url: string, payload: object, headers: Record<string, string> = {}) =>
   t.app.inject({ method: "POST", url, payload, headers });
-
-/** Delivers what is queued and returns the newest mail to the address. */
-async function lastMailTo(address: string): Promise<ReceivedMail> {
-  await worker.drainOnce();
-  const mails = smtp.to(address);
-  const mail = mails[mails.length - 1];
-  if (!mail) throw new Error(`no mail to ${address}`);
-  return mail;
-}
 
 const userRow = (id: number) =>
   t.db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
@@ -58,7 +35,7 @@ async function signup(email: string) {
 describe("POST /api/users/verification/confirm", () => {
   it("activates a pending user once; the same link then gives 409 CONFLICT", async () => {
     const { id } = await signup("verify-once@mail.test");
-    const { token } = linkIn(await lastMailTo("verify-once@mail.test"), "/verify-email");
+    const { token } = linkIn(await t.lastMailTo("verify-once@mail.test"), "/verify-email");
 
     const res = await post("/api/users/verification/confirm", { token });
     expect(res.statusCode).toBe(200);
@@ -84,7 +61,7 @@ describe("POST /api/users/verification/confirm", () => {
 
   it("refuses a link replaced by a reissue, and the new one works", async () => {
     const { id } = await signup("reissued@mail.test");
-    const first = linkIn(await lastMailTo("reissued@mail.test"), "/verify-email").token;
+    const first = linkIn(await t.lastMailTo("reissued@mail.test"), "/verify-email").token;
     const second = await reissueVerification(id);
     expect(second).not.toBe(first);
 
@@ -96,7 +73,7 @@ describe("POST /api/users/verification/confirm", () => {
 
   it("refuses an expired link", async () => {
     const { id } = await signup("expired@mail.test");
-    const { token } = linkIn(await lastMailTo("expired@mail.test"), "/verify-email");
+    const { token } = linkIn(await t.lastMailTo("expired@mail.test"), "/verify-email");
     await t.db
       .updateTable("email_tokens")
       .set({ expires_at: sql`now() - interval '1 second'` })
@@ -135,7 +112,7 @@ async function reissueVerification(userId: number): Promise<string> {
     { authorization: `Bearer ${tokens.accessToken}` },
   );
   expect(res.statusCode).toBe(200);
-  return linkIn(await lastMailTo(user.email), "/verify-email").token;
+  return linkIn(await t.lastMailTo(user.email), "/verify-email").token;
 }
 
 async function invite(email: string) {
@@ -146,7 +123,7 @@ async function invite(email: string) {
     admin.auth,
   );
   expect(res.statusCode).toBe(201);
-  const { token } = linkIn(await lastMailTo(email), "/accept-invitation");
+  const { token } = linkIn(await t.lastMailTo(email), "/accept-invitation");
   return { id: (res.json() as { id: number }).id, token, admin };
 }
 
@@ -176,7 +153,7 @@ describe("POST /api/users/invitation/accept", () => {
     const { id, token: first, admin } = await invite("reinvite@mail.test");
     const res = await post(`/api/users/${id}/invitation`, {}, admin.auth);
     expect(res.statusCode).toBe(200);
-    const second = linkIn(await lastMailTo("reinvite@mail.test"), "/accept-invitation").token;
+    const second = linkIn(await t.lastMailTo("reinvite@mail.test"), "/accept-invitation").token;
 
     const old = await (await t.callerFor()).users
       .acceptInvitation({ token: first, password: NEW_PASSWORD })
@@ -217,17 +194,17 @@ describe("POST /api/auth/password-reset", () => {
       success: true,
       message: "If the address belongs to an account, a reset link is on its way",
     });
-    await worker.drainOnce();
-    expect(smtp.to(user.email)).toHaveLength(1);
-    expect(smtp.to("nobody@mail.test")).toHaveLength(0);
+    await t.worker.drainOnce();
+    expect(t.smtp.to(user.email)).toHaveLength(1);
+    expect(t.smtp.to("nobody@mail.test")).toHaveLength(0);
   });
 
   it("sends nothing to a suspended user, still with 202", async () => {
     const user = await t.createUser({ email: "suspended@mail.test", status: "suspended" });
     const res = await post("/api/auth/password-reset", { email: user.email });
     expect(res.statusCode).toBe(202);
-    await worker.drainOnce();
-    expect(smtp.to(user.email)).toHaveLength(0);
+    await t.worker.drainOnce();
+    expect(t.smtp.to(user.email)).toHaveLength(0);
   });
 });
 
@@ -236,7 +213,7 @@ describe("POST /api/auth/password-reset/confirm", () => {
     const user = await t.createUser({ email: "reset-me@mail.test" });
     const session = await t.login(user);
     await post("/api/auth/password-reset", { email: user.email });
-    const { token } = linkIn(await lastMailTo(user.email), "/reset-password");
+    const { token } = linkIn(await t.lastMailTo(user.email), "/reset-password");
 
     const weak = await post("/api/auth/password-reset/confirm", {
       token,
@@ -279,9 +256,9 @@ describe("POST /api/auth/password-reset/confirm", () => {
     const user = await t.createUser({ email: "reset-twice@mail.test" });
     const caller = await t.callerFor();
     await caller.auth.passwordReset({ email: user.email });
-    const first = linkIn(await lastMailTo(user.email), "/reset-password").token;
+    const first = linkIn(await t.lastMailTo(user.email), "/reset-password").token;
     await caller.auth.passwordReset({ email: user.email });
-    const second = linkIn(await lastMailTo(user.email), "/reset-password").token;
+    const second = linkIn(await t.lastMailTo(user.email), "/reset-password").token;
 
     await expect(
       caller.auth.passwordResetConfirm({ token: first, newPassword: NEW_PASSWORD }),
@@ -304,7 +281,7 @@ describe("POST /api/auth/password-reset/confirm", () => {
   it("also verifies a pending user, who proved control of the mailbox", async () => {
     const { id } = await signup("pending-reset@mail.test");
     await post("/api/auth/password-reset", { email: "pending-reset@mail.test" });
-    const { token } = linkIn(await lastMailTo("pending-reset@mail.test"), "/reset-password");
+    const { token } = linkIn(await t.lastMailTo("pending-reset@mail.test"), "/reset-password");
     await (await t.callerFor()).auth.passwordResetConfirm({ token, newPassword: NEW_PASSWORD });
     expect(await userRow(id)).toMatchObject({ status: "active", email_verified: true });
   });
@@ -325,11 +302,11 @@ describe("change of email", () => {
     expect(res.json()).toEqual({ success: true, message: expect.any(String) });
     expect((await userRow(user.id)).email).toBe("old-address@mail.test");
 
-    const mail = await lastMailTo("new-address@mail.test");
+    const mail = await t.lastMailTo("new-address@mail.test");
     expect(mail.subject).toBe("Confirm your new email address");
     const { token, url } = linkIn(mail, "/verify-email");
     expect(url.startsWith(`${APP_URL}/verify-email?token=`)).toBe(true);
-    expect(smtp.to("old-address@mail.test")).toHaveLength(0);
+    expect(t.smtp.to("old-address@mail.test")).toHaveLength(0);
 
     await caller.users.confirmVerification({ token });
     expect(await userRow(user.id)).toMatchObject({
@@ -337,7 +314,7 @@ describe("change of email", () => {
       email_verified: true,
     });
 
-    const notice = await lastMailTo("old-address@mail.test");
+    const notice = await t.lastMailTo("old-address@mail.test");
     expect(notice.subject).toBe("Your email address was changed");
     expect(notice.text).toContain("n***@mail.test");
     expect(notice.text).not.toContain("token");
@@ -387,7 +364,7 @@ describe("change of email", () => {
       newEmail: "contested@mail.test",
       currentPassword: PASSWORD,
     });
-    const { token } = linkIn(await lastMailTo("contested@mail.test"), "/verify-email");
+    const { token } = linkIn(await t.lastMailTo("contested@mail.test"), "/verify-email");
     const squatter = await t.createUser({ email: "contested@mail.test" });
 
     const res = await post("/api/users/verification/confirm", { token });
@@ -407,12 +384,12 @@ describe("change of email", () => {
   it("ends links already mailed to the old address", async () => {
     const user = await t.createUser({ email: "leaky@mail.test" });
     await post("/api/auth/password-reset", { email: user.email });
-    const reset = linkIn(await lastMailTo(user.email), "/reset-password").token;
+    const reset = linkIn(await t.lastMailTo(user.email), "/reset-password").token;
     await (await t.callerFor(user)).users.changeEmail({
       newEmail: "fresh@mail.test",
       currentPassword: PASSWORD,
     });
-    const { token } = linkIn(await lastMailTo("fresh@mail.test"), "/verify-email");
+    const { token } = linkIn(await t.lastMailTo("fresh@mail.test"), "/verify-email");
     expect((await post("/api/users/verification/confirm", { token })).statusCode).toBe(200);
 
     const res = await post("/api/auth/password-reset/confirm", {

@@ -16,8 +16,8 @@ import type { Config } from "../../server/config.ts";
 import { buildDeps } from "../../server/deps.ts";
 import { LOG_REDACT } from "../../server/log-format.ts";
 import { createMailTransport } from "../../server/mail/transport.ts";
+import { parseMail, testWorker } from "../helpers/mail-harness.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
-import { parseMail, testWorker } from "./mail-harness.ts";
 
 let t: TestApp;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESET_REQUEST_KIND } from "../../server/mail/reset-requests.ts";
+import { testWorker } from "../helpers/mail-harness.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
-import { testWorker } from "./mail-harness.ts";
 
 let t: TestApp;
 beforeAll(async () => {

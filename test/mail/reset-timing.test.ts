@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserRow } from "../../db/users.ts";
+import { testWorker } from "../helpers/mail-harness.ts";
 import { mannWhitneyZ, median } from "../helpers/rank-test.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
-import { testWorker } from "./mail-harness.ts";
 
 const PAIRS = 40;
 const WARM_UP = 6;

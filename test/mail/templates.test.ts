@@ -10,7 +10,7 @@ import {
   UnrenderableMailError,
 } from "../../server/mail/templates.ts";
 import { createMailTransport, type MailLog } from "../../server/mail/transport.ts";
-import { parseMail } from "./mail-harness.ts";
+import { parseMail } from "../helpers/mail-harness.ts";
 
 const LINK = "https://app.example.test/verify-email?token=abc_DEF-123";
 const tokenPayload = { link: LINK, firstName: "Ada", expiresInSeconds: 86400 };

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openDatabase } from "../../db/open.ts";
 import { createMailTransport, type MailLog } from "../../server/mail/transport.ts";
 import { createMailWorker, DEFAULT_BACKOFF, retryDelaySeconds } from "../../server/mail/worker.ts";
-import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import {
   APP_URL,
   eventually,
+  outboxRow,
   queueTestMails,
   type SmtpTestServer,
   silentLog,
@@ -14,7 +14,8 @@ import {
   startSmtpServer,
   testWorker,
   unusedPort,
-} from "./mail-harness.ts";
+} from "../helpers/mail-harness.ts";
+import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
 let downPort: number;
@@ -31,12 +32,6 @@ afterAll(async () => {
 });
 
 const spyLog = () => ({ debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() });
-const row = (recipient: string) =>
-  t.db
-    .selectFrom("mail_outbox")
-    .selectAll()
-    .where("recipient", "=", recipient)
-    .executeTakeFirstOrThrow();
 
 describe("retry schedule", () => {
   it("retries within seconds, then backs off, capped at 15 minutes", () => {
@@ -75,7 +70,7 @@ describe("a mail server that is down", () => {
       expect(elapsed).toBeLessThan(1000);
 
       const failed = await eventually(async () => {
-        const current = await row("patient@mail.test");
+        const current = await outboxRow(t, "patient@mail.test");
         expect(current.attempts).toBeGreaterThanOrEqual(1);
         expect(current.last_error).toMatch(/ECONNREFUSED|ESOCKET|ECONNECTION/);
         return current;
@@ -86,7 +81,9 @@ describe("a mail server that is down", () => {
       servers.push(smtp);
       const mail = await smtp.waitFor((m) => m.envelopeTo.includes("patient@mail.test"), 5000);
       expect(mail.subject).toBe("Confirm your email address");
-      await eventually(async () => expect((await row("patient@mail.test")).status).toBe("sent"));
+      await eventually(async () =>
+        expect((await outboxRow(t, "patient@mail.test")).status).toBe("sent"),
+      );
     } finally {
       await worker.stop();
     }
@@ -117,7 +114,7 @@ describe("a mail server that is down", () => {
       const started = performance.now();
       await worker.drainOnce();
       expect(performance.now() - started).toBeLessThan(2000);
-      const current = await row("hung@mail.test");
+      const current = await outboxRow(t, "hung@mail.test");
       expect(current).toMatchObject({ status: "queued", attempts: 1 });
       expect(current.last_error).toMatch(/timeout|ETIMEDOUT|greeting/i);
       expect(current.next_attempt_at.getTime()).toBeGreaterThan(Date.now());
@@ -151,7 +148,7 @@ describe("a mail that keeps failing", () => {
 
     const abandoned = await eventually(async () => {
       await worker.drainOnce();
-      const current = await row("bounce@mail.test");
+      const current = await outboxRow(t, "bounce@mail.test");
       expect(current.status).toBe("abandoned");
       return current;
     });
@@ -165,7 +162,7 @@ describe("a mail that keeps failing", () => {
     expect(bouncing.received).toHaveLength(0);
 
     await worker.drainOnce();
-    expect((await row("bounce@mail.test")).attempts).toBe(3);
+    expect((await outboxRow(t, "bounce@mail.test")).attempts).toBe(3);
   });
 });
 
@@ -188,9 +185,9 @@ describe("stop()", () => {
     await worker.stop();
 
     expect(slow.received.map((mail) => mail.envelopeTo[0])).toEqual(["slow-1@mail.test"]);
-    expect(await row("slow-1@mail.test")).toMatchObject({ status: "sent", attempts: 1 });
+    expect(await outboxRow(t, "slow-1@mail.test")).toMatchObject({ status: "sent", attempts: 1 });
     for (const recipient of recipients.slice(1)) {
-      const current = await row(recipient);
+      const current = await outboxRow(t, recipient);
       expect(current).toMatchObject({ status: "queued", attempts: 0 });
       expect(current.next_attempt_at.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
     }

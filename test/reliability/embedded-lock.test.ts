@@ -8,13 +8,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, runNode } from "../helpers/spawn.ts";
 import {
   ADMIN_EMAIL,
   api,
   killAllServers,
   login,
   PASSWORD,
-  REPO_ROOT,
   runScript,
   type ServerProcess,
   signupAndLogin,
@@ -47,21 +47,7 @@ function racer(dir: string, startAt: number, holdMs: number) {
       console.error(error.message);
       process.exitCode = 1;
     }`;
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk;
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk;
-  });
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.once("close", (status) => resolve({ status, stdout, stderr })),
-  );
+  return runNode(["--input-type=module", "-e", code], { cwd: ROOT });
 }
 
 /** A pid no process has: one of a child that has exited. */

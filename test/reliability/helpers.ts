@@ -8,13 +8,11 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort } from "../../scripts/bench/processes.ts";
+import { type NodeRun, outputOf, ROOT, spawnNode } from "../helpers/spawn.ts";
 
 export { freePort };
-
-export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Passes the password policy; used for every account of the suite. */
 export const PASSWORD = "violet-harbor-quantum-7-lantern";
@@ -195,7 +193,7 @@ export async function startServer(
     Object.entries(process.env).filter(([key]) => !SCRUBBED_ENV.test(key)),
   );
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
-    cwd: REPO_ROOT,
+    cwd: ROOT,
     env: {
       ...baseEnv,
       NODE_ENV: "test",
@@ -266,38 +264,21 @@ export async function startServer(
   return server;
 }
 
-export type ScriptRun = { status: number | null; stdout: string; stderr: string };
-
 /** Runs one of `scripts/` as `npm run` does (through tsx), with the same clean env as a server. */
 export function runScript(
   script: string,
   args: string[],
   env: Record<string, string | undefined>,
-): Promise<ScriptRun> {
+): Promise<NodeRun> {
   const baseEnv = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !SCRUBBED_ENV.test(key)),
   );
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
-    cwd: REPO_ROOT,
+  const child = spawnNode([script, ...args], {
+    cwd: ROOT,
     env: { ...baseEnv, NODE_ENV: "test", LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8");
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  return new Promise((resolve) => {
-    // "close", not "exit": all of its output has been read by then.
-    child.once("close", (status) => {
-      children.delete(child);
-      resolve({ status, stdout, stderr });
-    });
-  });
+  return outputOf(child).finally(() => children.delete(child));
 }
 
 /** SIGKILLs every server process still running (afterAll of each file). */

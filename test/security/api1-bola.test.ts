@@ -8,7 +8,7 @@
  * aimed, by a plain User in no organization (A), at another user's objects (B: B's user id, B's
  * session id, an organization B belongs to). A must get 403 or 404 and never B's email or
  * username, through REST and through the native tRPC caller, and B must be unchanged afterwards.
- * Stranger-by-username and list visibility are covered in test/security-basics/permissions.test.ts.
+ * Stranger-by-username and list visibility are covered in test/users/permissions.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZApiErrorBody } from "../../server/errors/api-errors.ts";

@@ -9,14 +9,14 @@
  * body, while the owner still logs in from elsewhere), its reset on success, the per-address
  * login limit (429 + Retry-After), and a demotion refusing admin routes at once. Concurrent
  * guessing and the account-wide lock are in login-lock.test.ts. JWT attacks (alg none, key
- * confusion, forged/expired tokens, claims) are in test/security-basics/jwt.test.ts; revocation
+ * confusion, forged/expired tokens, claims) are in test/auth/jwt.test.ts; revocation
  * after password change, suspension, deletion, logout-all and demotion in
- * test/security-basics/revocation.test.ts.
+ * test/auth/revocation.test.ts.
  */
-import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZTokenPair } from "../../routers/auth/token-schema.ts";
 import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { expectInvalidCredentials } from "../helpers/expect-error.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -38,13 +38,6 @@ const login = (email: string, password: string, remoteAddress = "198.51.100.1") 
     payload: { email, password },
     remoteAddress,
   });
-
-function expectInvalidCredentials(res: LightMyRequestResponse) {
-  expect(res.statusCode, res.body).toBe(401);
-  const body = ZApiErrorBody.strict().parse(res.json());
-  expect(body.code).toBe("INVALID_CREDENTIALS");
-  return res.body;
-}
 
 describe.concurrent("API2 per-account lockout", () => {
   it("after N failures from an address even the right password gets the wrong-password answer there", async () => {

@@ -13,14 +13,14 @@
  *    query for GET/DELETE, an extra form field for the multipart upload) is a 400
  *    VALIDATION_ERROR for an AppAdmin (so no role check stands in the way), over REST and tRPC.
  * Specific mass-assignment fields (role, status, id, passwordHash) on signup, PATCH /users/me and
- * PATCH /users/{id} are covered in test/security-basics/permissions.test.ts ("mass assignment").
+ * PATCH /users/{id} are covered in test/users/permissions.test.ts ("mass assignment").
  */
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../db/database.ts";
 import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { testWorker } from "../helpers/mail-harness.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
-import { testWorker } from "../mail/mail-harness.ts";
 import {
   listOperations,
   makeTargets,

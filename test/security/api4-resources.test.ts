@@ -10,9 +10,8 @@
  * → 400; an over-long password is refused before hashing; 50 concurrent signups (RATE_LIMIT off)
  * give no 5xx and bounded memory growth. Rate limits proper are in api2 and api6.
  */
-import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { expectError } from "../helpers/expect-error.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 import { multipartImage } from "./operations.ts";
 
@@ -25,13 +24,6 @@ beforeAll(async () => {
   admin = await t.userWithToken({ role: "AppAdmin" });
 });
 afterAll(() => t.close());
-
-function expectError(res: LightMyRequestResponse, status: number, code: string) {
-  expect(res.statusCode, res.body.slice(0, 300)).toBe(status);
-  const body = ZApiErrorBody.strict().parse(res.json());
-  expect(body.code).toBe(code);
-  return body;
-}
 
 const list = (url: string) => t.app.inject({ method: "GET", url, headers: admin.auth });
 const filter = (expression: string) => list(`/api/users?$filter=${encodeURIComponent(expression)}`);

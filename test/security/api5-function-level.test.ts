@@ -10,7 +10,7 @@
  * a fresh throwaway target. The expected class of each cell comes from EXPECTED below; an
  * operation in the document without a row fails the suite, so a new operation forces a decision.
  * Per-role details (Admin on Admins, granting roles, role check before validation) are in
- * test/security-basics/permissions.test.ts.
+ * test/users/permissions.test.ts.
  */
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

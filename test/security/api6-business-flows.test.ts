@@ -14,8 +14,8 @@
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { testWorker } from "../helpers/mail-harness.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
-import { testWorker } from "../mail/mail-harness.ts";
 
 let t: TestApp;
 beforeAll(async () => {

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createCaller } from "../../routers/router.ts";
 import { createContext } from "../../server/context.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
-import { redisSettings } from "../helpers/redis-env.ts";
-import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
+import { createTestAppWithCounters, type TestAppWithCounters } from "../helpers/redis-env.ts";
+import { PASSWORD } from "../helpers/test-app.ts";
 import { verificationsOf } from "../helpers/verify-counter.ts";
 
 vi.mock("@node-rs/argon2", async (original) =>
@@ -29,21 +29,15 @@ const BUDGET = 3;
 const LOCK = 5;
 const NEW_PASSWORD = "copper-meadow-silent-83-falcon";
 
-let t: TestApp;
-const redis = redisSettings();
+let t: TestAppWithCounters;
 beforeAll(async () => {
-  t = await createTestApp({
-    RATE_LIMIT: "on",
+  t = await createTestAppWithCounters({
     PASSWORD_LIMIT_PER_ACCOUNT: String(BUDGET),
     LOGIN_LOCK_AFTER_FAILURES: String(LOCK),
     HASH_MAX_QUEUE: "10000",
-    ...redis.env,
   });
 });
-afterAll(async () => {
-  await t?.close();
-  await redis.drop();
-});
+afterAll(() => t?.close());
 
 let addresses = 0;
 const freshAddress = () => `10.20.${(++addresses >> 8) & 255}.${addresses & 255}`;
@@ -51,8 +45,7 @@ const freshAddress = () => `10.20.${(++addresses >> 8) & 255}.${addresses & 255}
 /** A signed-in user whose password hash is its own, so its verifications can be counted. */
 async function signedIn() {
   const user = await t.createUser();
-  const hash = await t.deps.hashing.hash(PASSWORD);
-  await t.db.updateTable("users").set({ password_hash: hash }).where("id", "=", user.id).execute();
+  const hash = await t.giveOwnHash(user);
   const { accessToken } = await t.login(user);
   return { user, authorization: `Bearer ${accessToken}`, checked: () => verificationsOf(hash) };
 }

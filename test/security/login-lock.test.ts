@@ -18,8 +18,8 @@ import { createCaller } from "../../routers/router.ts";
 import { createContext } from "../../server/context.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { queueTokenMail } from "../../server/mail/token-mail.ts";
-import { redisSettings } from "../helpers/redis-env.ts";
-import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
+import { createTestAppWithCounters, type TestAppWithCounters } from "../helpers/redis-env.ts";
+import { PASSWORD } from "../helpers/test-app.ts";
 import { verificationsOf } from "../helpers/verify-counter.ts";
 
 vi.mock("@node-rs/argon2", async (original) =>
@@ -34,30 +34,23 @@ const GUESSES = 39;
 const ROUNDS = 3;
 const NEW_PASSWORD = "copper-meadow-silent-83-falcon";
 
-let t: TestApp;
-const redis = redisSettings();
+let t: TestAppWithCounters;
 beforeAll(async () => {
-  t = await createTestApp({
-    RATE_LIMIT: "on",
+  t = await createTestAppWithCounters({
     // The per-address request limit and hashing's load shedding are not under test here (some
     // tests below run at once, each with its own account and addresses).
     LOGIN_LIMIT_PER_IP: "100000",
     HASH_MAX_QUEUE: "10000",
     LOGIN_LOCK_AFTER_FAILURES: String(LOCK),
     LOGIN_ACCOUNT_LOCK_AFTER_FAILURES: String(ACCOUNT_LOCK),
-    ...redis.env,
   });
 });
-afterAll(async () => {
-  await t?.close();
-  await redis.drop();
-});
+afterAll(() => t?.close());
 
 /** A user whose password hash is its own, so its verifications can be counted. */
 async function account() {
   const user = await t.createUser();
-  const hash = await t.deps.hashing.hash(PASSWORD);
-  await t.db.updateTable("users").set({ password_hash: hash }).where("id", "=", user.id).execute();
+  const hash = await t.giveOwnHash(user);
   return { user, email: user.email, checked: () => verificationsOf(hash) };
 }
 
@@ -161,8 +154,7 @@ afterAll(() => {
   if (process.env.REPORT_GUESSES) console.info(figures.join("\n"));
 });
 
-const store = () =>
-  `${redis.env.REDIS_URL ? "redis" : "db"}/${process.env.DATABASE_URL ? "postgres" : "pglite"}`;
+const store = () => `${t.store}/${process.env.DATABASE_URL ? "postgres" : "pglite"}`;
 
 // One door after the other (two tests at once): more in flight would only measure how the test
 // machine sheds load.

@@ -6,13 +6,13 @@
 import { randomUUID } from "node:crypto";
 import type { LightMyRequestResponse } from "fastify";
 import { decodeJwt } from "jose";
-import sharp from "sharp";
 import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
 import type { UserRow } from "../../db/users.ts";
 import { appRouter } from "../../routers/router.ts";
 import { procedureSchemas, proceduresOf } from "../../server/http/trpc-wire.ts";
 import type { Meta } from "../../server/trpc.ts";
+import { imagePart, makeImage } from "../helpers/image-fixtures.ts";
 import { PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -60,20 +60,8 @@ export const NEW_PASSWORD = "copper-meadow-silent-83-falcon";
 
 /** A small real PNG, as multipart/form-data with one `image` part. */
 export async function multipartImage(): Promise<{ payload: Buffer; contentType: string }> {
-  const png = await sharp({
-    create: { width: 8, height: 8, channels: 3, background: { r: 10, g: 200, b: 30 } },
-  })
-    .png()
-    .toBuffer();
-  const boundary = `----sec${randomUUID().replaceAll("-", "")}`;
-  const payload = Buffer.concat([
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`,
-    ),
-    png,
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
-  return { payload, contentType: `multipart/form-data; boundary=${boundary}` };
+  const { payload, headers } = await imagePart(await makeImage("png", 8, 8));
+  return { payload, contentType: headers["content-type"] };
 }
 
 /** The objects an operation may be aimed at. */

@@ -2,16 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "../../routers/router.ts";
 import { createContext } from "../../server/context.ts";
 import { toAppError } from "../../server/errors/api-errors.ts";
-import { imagePart, makeImage } from "../images/fixtures.ts";
-import { createImageTestApp, type ImageTestApp } from "../images/image-app.ts";
+import { imagePart, makeImage } from "../helpers/image-fixtures.ts";
 import {
-  APP_URL,
+  createMailTestApp,
   eventually,
   linkIn,
-  type SmtpTestServer,
-  startSmtpServer,
-  testWorker,
-} from "../mail/mail-harness.ts";
+  type MailTestApp,
+} from "../helpers/mail-harness.ts";
 
 /**
  * Squatting: someone signs up with another person's address (the account stays `pending`),
@@ -23,31 +20,18 @@ import {
 const SQUATTER_PASSWORD = "crimson-ledger-paddock-93-quiver";
 const OWNER_PASSWORD = "amber-glacier-orchestra-42-tundra";
 
-let t: ImageTestApp;
-let smtp: SmtpTestServer;
-let worker: Awaited<ReturnType<typeof testWorker>>;
+let t: MailTestApp;
 let image: Buffer;
 
 beforeAll(async () => {
-  smtp = await startSmtpServer();
-  t = await createImageTestApp({ SMTP_URL: smtp.url, APP_URL });
-  worker = await testWorker(t);
+  t = await createMailTestApp();
   image = await makeImage("png", 64, 64);
 });
-afterAll(async () => {
-  await t.close();
-  await smtp.close();
-});
+afterAll(() => t.close());
 
 /** The newest link of this page mailed to the address (waits for the mail to be queued). */
 const mailedLink = (address: string, path: string) =>
-  eventually(async () => {
-    await worker.drainOnce();
-    const mails = smtp.to(address);
-    const newest = mails[mails.length - 1];
-    if (!newest) throw new Error(`no mail to ${address}`);
-    return linkIn(newest, path).token;
-  });
+  eventually(async () => linkIn(await t.lastMailTo(address), path).token);
 
 type Outcome = { ok: true; value: unknown } | { ok: false; code: string };
 type Tokens = { accessToken: string; refreshToken: string };

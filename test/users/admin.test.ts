@@ -4,7 +4,8 @@ import { z } from "zod";
 import type { UserRow } from "../../db/users.ts";
 import { ZSuccess } from "../../routers/shared-schema.ts";
 import { ZUser } from "../../routers/users/user-schema.ts";
-import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { expectError, SECRETS } from "../helpers/expect-error.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -16,7 +17,6 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const NEW_PASSWORD = "copper-meadow-silent-83-falcon";
-const SECRETS = /\$argon2|password_hash|passwordHash|token_version/;
 const ZUserStrict = ZUser.strict();
 const ZList = z.strictObject({
   value: z.array(ZUserStrict),
@@ -32,14 +32,6 @@ function ok(res: LightMyRequestResponse, status = 200) {
   expect(res.statusCode, res.body).toBe(status);
   expect(res.body).not.toMatch(SECRETS);
   return res.json();
-}
-
-function expectError(res: LightMyRequestResponse, status: number, code: ApiErrorCode) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.body).not.toMatch(SECRETS);
-  const body = ZApiErrorBody.strict().parse(res.json());
-  expect(body.code).toBe(code);
-  return body;
 }
 
 const userRow = (id: number) =>

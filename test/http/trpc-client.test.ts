@@ -1,7 +1,7 @@
 import { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppRouter } from "../routers/router.ts";
-import { createTestApp, PASSWORD, type TestApp } from "./helpers/test-app.ts";
+import type { AppRouter } from "../../routers/router.ts";
+import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
 let url: string;

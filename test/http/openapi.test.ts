@@ -97,13 +97,13 @@ describe("the committed openapi.json", () => {
     }
   }, 60_000);
 
-  it("is what scripts/examples/openapi-types.ts was generated from", async () => {
+  it("is what scripts/generated/openapi-types.ts was generated from", async () => {
     const committed = await readFile("openapi.json", "utf8");
-    const types = await readFile("scripts/examples/openapi-types.ts", "utf8");
+    const types = await readFile("scripts/generated/openapi-types.ts", "utf8");
     const recorded = /openapi\.json sha256: ([0-9a-f]{64})/.exec(types)?.[1];
     expect(
       recorded,
-      "scripts/examples/openapi-types.ts is stale: run `npm run openapi:types` and commit it",
+      "scripts/generated/openapi-types.ts is stale: run `npm run openapi:types` and commit it",
     ).toBe(openApiHash(committed));
   });
 

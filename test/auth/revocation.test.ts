@@ -1,8 +1,8 @@
-import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZTokenPair } from "../../routers/auth/token-schema.ts";
 import { ZUser } from "../../routers/users/user-schema.ts";
 import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { expectUnauthenticated } from "../helpers/expect-error.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -20,12 +20,6 @@ const refresh = (refreshToken: string) =>
   t.app.inject({ method: "POST", url: "/api/auth/refresh", payload: { refreshToken } });
 const passwordLogin = (email: string, password: string) =>
   t.app.inject({ method: "POST", url: "/api/auth/token", payload: { email, password } });
-
-function expectUnauthenticated(res: LightMyRequestResponse) {
-  expect(res.statusCode).toBe(401);
-  expect(res.headers["www-authenticate"]).toBe("Bearer");
-  expect(ZApiErrorBody.strict().parse(res.json()).code).toBe("UNAUTHENTICATED");
-}
 
 describe("access tokens stop working at once", () => {
   it("after my own password change: every access token ends, this session's refresh token keeps working, other sessions end", async () => {

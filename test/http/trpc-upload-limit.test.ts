@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imagesRouter } from "../../routers/images/router.ts";
 import { registerTrpcDoor } from "../../server/http/trpc-http.ts";
 import { router } from "../../server/trpc.ts";
-import { makeImage } from "./fixtures.ts";
-import { createImageTestApp, type ImageTestApp } from "./image-app.ts";
+import { makeImage } from "../helpers/image-fixtures.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
-let t: ImageTestApp;
+let t: TestApp;
 let app: FastifyInstance;
 beforeAll(async () => {
-  t = await createImageTestApp();
+  t = await createTestApp();
   // The tRPC door as server/app.ts mounts it (with its upload allowance and error handler).
   app = Fastify({ bodyLimit: t.config.BODY_LIMIT_BYTES });
   await registerTrpcDoor(app, t.deps, router({ images: imagesRouter }));

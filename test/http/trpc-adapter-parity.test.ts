@@ -12,7 +12,7 @@ import {
   listenDoor,
   listenReference,
   type ProbeRouter,
-} from "./wire-harness.ts";
+} from "./trpc-wire-harness.ts";
 
 let t: TestApp;
 let admin: Awaited<ReturnType<TestApp["userWithToken"]>>;

@@ -1,19 +1,19 @@
 import Fastify from "fastify";
 import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
-import { appRouter } from "../routers/router.ts";
-import type { Deps } from "../server/context.ts";
-import { registerRestRoutes } from "../server/http/rest.ts";
-import { proceduresOf } from "../server/http/trpc-wire.ts";
-import type { Meta } from "../server/trpc.ts";
-import { createTestApp, type TestApp } from "./helpers/test-app.ts";
+import { appRouter } from "../../routers/router.ts";
+import type { Deps } from "../../server/context.ts";
+import { registerRestRoutes } from "../../server/http/rest.ts";
+import { proceduresOf } from "../../server/http/trpc-wire.ts";
+import type { Meta } from "../../server/trpc.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 type Route = { procedure: string; method: string; path: string };
 const routes: Route[] = [];
 // While recording, a procedure the doors call only records that its route reached it.
 const recorder = vi.hoisted(() => ({ on: false, called: [] as string[] }));
-vi.mock("../server/http/trpc-wire.ts", async (original) => {
-  const wire = await original<typeof import("../server/http/trpc-wire.ts")>();
+vi.mock("../../server/http/trpc-wire.ts", async (original) => {
+  const wire = await original<typeof import("../../server/http/trpc-wire.ts")>();
   const callProcedure: typeof wire.callProcedure = (...args) => {
     if (!recorder.on) return wire.callProcedure(...args);
     recorder.called.push(args[1]);

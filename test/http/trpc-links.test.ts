@@ -13,7 +13,7 @@ import {
   type LinkName,
   listenDoor,
   type ProbeRouter,
-} from "./wire-harness.ts";
+} from "./trpc-wire-harness.ts";
 
 let t: TestApp;
 let url: string;

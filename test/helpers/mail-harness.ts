@@ -9,7 +9,7 @@ import {
   type TransportOptions,
 } from "../../server/mail/transport.ts";
 import { createMailWorker, type MailWorkerOptions } from "../../server/mail/worker.ts";
-import type { TestApp } from "../helpers/test-app.ts";
+import { createTestApp, type TestApp } from "./test-app.ts";
 
 export const APP_URL = "https://app.example.test";
 
@@ -87,6 +87,44 @@ export async function startSmtpServer(
     waitFor,
     to: (address: string) => received.filter((mail) => mail.envelopeTo.includes(address)),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export type MailTestApp = Awaited<ReturnType<typeof createMailTestApp>>;
+
+/**
+ * The test app mailing through a loopback SMTP server, with a worker that delivers when a test
+ * says so (`drainOnce`). `smtp` passes startSmtpServer's options and hook (a slow server, say);
+ * `close` ends the app, then the server.
+ */
+export async function createMailTestApp(
+  smtpSetup: {
+    options?: Partial<SMTPServerOptions>;
+    beforeAccept?: (raw: string) => Promise<void>;
+  } = {},
+) {
+  const smtp = await startSmtpServer(0, smtpSetup.options, smtpSetup.beforeAccept);
+  const t = await createTestApp({ SMTP_URL: smtp.url, APP_URL });
+  const worker = await testWorker(t);
+
+  /** Delivers what is queued and returns the newest mail to the address. */
+  async function lastMailTo(address: string): Promise<ReceivedMail> {
+    await worker.drainOnce();
+    const mails = smtp.to(address);
+    const mail = mails[mails.length - 1];
+    if (!mail) throw new Error(`no mail to ${address}`);
+    return mail;
+  }
+
+  return {
+    ...t,
+    smtp,
+    worker,
+    lastMailTo,
+    close: async () => {
+      await t.close();
+      await smtp.close();
+    },
   };
 }
 
@@ -242,6 +280,14 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 500
     }
   }
 }
+
+/** The outbox row of the one mail queued to `recipient`. */
+export const outboxRow = (t: TestApp, recipient: string) =>
+  t.db
+    .selectFrom("mail_outbox")
+    .selectAll()
+    .where("recipient", "=", recipient)
+    .executeTakeFirstOrThrow();
 
 /** Queues one password-reset-shaped mail per recipient, in one transaction, and notifies. */
 export async function queueTestMails(t: TestApp, recipients: string[]): Promise<void> {

@@ -1,7 +1,6 @@
 // Logs are readable lines for a person at a terminal and JSON lines for whatever reads a pipe
 // (LOG_FORMAT=auto); an explicit LOG_FORMAT wins. Redaction holds in both.
 
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +9,7 @@ import Fastify from "fastify";
 import { afterAll, describe, expect, it } from "vitest";
 import { SETTING_NAMES } from "../../server/config.ts";
 import { chooseLogFormat, loggerOptions } from "../../server/log-format.ts";
-import { cleanEnv, ROOT, TSX } from "../helpers/spawn.ts";
+import { cleanEnv, ROOT, spawnNode } from "../helpers/spawn.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -51,10 +50,9 @@ describe("the pretty lines", () => {
 function firstLine(env: NodeJS.ProcessEnv): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), "users-log-format-"));
   dirs.push(dataDir);
-  const child = spawn(process.execPath, ["--import", TSX, "server/main.ts"], {
+  const child = spawnNode(["server/main.ts"], {
     cwd: ROOT,
     env: { ...cleanEnv(SETTING_NAMES), PORT: "0", DATA_DIR: dataDir, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
   let stderr = "";

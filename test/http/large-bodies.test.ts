@@ -8,8 +8,8 @@
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertJsonDepth, parseBoundedJson } from "../../server/http/bounded-json.ts";
+import { imagePart, makeImage } from "../helpers/image-fixtures.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
-import { multipartImage } from "./operations.ts";
 
 let t: TestApp;
 let base: string;
@@ -47,9 +47,9 @@ describe("an anonymous upload is refused before its body is read", () => {
     const json = await post("/api/users/profile/image", NESTED);
     expect(json.status).toBe(401);
     expect(json.json.code).toBe("UNAUTHENTICATED");
-    const { payload, contentType } = await multipartImage();
+    const { payload, headers } = await imagePart(await makeImage("png", 8, 8));
     const big = Buffer.concat([payload, Buffer.alloc(6 * 1024 * 1024, 0x20)]);
-    const multipart = await post("/api/users/profile/image", big, { "content-type": contentType });
+    const multipart = await post("/api/users/profile/image", big, headers);
     expect(multipart.status).toBe(401);
     expect(multipart.json.code).toBe("UNAUTHENTICATED");
   });
@@ -81,9 +81,8 @@ describe("an anonymous upload is refused before its body is read", () => {
 
   it("a signed-in caller still uploads through tRPC with the raised limit", async () => {
     const { auth } = await t.userWithToken();
-    const { payload } = await multipartImage();
     // A tiny real PNG is enough: the route is reached and the image stored.
-    const png = payload.subarray(payload.indexOf("\r\n\r\n") + 4, payload.lastIndexOf("\r\n--"));
+    const png = await makeImage("png", 8, 8);
     const res = await post(
       "/trpc/images.uploadProfileImage",
       JSON.stringify({ imageBase64: png.toString("base64") }),

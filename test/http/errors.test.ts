@@ -1,7 +1,7 @@
-import type { LightMyRequestResponse } from "fastify";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { expectError } from "../helpers/expect-error.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -10,16 +10,12 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/** The stored users with these emails: a refused request stores none. */
+const usersWith = (...emails: string[]) =>
+  t.db.selectFrom("users").select("id").where("email", "in", emails).execute();
+
 const LEAKS =
   /\$argon2|password_hash|passwordHash|token_version|memberships|relation|select |SQL|stack|\bat .*:\d+:\d+|node_modules|\.ts:\d+/i;
-
-function expectError(res: LightMyRequestResponse, status: number, code: ApiErrorCode) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers["content-type"]).toMatch(/^application\/json/);
-  const body = ZApiErrorBody.strict().parse(res.json());
-  expect(body.code).toBe(code);
-  return body;
-}
 
 const signupBody = (email: string) => ({
   email,
@@ -89,12 +85,7 @@ describe("request body errors", () => {
       payload: JSON.stringify({ ...signupBody("big@example.com"), firstName: "x".repeat(70_000) }),
     });
     expectError(res, 413, "PAYLOAD_TOO_LARGE");
-    const none = await t.db
-      .selectFrom("users")
-      .select("id")
-      .where("email", "=", "big@example.com")
-      .execute();
-    expect(none).toHaveLength(0);
+    expect(await usersWith("big@example.com")).toHaveLength(0);
   });
 
   it("answers a non-JSON content type with 415 or 400 in the API's shape", async () => {
@@ -115,12 +106,7 @@ describe("request body errors", () => {
         res.statusCode === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "VALIDATION_ERROR",
       );
     }
-    const none = await t.db
-      .selectFrom("users")
-      .select("id")
-      .where("email", "in", ["plain@example.com", "form@example.com"])
-      .execute();
-    expect(none).toHaveLength(0);
+    expect(await usersWith("plain@example.com", "form@example.com")).toHaveLength(0);
   });
 
   it("answers a JSON array, a string or null body with 400 VALIDATION_ERROR", async () => {
@@ -155,12 +141,7 @@ describe("request body errors", () => {
       expectError(res, 400, "VALIDATION_ERROR");
     }
     expect(({} as Record<string, unknown>).role).toBeUndefined();
-    const none = await t.db
-      .selectFrom("users")
-      .select("id")
-      .where("email", "=", "proto@example.com")
-      .execute();
-    expect(none).toHaveLength(0);
+    expect(await usersWith("proto@example.com")).toHaveLength(0);
   });
 
   it("answers malformed JSON with 400 VALIDATION_ERROR", async () => {

@@ -2,15 +2,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../scripts/bench/processes.ts";
-import { buildService } from "../scripts/build.ts";
+import { freePort } from "../../scripts/bench/processes.ts";
+import { buildService } from "../../scripts/build.ts";
+import { SETTING_NAMES } from "../../server/config.ts";
+import { cleanEnv, ROOT } from "../helpers/spawn.ts";
 
 // `npm start` runs the build in dist/, not the TypeScript: what the bundle must still find at
 // run time (the worker file, the pages, the migrations) is checked here on a real process.
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
 // Inside the project, like dist/, so the bundle's package imports resolve from node_modules.
 const OUT = join(ROOT, "node_modules", ".cache", `build-test-${process.pid}`);
 const DATA_DIR = mkdtempSync(join(tmpdir(), "users-build-test-"));
@@ -36,12 +36,13 @@ beforeAll(async () => {
   await buildService(OUT);
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  const env = { ...process.env };
-  delete env.DATABASE_URL; // the embedded database: nothing outside the test to depend on
   server = spawn(process.execPath, [join(OUT, "main.js")], {
-    cwd: ROOT,
+    // Production reads `.env` from its working directory: an empty folder of the test's own, and
+    // no setting from the test run's environment, so a developer's settings (DATABASE_URL among
+    // them: the embedded database has nothing outside the test to depend on) never leak in.
+    cwd: DATA_DIR,
     env: {
-      ...env,
+      ...cleanEnv(SETTING_NAMES),
       NODE_ENV: "production",
       LOG_LEVEL: "warn",
       RATE_LIMIT: "off",

@@ -1,12 +1,11 @@
-import type { LightMyRequestResponse } from "fastify";
 import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserRow } from "../../db/users.ts";
 import { appRouter } from "../../routers/router.ts";
 import { ZUser } from "../../routers/users/user-schema.ts";
-import { type ApiErrorCode, ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { proceduresOf } from "../../server/http/trpc-wire.ts";
 import type { Meta } from "../../server/trpc.ts";
+import { expectError } from "../helpers/expect-error.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -17,23 +16,8 @@ afterAll(() => t.close());
 
 const NEW_PASSWORD = "copper-meadow-silent-83-falcon";
 const MISSING_ID = 2_147_483_000;
-const SECRETS = /\$argon2|password_hash|passwordHash|token_version/;
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-
-function expectError(
-  res: LightMyRequestResponse,
-  status: number,
-  code: ApiErrorCode,
-  /** Where the request itself sent a field named like a secret, the message may name it. */
-  secrets: RegExp = SECRETS,
-) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.body).not.toMatch(secrets);
-  const body = ZApiErrorBody.strict().parse(res.json());
-  expect(body.code).toBe(code);
-  return res.body;
-}
 
 /** The admin operations and a valid request for each, aimed at `id`. */
 const adminOperations = (id: number) =>
@@ -291,10 +275,14 @@ describe("visibility of other users to a User", () => {
     const get = (idOrName: string | number) =>
       t.app.inject({ method: "GET", url: `/api/users/${idOrName}`, headers: viewer.auth });
 
-    const missing = expectError(await get(MISSING_ID), 404, "USER_NOT_FOUND");
-    expect(expectError(await get(stranger.id), 404, "USER_NOT_FOUND")).toBe(missing);
-    expect(expectError(await get(stranger.username), 404, "USER_NOT_FOUND")).toBe(missing);
-    expect(expectError(await get("no-such-username"), 404, "USER_NOT_FOUND")).toBe(missing);
+    // A stranger and nobody get the same bytes: no existence oracle.
+    const missing = await get(MISSING_ID);
+    expectError(missing, 404, "USER_NOT_FOUND");
+    for (const id of [stranger.id, stranger.username, "no-such-username"]) {
+      const res = await get(id);
+      expectError(res, 404, "USER_NOT_FOUND");
+      expect(res.body).toBe(missing.body);
+    }
 
     const caller = await t.callerFor(viewer.user);
     for (const id of [String(stranger.id), stranger.username, String(MISSING_ID)]) {
@@ -397,7 +385,7 @@ describe("mass assignment", () => {
         payload: { ...base, ...extra },
       });
       const body = expectError(res, 400, "VALIDATION_ERROR", /\$argon2|token_version/);
-      expect(JSON.parse(body).issues.length).toBeGreaterThan(0);
+      expect(body.issues?.length).toBeGreaterThan(0);
     }
     const none = await t.db
       .selectFrom("users")

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../server/errors/api-errors.ts";
-import { createLimiter } from "../server/limits/limiter.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { createLimiter } from "../../server/limits/limiter.ts";
 
 /** A task that runs until `finish()` is called, counting how many such tasks run at once. */
 function gate() {

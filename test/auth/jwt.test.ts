@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { decodeJwt, type JWTPayload, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZTokenPair } from "../../routers/auth/token-schema.ts";
@@ -7,7 +7,7 @@ import { ZUser } from "../../routers/users/user-schema.ts";
 import { buildApp } from "../../server/app.ts";
 import type { Config } from "../../server/config.ts";
 import { buildDeps } from "../../server/deps.ts";
-import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
+import { expectUnauthenticated } from "../helpers/expect-error.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 const SECRET = "jwt-test-secret-that-is-long-enough-0123456789";
@@ -29,14 +29,6 @@ const me = (authorization?: string) =>
     url: "/api/users/me",
     headers: authorization === undefined ? {} : { authorization },
   });
-
-function expectUnauthenticated(res: LightMyRequestResponse) {
-  expect(res.statusCode).toBe(401);
-  expect(res.headers["www-authenticate"]).toBe("Bearer");
-  const body = ZApiErrorBody.strict().parse(res.json());
-  expect(body.code).toBe("UNAUTHENTICATED");
-  expect(res.body).not.toMatch(/\$argon2|password_hash|passwordHash|token_version|JWS|jose/);
-}
 
 type Claims = { sub: string; sid: number; ver: number };
 
