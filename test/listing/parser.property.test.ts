@@ -263,9 +263,8 @@ const { node: filterGen } = fc.letrec<{ node: Gen; not: Gen; and: Gen; or: Gen }
     })),
 }));
 
-/** Parses, checking that only INVALID_FILTER with an in-range position escapes, and the time. */
-function parseTimed(text: string) {
-  const started = performance.now();
+/** Parses, checking that only INVALID_FILTER with an in-range position escapes. */
+function parseChecked(text: string) {
   try {
     return parseFilter(text);
   } catch (error) {
@@ -275,9 +274,6 @@ function parseTimed(text: string) {
     expect(position).toBeGreaterThanOrEqual(0);
     expect(position).toBeLessThanOrEqual(text.length);
     return undefined;
-  } finally {
-    // Typically well under 5 ms; the bound is generous so a slow CI machine does not flake.
-    expect(performance.now() - started).toBeLessThan(50);
   }
 }
 
@@ -356,7 +352,7 @@ describe("parseFilter on hostile input", () => {
       }),
     );
     fc.assert(
-      fc.property(anyText, (text) => void parseTimed(text)),
+      fc.property(anyText, (text) => void parseChecked(text)),
       { numRuns: 2000 },
     );
   });
@@ -383,7 +379,7 @@ describe("parseFilter on hostile input", () => {
             if (m.kind === "truncate") text = text.slice(0, at);
           }
           // Whatever still parses must also run: no value may reach SQL in a form it rejects.
-          if (parseTimed(text)) await idsWhere(text);
+          if (parseChecked(text)) await idsWhere(text);
         },
       ),
       { numRuns: 500 },
@@ -427,7 +423,7 @@ describe("literals at their extremes", () => {
   it("reach SQL in a form PostgreSQL accepts", async () => {
     await fc.assert(
       fc.asyncProperty(filter, async (text) => {
-        if (parseTimed(text)) await idsWhere(text);
+        if (parseChecked(text)) await idsWhere(text);
       }),
       { numRuns: 300 },
     );
@@ -438,7 +434,7 @@ describe("parseFilter + filterToSql against a JavaScript evaluator", () => {
   it("selects exactly the users the filter's meaning selects", async () => {
     await fc.assert(
       fc.asyncProperty(filterGen, async (gen) => {
-        expect(parseTimed(gen.text), gen.text).toBeDefined();
+        expect(parseChecked(gen.text), gen.text).toBeDefined();
         const expected = rows.filter(gen.test).map((row) => row.id);
         expect(await idsWhere(gen.text), gen.text).toEqual(expected);
       }),

@@ -365,29 +365,29 @@ describe("parseFilter: bounds", () => {
     expect(filterError(list(101))).toBe("position 207: an 'in' list has at most 100 values");
   });
 
+  // The inputs an attacker would pick against a backtracking or quadratic parser, as a function
+  // of their length. Linearity is judged by growth, not by a wall-clock bound (which a loaded
+  // machine breaks): eight times the input must cost less than half of the 64 times a quadratic
+  // parser would take.
   it.each([
-    ["quotes", "'".repeat(2000)],
-    ["escaped quotes", `lastName eq '${"''".repeat(990)}'`],
-    ["open parentheses", "(".repeat(2000)],
-    ["nots", "not ".repeat(500)],
-    ["digits", "1".repeat(2000)],
-    ["one long word", "a".repeat(2000)],
-    ["dates", "2026-01-02 ".repeat(181)],
-    ["in list", `id in (${"1,".repeat(990)}`],
-    ["commas", ",".repeat(2000)],
-  ])("handles 2,000 characters of %s in linear time", (_, text) => {
-    const started = performance.now();
-    try {
-      parseFilter(text);
-    } catch (error) {
-      expect((error as AppError).apiCode).toBe("INVALID_FILTER");
-    }
-    expect(performance.now() - started).toBeLessThan(50);
+    ["quotes", (n: number) => "'".repeat(n)],
+    ["escaped quotes", (n: number) => `lastName eq '${"''".repeat(n / 2)}'`],
+    ["open parentheses", (n: number) => "(".repeat(n)],
+    ["nots", (n: number) => "not ".repeat(n / 4)],
+    ["digits", (n: number) => "1".repeat(n)],
+    ["one long word", (n: number) => "a".repeat(n)],
+    ["dates", (n: number) => "2026-01-02 ".repeat(n / 11)],
+    ["in list", (n: number) => `id in (${"1,".repeat(n / 2)}`],
+    ["commas", (n: number) => ",".repeat(n)],
+    ["or chain", (n: number) => Array.from({ length: n / 10 }, () => term).join(" or ")],
+  ])("parses %s in time linear in their length", (_, text) => {
+    const large = costOf(text(16_000));
+    const small = costOf(text(2_000));
+    expect(large / small).toBeLessThan(32);
   });
 
-  it("rejects a 10,000-term or chain fast and without a stack overflow", () => {
+  it("rejects a 10,000-term or chain without a stack overflow", () => {
     const chain = Array.from({ length: 10_000 }, () => term).join(" or ");
-    const started = performance.now();
     expect(filterError(chain)).toMatch(/^position 2000: the filter is longer/);
     // Past the length bound the term bound stops it; past both it still parses as a flat list.
     expect(errorOf(() => parseFilter(chain, { ...FILTER_LIMITS, length: Infinity }))).toMatch(
@@ -395,9 +395,32 @@ describe("parseFilter: bounds", () => {
     );
     const flat = parseFilter(chain, { ...FILTER_LIMITS, length: Infinity, terms: Infinity });
     expect(flat.kind === "or" && flat.items.length).toBe(10_000);
-    expect(performance.now() - started).toBeLessThan(500);
   });
 });
+
+/**
+ * The time of parsing `text` with no length or term bound (so the parser itself, not a bound,
+ * meets all of it): warmed up first, then the best of several batches, the measure least
+ * disturbed by the rest of the machine. Only a ratio of two such costs means anything.
+ */
+function costOf(text: string): number {
+  const limits = { ...FILTER_LIMITS, length: Infinity, terms: Infinity, inValues: Infinity };
+  const parse = () => {
+    try {
+      parseFilter(text, limits);
+    } catch (error) {
+      expect((error as AppError).apiCode).toBe("INVALID_FILTER");
+    }
+  };
+  for (let i = 0; i < 5; i++) parse();
+  let best = Infinity;
+  for (let batch = 0; batch < 7; batch++) {
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) parse();
+    best = Math.min(best, performance.now() - started);
+  }
+  return best;
+}
 
 describe("filterMentionsDeleted", () => {
   it.each([
