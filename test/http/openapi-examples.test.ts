@@ -2,20 +2,12 @@
 // carry their own code at their own status, a documented 413 wherever a JSON body is taken, and
 // the login and $filter examples working against `npm run db:seed` data as /docs pre-fills them.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../db/open.ts";
-import { buildApp } from "../../server/app.ts";
-import { loadConfig, SETTING_NAMES } from "../../server/config.ts";
-import { buildDeps } from "../../server/deps.ts";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { API_ERRORS, type ApiErrorCode } from "../../server/errors/api-errors.ts";
-import { cleanEnv, ROOT, runNode } from "../helpers/spawn.ts";
+import { createScriptDatabase } from "../helpers/script-database.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
-import { openTestDatabase } from "../helpers/test-database.ts";
 
 type Json = Record<string, unknown>;
 type MediaType = { schema?: Json; examples?: Record<string, { value: unknown }> };
@@ -158,34 +150,13 @@ describe("the examples in GET /api/openapi.json", () => {
 describe("the login and $filter examples against `npm run db:seed` data", {
   timeout: 180_000,
 }, () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "users-openapi-seed-"));
-  const cleanups: Array<() => Promise<void>> = [];
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
   it("log in as a demo user and find someone", async () => {
-    const pg = process.env.DATABASE_URL ? await openTestDatabase() : undefined;
-    if (pg) cleanups.push(pg.close);
-    const where = pg?.url ? { DATABASE_URL: pg.url } : { DATA_DIR: dataDir };
-    const seed = await runNode(["scripts/db-seed.ts"], {
-      cwd: ROOT,
-      env: { ...cleanEnv(SETTING_NAMES), NODE_ENV: "test", LOG_LEVEL: "warn", ...where },
-    });
+    const data = await createScriptDatabase();
+    onTestFinished(data.close);
+    const seed = await data.run(["scripts/db-seed.ts"]);
     expect(seed.stderr).toBe("");
     expect(seed.status).toBe(0);
-
-    const database = pg ?? (await openDatabase({ dataDir }));
-    if (!pg) cleanups.push(database.close);
-    const config = loadConfig({
-      NODE_ENV: "test",
-      RATE_LIMIT: "off",
-      LOG_LEVEL: "silent",
-      ...where,
-    });
-    const app = await buildApp(await buildDeps(config, { db: database.db }));
-    cleanups.push(() => app.close());
+    const app = await data.openApp();
 
     const token = document.paths["/auth/token"]?.post?.requestBody?.content["application/json"];
     const [credentials] = (token?.schema?.examples ?? []) as unknown[];

@@ -6,49 +6,27 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../db/open.ts";
-import { buildApp } from "../../server/app.ts";
-import { loadConfig, SETTING_NAMES } from "../../server/config.ts";
-import { buildDeps } from "../../server/deps.ts";
+import { SETTING_NAMES } from "../../server/config.ts";
+import { createScriptDatabase } from "../helpers/script-database.ts";
 import { cleanEnv, ROOT, runNode } from "../helpers/spawn.ts";
-import { openTestDatabase } from "../helpers/test-database.ts";
 
 const PASSWORD = "saffron-glacier-metronome-58";
 const EMAIL = "first-admin@example.com";
-const dataDir = mkdtempSync(join(tmpdir(), "users-create-admin-"));
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("admin:create with the password on stdin", { timeout: 120_000 }, () => {
   it("prints one line without the password, and the admin can log in", async () => {
-    // PostgreSQL when the suite runs on it (a database of this file's own), else embedded.
-    const pg = process.env.DATABASE_URL ? await openTestDatabase() : undefined;
-    if (pg) cleanups.push(pg.close);
-    const where = pg?.url ? { DATABASE_URL: pg.url } : { DATA_DIR: dataDir };
-
-    const run = await runNode(["scripts/create-admin.ts", EMAIL], {
-      cwd: ROOT,
-      env: { ...cleanEnv(SETTING_NAMES), NODE_ENV: "test", LOG_LEVEL: "warn", ...where },
-      input: `${PASSWORD}\n`,
-    });
+    const data = await createScriptDatabase();
+    cleanups.push(data.close);
+    const run = await data.run(["scripts/create-admin.ts", EMAIL], `${PASSWORD}\n`);
     // The prompt goes to stderr only on a terminal; stdout is the result, one line.
     expect(run).toEqual({ status: 0, stdout: `AppAdmin ${EMAIL} created\n`, stderr: "" });
     expect(run.stdout + run.stderr).not.toContain(PASSWORD);
 
-    const database = pg ?? (await openDatabase({ dataDir }));
-    if (!pg) cleanups.push(database.close);
-    const config = loadConfig({
-      NODE_ENV: "test",
-      RATE_LIMIT: "off",
-      LOG_LEVEL: "silent",
-      ...where,
-    });
-    const app = await buildApp(await buildDeps(config, { db: database.db }));
-    cleanups.push(() => app.close());
-
+    const app = await data.openApp();
     const rest = await app.inject({
       method: "POST",
       url: "/api/auth/token",
