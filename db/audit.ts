@@ -22,6 +22,16 @@ export const recordAudit = (db: Kysely<Database>, entry: AuditEntry) =>
     })
     .execute();
 
+const AUDIT_COLUMNS = [
+  "id",
+  "actor_id",
+  "action",
+  "target_user_id",
+  "target_organization_id",
+  "changes",
+  "created_at",
+] as const;
+
 export async function listAudit(
   db: Kysely<Database>,
   query: {
@@ -36,7 +46,7 @@ export async function listAudit(
     base = base.where("target_user_id", "=", query.targetUserId);
   if (query.actorId !== undefined) base = base.where("actor_id", "=", query.actorId);
   const [rows, total] = await Promise.all([
-    base.selectAll().orderBy("id", "desc").limit(query.top).offset(query.skip).execute(),
+    base.select(AUDIT_COLUMNS).orderBy("id", "desc").limit(query.top).offset(query.skip).execute(),
     base.select(sql<number>`count(*)::int`.as("count")).executeTakeFirstOrThrow(),
   ]);
   return { rows, count: total.count };

@@ -23,10 +23,19 @@ export async function accessibleOrganizations(db: Kysely<Database>, userId: numb
   return rows;
 }
 
-export type OrganizationRow = Selectable<OrganizationsTable>;
+/** Every column an organization has: the listing and the API show them all. */
+const ORGANIZATION_COLUMNS = ["id", "name", "parent_id", "created_at", "updated_at"] as const;
+export type OrganizationRow = Pick<
+  Selectable<OrganizationsTable>,
+  (typeof ORGANIZATION_COLUMNS)[number]
+>;
 
 export const findOrganization = (db: Kysely<Database>, id: number) =>
-  db.selectFrom("organizations").selectAll().where("id", "=", id).executeTakeFirst();
+  db
+    .selectFrom("organizations")
+    .select(ORGANIZATION_COLUMNS)
+    .where("id", "=", id)
+    .executeTakeFirst();
 
 /**
  * Reads the organization and locks it until the transaction ends: `forDelete` (FOR UPDATE) for
@@ -41,7 +50,7 @@ export const lockOrganization = (
 ) =>
   tx
     .selectFrom("organizations")
-    .selectAll()
+    .select(ORGANIZATION_COLUMNS)
     .where("id", "=", id)
     .$if(mode === "forDelete", (qb) => qb.forUpdate())
     .$if(mode === "forReference", (qb) => qb.forKeyShare())
@@ -54,7 +63,7 @@ export const insertOrganization = (
   db
     .insertInto("organizations")
     .values({ name: org.name, parent_id: org.parentId })
-    .returningAll()
+    .returning(ORGANIZATION_COLUMNS)
     .executeTakeFirstOrThrow();
 
 export const updateOrganization = (
@@ -66,7 +75,7 @@ export const updateOrganization = (
     .updateTable("organizations")
     .set({ name: patch.name, parent_id: patch.parentId, updated_at: sql`now()` })
     .where("id", "=", id)
-    .returningAll()
+    .returning(ORGANIZATION_COLUMNS)
     .executeTakeFirst();
 
 /** Whether `candidateId` is `id` itself or lies above it: making it a child would close a cycle. */
@@ -106,7 +115,7 @@ export async function listOrganizations(db: Kysely<Database>, page: { top: numbe
   const [rows, total] = await Promise.all([
     db
       .selectFrom("organizations")
-      .selectAll()
+      .select(ORGANIZATION_COLUMNS)
       .orderBy("id")
       .limit(page.top)
       .offset(page.skip)
@@ -133,7 +142,7 @@ export const upsertMembership = (
     .onConflict((oc) =>
       oc.columns(["user_id", "organization_id"]).doUpdateSet({ role: membership.role }),
     )
-    .returningAll()
+    .returning(["user_id", "organization_id", "role", "created_at"])
     .executeTakeFirstOrThrow();
 
 export const deleteMembership = (db: Kysely<Database>, userId: number, organizationId: number) =>
