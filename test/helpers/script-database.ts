@@ -36,6 +36,8 @@ export async function createScriptDatabase() {
       NODE_ENV: "test",
       RATE_LIMIT: "off",
       LOG_LEVEL: "silent",
+      // Never shed as load: test files share two busy cores (see test-app.ts).
+      MAX_EVENT_LOOP_DELAY_MS: "0",
       ...where,
     });
     const app = await buildApp(await buildDeps(config, { db: database.db }));
