@@ -13,6 +13,8 @@ const ZEnv = z.object({
   /** Where the landing pages send a person once their link has done its work. */
   SIGN_IN_URL: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** Where LISTEN connects: a session of its own, so it may bypass a transaction-mode pooler. */
+  DATABASE_LISTEN_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATA_DIR: z.string().min(1).default("./data"),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
@@ -169,6 +171,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = environment()): Config {
   const values = parsed.data;
   if (values.ADMIN_EMAIL && !values.ADMIN_PASSWORD) {
     throw new ConfigError("Invalid setting ADMIN_PASSWORD: required when ADMIN_EMAIL is set");
+  }
+  if (values.DATABASE_LISTEN_URL && !values.DATABASE_URL) {
+    throw new ConfigError("Invalid setting DATABASE_LISTEN_URL: needs DATABASE_URL");
   }
   if (values.LOGIN_ACCOUNT_LOCK_AFTER_FAILURES < values.LOGIN_LOCK_AFTER_FAILURES) {
     throw new ConfigError(

@@ -51,6 +51,8 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
   const { db } = database;
   const mailLog = log.child({ component: "mail" });
   const transport = options.mail ? createMailTransport(config, mailLog) : undefined;
+  // LISTEN needs a session of its own, so it may bypass a transaction-mode pooler.
+  const listenUrl = config.DATABASE_URL && (config.DATABASE_LISTEN_URL ?? config.DATABASE_URL);
   return {
     db,
     config,
@@ -58,7 +60,7 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
     tokens: await createTokenService(config),
     authStates: createAuthStateCache({
       db,
-      databaseUrl: config.DATABASE_URL,
+      listenUrl,
       ttlSeconds: config.AUTH_CACHE_SECONDS,
       log,
     }),
@@ -77,7 +79,7 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
         transport,
         log: mailLog,
         kind: config.DATABASE_URL ? "postgres" : "pglite",
-        databaseUrl: config.DATABASE_URL,
+        listenUrl,
         leaseSeconds: config.MAIL_LEASE_SECONDS,
       }),
     },

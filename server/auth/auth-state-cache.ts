@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import { AUTH_STATE_CHANNEL, type AuthState, onAuthStateChanged } from "../../db/auth-state.ts";
 import type { Database } from "../../db/database.ts";
-import { type Listener, listen } from "../../db/listener.ts";
+import { type EchoTiming, type Listener, listen } from "../../db/listener.ts";
 import { setBounded } from "../limits/bounded-map.ts";
 
 /** At most this many sessions' states are kept; the oldest go first. */
@@ -15,6 +15,8 @@ export type AuthStateCache = {
     sessionId: number,
     load: () => Promise<AuthState | undefined>,
   ): Promise<AuthState | undefined>;
+  /** Whether memory is trusted now: the LISTEN connection hears its echo (see db/listener.ts). */
+  trusted(): boolean;
   close(): Promise<void>;
 };
 
@@ -28,15 +30,19 @@ type Entry = { state: AuthState; storedAt: number };
  * - every other change, from any process, arrives as NOTIFY auth_state from the database's
  *   trigger at commit and drops them here too;
  * - a load that raced a change is not kept (the change counter moved meanwhile);
- * - without a LISTEN connection nothing is kept, and reconnecting empties the cache, since
- *   notifications sent meanwhile are lost; `ttlSeconds` bounds what is left.
+ * - nothing is kept unless the LISTEN connection hears its own echo (db/listener.ts): without
+ *   one, through a transaction-mode pooler, or while the echo is late, every read goes to the
+ *   database; hearing again empties the cache, since notifications sent meanwhile are lost;
+ *   `ttlSeconds` bounds what is left.
  */
 export function createAuthStateCache(options: {
   /** Whose in-process change signals drop entries (see db/auth-state.ts). */
   db: Kysely<Database>;
-  databaseUrl: string | undefined;
+  /** Where the LISTEN connection goes (PostgreSQL only; the same database as `db`). */
+  listenUrl: string | undefined;
   ttlSeconds: number;
-  log: Pick<FastifyBaseLogger, "warn">;
+  log: Pick<FastifyBaseLogger, "warn" | "info">;
+  echo?: EchoTiming;
 }): AuthStateCache {
   const entries = new Map<number, Entry>();
   const ttlMs = options.ttlSeconds * 1000;
@@ -56,11 +62,13 @@ export function createAuthStateCache(options: {
 
   const unsubscribe = onAuthStateChanged(options.db, forgetUser);
   let listener: Listener | undefined;
-  if (options.databaseUrl && ttlMs > 0) {
+  if (options.listenUrl && ttlMs > 0) {
     listener = listen({
-      databaseUrl: options.databaseUrl,
+      databaseUrl: options.listenUrl,
+      db: options.db,
       channel: AUTH_STATE_CHANNEL,
       log: options.log,
+      echo: options.echo,
       onNotification: (payload) => {
         const userId = Number(payload);
         if (Number.isSafeInteger(userId)) forgetUser(userId);
@@ -90,6 +98,7 @@ export function createAuthStateCache(options: {
       }
       return state;
     },
+    trusted: () => listening,
     async close() {
       unsubscribe();
       listening = false;
