@@ -1,11 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Kysely, Migrator, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { Database } from "./database.ts";
 import { DatabaseEventsPlugin } from "./database-events.ts";
-import { migrationProvider } from "./migrations/index.ts";
+import { migrateInOneTransaction } from "./migration-steps.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
 
 export type DatabaseOptions = {
@@ -89,7 +89,5 @@ function ensureDir(dir: string): string {
 
 /** Applies every pending migration; throws with the failing migration's error. */
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
+  await migrateInOneTransaction(db, (migrator) => migrator.migrateToLatest());
 }
