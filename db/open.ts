@@ -20,9 +20,14 @@ export type DatabaseOptions = {
   lock?: DataDirLock;
 };
 
+/** A PostgreSQL pool's connections now: open, idle, and callers waiting for one. */
+export type PoolStats = { total: number; idle: number; waiting: number };
+
 export type DatabaseHandle = {
   db: Kysely<Database>;
   kind: "postgres" | "pglite";
+  /** PostgreSQL only. */
+  poolStats?: () => PoolStats;
   close: () => Promise<void>;
 };
 
@@ -44,7 +49,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       dialect: new PostgresDialect({ pool }),
       plugins: [new DatabaseEventsPlugin()],
     });
-    return { db, kind: "postgres", close: () => db.destroy() };
+    return {
+      db,
+      kind: "postgres",
+      poolStats: () => ({
+        total: pool.totalCount,
+        idle: pool.idleCount,
+        waiting: pool.waitingCount,
+      }),
+      close: () => db.destroy(),
+    };
   }
   if (options.dataDir.startsWith("memory://")) {
     const db = await openPGlite(options.dataDir);

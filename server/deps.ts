@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import { pino } from "pino";
 import type { Database } from "../db/database.ts";
-import { type DatabaseHandle, openDatabase } from "../db/open.ts";
+import { type DatabaseHandle, openDatabase, type PoolStats } from "../db/open.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
@@ -19,6 +19,8 @@ import { createPasswordPolicy } from "./passwords/policy.ts";
 export type ProcessDeps = Deps & {
   /** The server's mail delivery (absent where nothing sends mail: tests, scripts). */
   mail: { transport: MailTransport; worker: MailWorker } | undefined;
+  /** The PostgreSQL pool's connections, when these deps opened one (a metric). */
+  poolStats: (() => PoolStats) | undefined;
   /** Closes the database if these deps opened it (closeDeps calls it last). */
   closeDatabase: () => Promise<void>;
 };
@@ -83,6 +85,7 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
         leaseSeconds: config.MAIL_LEASE_SECONDS,
       }),
     },
+    poolStats: "poolStats" in database ? database.poolStats : undefined,
     closeDatabase: database.close,
   };
 }

@@ -15,6 +15,8 @@ export type AuthStateCache = {
     sessionId: number,
     load: () => Promise<AuthState | undefined>,
   ): Promise<AuthState | undefined>;
+  /** Reads answered from memory (hits) and from the database (misses) since start. */
+  readonly reads: { hits: number; misses: number };
   /** Whether memory is trusted now: the LISTEN connection hears its echo (see db/listener.ts). */
   trusted(): boolean;
   close(): Promise<void>;
@@ -48,6 +50,7 @@ export function createAuthStateCache(options: {
   const ttlMs = options.ttlSeconds * 1000;
   let changes = 0;
   let listening = false;
+  const reads = { hits: 0, misses: 0 };
 
   const forgetUser = (userId: number) => {
     changes += 1;
@@ -89,8 +92,10 @@ export function createAuthStateCache(options: {
     async read(userId, sessionId, load) {
       const entry = entries.get(sessionId);
       if (entry && entry.state.id === userId && performance.now() - entry.storedAt < ttlMs) {
+        reads.hits += 1;
         return entry.state;
       }
+      reads.misses += 1;
       const before = changes;
       const state = await load();
       if (state && listening && changes === before) {
@@ -98,6 +103,7 @@ export function createAuthStateCache(options: {
       }
       return state;
     },
+    reads,
     trusted: () => listening,
     async close() {
       unsubscribe();
