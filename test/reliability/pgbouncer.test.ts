@@ -26,6 +26,8 @@ import {
   waitFor,
 } from "./helpers.ts";
 
+const METRICS_TOKEN = "pgbouncer-suite-metrics-token-0123456789";
+
 const unavailable = (await pgServerUnavailable()) ?? pgBouncerUnavailable();
 
 /** Polls `url` until it refuses the token: at most a second may pass. */
@@ -79,6 +81,8 @@ describe.skipIf(unavailable)(
         DATABASE_URL: bouncer.urlFor(database.name),
         SMTP_URL: smtpUrl,
         LOG_LEVEL: "info",
+        METRICS: "on",
+        METRICS_TOKEN,
         ...listen,
       };
       return Promise.all([startServer(env), startServer(env)]);
@@ -140,6 +144,14 @@ describe.skipIf(unavailable)(
       const [a, b] = await startPair({ DATABASE_LISTEN_URL: database.url });
       await sleep(300); // the LISTEN connections hear their first echo
       await checkPair(a as ServerProcess, b as ServerProcess, "direct-listen");
+      const metrics = await api((a as ServerProcess).url, "GET", "/metrics", {
+        token: METRICS_TOKEN,
+      });
+      expect(metrics.status).toBe(200);
+      expect(metrics.text).toMatch(/^logins_total\{outcome="success"\} [1-9]/m);
+      expect(metrics.text).toMatch(/^auth_state_reads\{result="hit"\} [1-9]/m);
+      expect(metrics.text).toMatch(/^auth_state_memory_trusted 1$/m);
+      expect(metrics.text).toMatch(/^db_pool_connections\{state="total"\} [1-9]/m);
       for (const server of [a, b]) {
         expect(server?.output()).not.toContain("does not echo");
         await server?.stop();
@@ -152,6 +164,8 @@ describe.skipIf(unavailable)(
         timeoutMs: 5000,
       });
       await checkPair(a, b, "pooled-listen");
+      const metrics = await api(a.url, "GET", "/metrics", { token: METRICS_TOKEN });
+      expect(metrics.text).toMatch(/^auth_state_memory_trusted 0$/m);
       // One warning per LISTEN connection (auth state, mail), not one per check.
       const warnings = a
         .output()
