@@ -48,7 +48,8 @@ export function listen(options: ListenOptions): Listener {
   let echoTimer: NodeJS.Timeout | undefined;
   let heard = false;
   let deafLogged = false;
-  let awaitedEcho: { payload: string; sentAt: number } | undefined;
+  /** The payload of the echo awaited now: the next round of the check finds it missing. */
+  let awaitedEcho: string | undefined;
 
   const setHeard = (next: boolean) => {
     if (heard === next) return;
@@ -77,14 +78,15 @@ export function listen(options: ListenOptions): Listener {
 
   /** One round of the check: the echo of the previous NOTIFY must have come back by now. */
   const checkEcho = async () => {
-    if (closed) return;
+    // Between a drop and the reconnect the connection's loss has been said already.
+    if (closed || !client) return;
     if (awaitedEcho) {
       awaitedEcho = undefined;
       setHeard(false);
       reportDeaf();
     }
     const payload = randomBytes(6).toString("hex");
-    awaitedEcho = { payload, sentAt: performance.now() };
+    awaitedEcho = payload;
     try {
       await sql`select pg_notify(${echoChannel}, ${payload})`.execute(options.db);
     } catch {
@@ -97,16 +99,19 @@ export function listen(options: ListenOptions): Listener {
     clearTimeout(echoTimer);
     echoTimer = setTimeout(async () => {
       await checkEcho();
+      if (!client) return;
+      // The echo's time runs from when the NOTIFY is done, so a wait for a pool connection
+      // under load does not count against the channel.
       scheduleEcho(awaitedEcho ? timing.withinMs : timing.everyMs);
     }, delayMs);
     echoTimer.unref();
   };
 
   const onEcho = (payload: string) => {
-    if (!awaitedEcho || awaitedEcho.payload !== payload) return;
-    const late = performance.now() - awaitedEcho.sentAt > timing.withinMs;
+    // An echo of an earlier round (already counted missing) is not this one.
+    if (awaitedEcho !== payload) return;
     awaitedEcho = undefined;
-    if (!late) setHeard(true);
+    setHeard(true);
     scheduleEcho(timing.everyMs);
   };
 
