@@ -75,19 +75,18 @@ export function registerMetrics(
     g.set({ state: "idle" }, stats.idle);
     g.set({ state: "waiting" }, stats.waiting);
   });
+  // One query per scrape for both outbox figures: the count's collect sets the age too.
+  const oldestAge = new Gauge({
+    name: "mail_outbox_oldest_age_seconds",
+    help: "How long the oldest waiting mail has waited",
+    registers: [registry],
+  });
   gauge("mail_outbox_queued", "Mails waiting to be sent", [], async (g) => {
     const backlog = await outboxBacklog(deps.db).catch(() => undefined);
-    if (backlog) g.set(backlog.queued);
+    if (!backlog) return;
+    g.set(backlog.queued);
+    oldestAge.set(backlog.oldestAgeSeconds);
   });
-  gauge(
-    "mail_outbox_oldest_age_seconds",
-    "How long the oldest waiting mail has waited",
-    [],
-    async (g) => {
-      const backlog = await outboxBacklog(deps.db).catch(() => undefined);
-      if (backlog) g.set(backlog.oldestAgeSeconds);
-    },
-  );
   for (const [queue, limiter] of [
     ["password_hashing", deps.hashing.limiter],
     ["images", deps.images.limiter],
