@@ -7,9 +7,7 @@ import type { Database } from "./database.ts";
 export type Listener = { close(): Promise<void> };
 
 /** How often the channel is checked, and how long its echo may take before it counts as lost. */
-export type EchoTiming = { everyMs: number; withinMs: number };
-
-const DEFAULT_ECHO: EchoTiming = { everyMs: 5000, withinMs: 1500 };
+const ECHO = { everyMs: 5000, withinMs: 1500 };
 
 type ListenOptions = {
   databaseUrl: string;
@@ -26,19 +24,17 @@ type ListenOptions = {
   onListening: () => void;
   /** Notifications may be missed (connection dropped, or the channel stopped echoing) until `onListening`. */
   onLost?: () => void;
-  echo?: EchoTiming;
 };
 
 /**
  * A dedicated PostgreSQL connection that LISTENs on one channel, and checks that it really hears:
  * a LISTEN through a transaction-mode pooler (PgBouncer) is accepted but never delivers, and a
  * half-open connection delivers nothing either. So the connection also LISTENs on an echo channel
- * of its own, NOTIFYs it through the pool every `everyMs`, and counts as heard only once the echo
- * comes back within `withinMs`: `onListening` runs on the first echo, `onLost` when one is
+ * of its own, NOTIFYs it through the pool every 5 s, and counts as heard only once the echo
+ * comes back within 1.5 s: `onListening` runs on the first echo, `onLost` when one is
  * missed or the connection drops. A drop reconnects (1 s, 2 s, … up to 30 s apart).
  */
 export function listen(options: ListenOptions): Listener {
-  const timing = options.echo ?? DEFAULT_ECHO;
   // Unique to this connection, so no other process's echo (or any real notification) mixes in.
   const echoChannel = `${options.channel}_echo_${randomBytes(8).toString("hex")}`;
   let client: pg.Client | undefined;
@@ -68,7 +64,7 @@ export function listen(options: ListenOptions): Listener {
     if (deafLogged) return;
     deafLogged = true;
     options.log.warn(
-      { channel: options.channel, withinMs: timing.withinMs },
+      { channel: options.channel, withinMs: ECHO.withinMs },
       "LISTEN channel does not echo its own NOTIFY (a transaction-mode pooler such as PgBouncer " +
         "between the service and PostgreSQL does not deliver notifications): auth state is read " +
         "from the database on every request and the mail worker polls every second until it " +
@@ -102,7 +98,7 @@ export function listen(options: ListenOptions): Listener {
       if (!client) return;
       // The echo's time runs from when the NOTIFY is done, so a wait for a pool connection
       // under load does not count against the channel.
-      scheduleEcho(awaitedEcho ? timing.withinMs : timing.everyMs);
+      scheduleEcho(awaitedEcho ? ECHO.withinMs : ECHO.everyMs);
     }, delayMs);
     echoTimer.unref();
   };
@@ -112,7 +108,7 @@ export function listen(options: ListenOptions): Listener {
     if (awaitedEcho !== payload) return;
     awaitedEcho = undefined;
     setHeard(true);
-    scheduleEcho(timing.everyMs);
+    scheduleEcho(ECHO.everyMs);
   };
 
   const reconnectLater = () => {

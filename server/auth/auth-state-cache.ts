@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import { AUTH_STATE_CHANNEL, type AuthState, onAuthStateChanged } from "../../db/auth-state.ts";
 import type { Database } from "../../db/database.ts";
-import { type EchoTiming, type Listener, listen } from "../../db/listener.ts";
+import { type Listener, listen } from "../../db/listener.ts";
 import { setBounded } from "../limits/bounded-map.ts";
 
 /** At most this many sessions' states are kept; the oldest go first. */
@@ -44,7 +44,6 @@ export function createAuthStateCache(options: {
   listenUrl: string | undefined;
   ttlSeconds: number;
   log: Pick<FastifyBaseLogger, "warn" | "info">;
-  echo?: EchoTiming;
 }): AuthStateCache {
   const entries = new Map<number, Entry>();
   const ttlMs = options.ttlSeconds * 1000;
@@ -71,7 +70,6 @@ export function createAuthStateCache(options: {
       db: options.db,
       channel: AUTH_STATE_CHANNEL,
       log: options.log,
-      echo: options.echo,
       onNotification: (payload) => {
         const userId = Number(payload);
         if (Number.isSafeInteger(userId)) forgetUser(userId);

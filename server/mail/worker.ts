@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.ts";
-import { type EchoTiming, type Listener, listen } from "../../db/listener.ts";
+import { type Listener, listen } from "../../db/listener.ts";
 import {
   abandonMail,
   type ClaimedMail,
@@ -45,8 +45,6 @@ export type MailWorkerOptions = {
   kind: "postgres" | "pglite";
   /** PostgreSQL only: where the LISTEN connection goes (the same database as `db`). */
   listenUrl?: string | undefined;
-  /** The LISTEN connection's echo check (db/listener.ts). */
-  echo?: EchoTiming;
   /**
    * Fallback poll interval (ms): 5 s while the LISTEN connection hears its echo, 1 s otherwise
    * (no LISTEN, or one that went deaf: a pooler in between, a lost connection).
@@ -313,7 +311,6 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
           db,
           channel: MAIL_CHANNEL,
           log,
-          echo: options.echo,
           onNotification: wake,
           onListening: () => {
             setHeard(true);
