@@ -36,6 +36,17 @@ export async function enqueueMail(
 /** The channel the mail worker LISTENs on (PostgreSQL). */
 export const MAIL_CHANNEL = "mail_outbox";
 
+/** Mails waiting to be sent, and how long the oldest of them has waited (seconds; 0 if none). */
+export async function outboxBacklog(
+  db: Kysely<Database>,
+): Promise<{ queued: number; oldestAgeSeconds: number }> {
+  const { rows } = await sql<{ queued: number; oldest_age: number | null }>`
+    select count(*)::int as queued,
+           extract(epoch from now() - min(created_at))::float8 as oldest_age
+      from mail_outbox where status = 'queued'`.execute(db);
+  return { queued: rows[0]?.queued ?? 0, oldestAgeSeconds: rows[0]?.oldest_age ?? 0 };
+}
+
 /**
  * Wakes the mail worker once the caller's transaction commits. Call it in the transaction that
  * queued the mail: PostgreSQL delivers the NOTIFY only on commit (nothing on rollback) and to

@@ -1,4 +1,11 @@
-import { type Kysely, Migrator, sql } from "kysely";
+import {
+  type Kysely,
+  type Migration,
+  type MigrationResult,
+  type MigrationResultSet,
+  Migrator,
+  sql,
+} from "kysely";
 import type { Database } from "./database.ts";
 import { migrationProvider } from "./migrations/index.ts";
 
@@ -11,6 +18,62 @@ export type MigrationState = {
 
 function migrator(db: Kysely<Database>): Migrator {
   return new Migrator({ db, provider: migrationProvider });
+}
+
+/** Serialises migration runs of every process on one database (any constant of our own). */
+const MIGRATION_LOCK = 7316002;
+
+/**
+ * Runs `step` (migrations up or down) in one transaction that first takes a transaction-level
+ * advisory lock. Kysely's own migration lock is a session-level advisory lock, taken and released
+ * in statements of their own: through a transaction-mode pooler (PgBouncer) they may run on
+ * different server connections, so the lock outlives the run on one and the next process to
+ * migrate waits on it. In one transaction every statement (Kysely's lock and unlock too) runs on
+ * one server connection, and the lock ends with the transaction whatever happens.
+ */
+export async function migrateInOneTransaction(
+  db: Kysely<Database>,
+  step: (migrator: Migrator) => Promise<MigrationResultSet>,
+): Promise<MigrationResult[] | undefined> {
+  // A failing migration aborts the transaction, so Kysely's unlock fails after it and would
+  // hide its error: the migration's own error is kept here and thrown instead.
+  let failure: unknown;
+  const recording = (migration: Migration): Migration => {
+    const run =
+      (fn: (db: Kysely<unknown>) => Promise<void>) =>
+      async (db: Kysely<unknown>): Promise<void> => {
+        try {
+          await fn(db);
+        } catch (error) {
+          failure = error;
+          throw error;
+        }
+      };
+    return { up: run(migration.up), ...(migration.down && { down: run(migration.down) }) };
+  };
+  const provider = {
+    getMigrations: async () =>
+      Object.fromEntries(
+        Object.entries(await migrationProvider.getMigrations()).map(([name, migration]) => [
+          name,
+          recording(migration),
+        ]),
+      ),
+  };
+  return db.connection().execute(async (connection) => {
+    await sql`begin`.execute(connection);
+    try {
+      await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK)})`.execute(connection);
+      const migrator = new Migrator({ db: connection, provider, disableTransactions: true });
+      const { error, results } = await step(migrator);
+      if (error) throw error;
+      await sql`commit`.execute(connection);
+      return results;
+    } catch (error) {
+      await sql`rollback`.execute(connection).catch(() => {});
+      throw failure ?? error;
+    }
+  });
 }
 
 /**
@@ -47,12 +110,11 @@ async function appliedMigrations(db: Kysely<Database>) {
 }
 
 /**
- * Reverts the last applied migration (its `down`, in a transaction on PostgreSQL) and returns its
+ * Reverts the last applied migration (its `down`, in a transaction) and returns its
  * name; undefined when none is applied. Throws with the failing migration's error.
  */
 export async function migrateOneDown(db: Kysely<Database>): Promise<string | undefined> {
-  const { error, results } = await migrator(db).migrateDown();
-  if (error) throw error;
+  const results = await migrateInOneTransaction(db, (migrator) => migrator.migrateDown());
   return results?.find((result) => result.status === "Success")?.migrationName;
 }
 

@@ -1,11 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Kysely, Migrator, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { Database } from "./database.ts";
 import { DatabaseEventsPlugin } from "./database-events.ts";
-import { migrationProvider } from "./migrations/index.ts";
+import { migrateInOneTransaction } from "./migration-steps.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
 
 export type DatabaseOptions = {
@@ -20,9 +20,14 @@ export type DatabaseOptions = {
   lock?: DataDirLock;
 };
 
+/** A PostgreSQL pool's connections now: open, idle, and callers waiting for one. */
+export type PoolStats = { total: number; idle: number; waiting: number };
+
 export type DatabaseHandle = {
   db: Kysely<Database>;
   kind: "postgres" | "pglite";
+  /** PostgreSQL only. */
+  poolStats?: () => PoolStats;
   close: () => Promise<void>;
 };
 
@@ -44,7 +49,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       dialect: new PostgresDialect({ pool }),
       plugins: [new DatabaseEventsPlugin()],
     });
-    return { db, kind: "postgres", close: () => db.destroy() };
+    return {
+      db,
+      kind: "postgres",
+      poolStats: () => ({
+        total: pool.totalCount,
+        idle: pool.idleCount,
+        waiting: pool.waitingCount,
+      }),
+      close: () => db.destroy(),
+    };
   }
   if (options.dataDir.startsWith("memory://")) {
     const db = await openPGlite(options.dataDir);
@@ -89,7 +103,5 @@ function ensureDir(dir: string): string {
 
 /** Applies every pending migration; throws with the failing migration's error. */
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
+  await migrateInOneTransaction(db, (migrator) => migrator.migrateToLatest());
 }

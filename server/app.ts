@@ -11,6 +11,7 @@ import { assertJsonDepth } from "./http/bounded-json.ts";
 import { failedRequest, sendRestError } from "./http/error-reply.ts";
 import { clientErrorHandler, registerHttpHygiene, requestId } from "./http/hygiene.ts";
 import { registerImageRoutes } from "./http/image-routes.ts";
+import { registerMetrics } from "./http/metrics.ts";
 import { buildOpenApiDocument } from "./http/openapi.ts";
 import { registerPages } from "./http/pages/register.ts";
 import { registerRestRoutes } from "./http/rest.ts";
@@ -80,6 +81,8 @@ export async function buildApp(deps: ProcessDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler(failedRequest(sendRestError));
+  // Before every route, so each answer is counted.
+  registerMetrics(app, deps, appRouter);
 
   await registerHttpHygiene(app, deps.config, () => draining);
   const restRoutes = [

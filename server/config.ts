@@ -13,6 +13,8 @@ const ZEnv = z.object({
   /** Where the landing pages send a person once their link has done its work. */
   SIGN_IN_URL: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** Where LISTEN connects: a session of its own, so it may bypass a transaction-mode pooler. */
+  DATABASE_LISTEN_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATA_DIR: z.string().min(1).default("./data"),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
@@ -99,6 +101,12 @@ const ZEnv = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
   MAX_RSS_MB: z.coerce.number().int().min(0).default(0),
+  /** `GET /metrics` (Prometheus): off unless on, and then only with METRICS_TOKEN or on METRICS_PORT. */
+  METRICS: onOff.default("off"),
+  /** The bearer token `/metrics` asks for (on the service's port, and on METRICS_PORT when set). */
+  METRICS_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
+  /** A port of its own for `/metrics` (on HOST), apart from the API's. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** Whether /docs keeps the bearer token in the browser's storage across reloads. */
   DOCS_PERSIST_AUTHORIZATION: onOff.default("off"),
   CORS_ORIGINS: z
@@ -169,6 +177,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = environment()): Config {
   const values = parsed.data;
   if (values.ADMIN_EMAIL && !values.ADMIN_PASSWORD) {
     throw new ConfigError("Invalid setting ADMIN_PASSWORD: required when ADMIN_EMAIL is set");
+  }
+  if (values.DATABASE_LISTEN_URL && !values.DATABASE_URL) {
+    throw new ConfigError("Invalid setting DATABASE_LISTEN_URL: needs DATABASE_URL");
+  }
+  if (values.METRICS === "on" && !values.METRICS_TOKEN && !values.METRICS_PORT) {
+    throw new ConfigError(
+      "Invalid setting METRICS: on needs METRICS_TOKEN or METRICS_PORT (metrics are never open on the API's port)",
+    );
   }
   if (values.LOGIN_ACCOUNT_LOCK_AFTER_FAILURES < values.LOGIN_LOCK_AFTER_FAILURES) {
     throw new ConfigError(

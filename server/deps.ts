@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import { pino } from "pino";
 import type { Database } from "../db/database.ts";
-import { type DatabaseHandle, openDatabase } from "../db/open.ts";
+import { type DatabaseHandle, openDatabase, type PoolStats } from "../db/open.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
@@ -19,6 +19,8 @@ import { createPasswordPolicy } from "./passwords/policy.ts";
 export type ProcessDeps = Deps & {
   /** The server's mail delivery (absent where nothing sends mail: tests, scripts). */
   mail: { transport: MailTransport; worker: MailWorker } | undefined;
+  /** The PostgreSQL pool's connections, when these deps opened one (a metric). */
+  poolStats: (() => PoolStats) | undefined;
   /** Closes the database if these deps opened it (closeDeps calls it last). */
   closeDatabase: () => Promise<void>;
 };
@@ -51,6 +53,8 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
   const { db } = database;
   const mailLog = log.child({ component: "mail" });
   const transport = options.mail ? createMailTransport(config, mailLog) : undefined;
+  // LISTEN needs a session of its own, so it may bypass a transaction-mode pooler.
+  const listenUrl = config.DATABASE_URL && (config.DATABASE_LISTEN_URL ?? config.DATABASE_URL);
   return {
     db,
     config,
@@ -58,7 +62,7 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
     tokens: await createTokenService(config),
     authStates: createAuthStateCache({
       db,
-      databaseUrl: config.DATABASE_URL,
+      listenUrl,
       ttlSeconds: config.AUTH_CACHE_SECONDS,
       log,
     }),
@@ -77,10 +81,11 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
         transport,
         log: mailLog,
         kind: config.DATABASE_URL ? "postgres" : "pglite",
-        databaseUrl: config.DATABASE_URL,
+        listenUrl,
         leaseSeconds: config.MAIL_LEASE_SECONDS,
       }),
     },
+    poolStats: "poolStats" in database ? database.poolStats : undefined,
     closeDatabase: database.close,
   };
 }

@@ -15,6 +15,10 @@ export type AuthStateCache = {
     sessionId: number,
     load: () => Promise<AuthState | undefined>,
   ): Promise<AuthState | undefined>;
+  /** Reads answered from memory (hits) and from the database (misses) since start. */
+  readonly reads: { hits: number; misses: number };
+  /** Whether memory is trusted now: the LISTEN connection hears its echo (see db/listener.ts). */
+  trusted(): boolean;
   close(): Promise<void>;
 };
 
@@ -28,20 +32,24 @@ type Entry = { state: AuthState; storedAt: number };
  * - every other change, from any process, arrives as NOTIFY auth_state from the database's
  *   trigger at commit and drops them here too;
  * - a load that raced a change is not kept (the change counter moved meanwhile);
- * - without a LISTEN connection nothing is kept, and reconnecting empties the cache, since
- *   notifications sent meanwhile are lost; `ttlSeconds` bounds what is left.
+ * - nothing is kept unless the LISTEN connection hears its own echo (db/listener.ts): without
+ *   one, through a transaction-mode pooler, or while the echo is late, every read goes to the
+ *   database; hearing again empties the cache, since notifications sent meanwhile are lost;
+ *   `ttlSeconds` bounds what is left.
  */
 export function createAuthStateCache(options: {
   /** Whose in-process change signals drop entries (see db/auth-state.ts). */
   db: Kysely<Database>;
-  databaseUrl: string | undefined;
+  /** Where the LISTEN connection goes (PostgreSQL only; the same database as `db`). */
+  listenUrl: string | undefined;
   ttlSeconds: number;
-  log: Pick<FastifyBaseLogger, "warn">;
+  log: Pick<FastifyBaseLogger, "warn" | "info">;
 }): AuthStateCache {
   const entries = new Map<number, Entry>();
   const ttlMs = options.ttlSeconds * 1000;
   let changes = 0;
   let listening = false;
+  const reads = { hits: 0, misses: 0 };
 
   const forgetUser = (userId: number) => {
     changes += 1;
@@ -56,9 +64,10 @@ export function createAuthStateCache(options: {
 
   const unsubscribe = onAuthStateChanged(options.db, forgetUser);
   let listener: Listener | undefined;
-  if (options.databaseUrl && ttlMs > 0) {
+  if (options.listenUrl && ttlMs > 0) {
     listener = listen({
-      databaseUrl: options.databaseUrl,
+      databaseUrl: options.listenUrl,
+      db: options.db,
       channel: AUTH_STATE_CHANNEL,
       log: options.log,
       onNotification: (payload) => {
@@ -81,8 +90,10 @@ export function createAuthStateCache(options: {
     async read(userId, sessionId, load) {
       const entry = entries.get(sessionId);
       if (entry && entry.state.id === userId && performance.now() - entry.storedAt < ttlMs) {
+        reads.hits += 1;
         return entry.state;
       }
+      reads.misses += 1;
       const before = changes;
       const state = await load();
       if (state && listening && changes === before) {
@@ -90,6 +101,8 @@ export function createAuthStateCache(options: {
       }
       return state;
     },
+    reads,
+    trusted: () => listening,
     async close() {
       unsubscribe();
       listening = false;

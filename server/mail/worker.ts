@@ -44,8 +44,11 @@ export type MailWorkerOptions = {
   log: MailLog;
   kind: "postgres" | "pglite";
   /** PostgreSQL only: where the LISTEN connection goes (the same database as `db`). */
-  databaseUrl?: string | undefined;
-  /** Fallback poll interval (ms): 5 s with LISTEN on PostgreSQL, 1 s otherwise. */
+  listenUrl?: string | undefined;
+  /**
+   * Fallback poll interval (ms): 5 s while the LISTEN connection hears its echo, 1 s otherwise
+   * (no LISTEN, or one that went deaf: a pooler in between, a lost connection).
+   */
   pollMs?: number;
   /** Attempts before a mail is abandoned. */
   maxAttempts?: number;
@@ -94,8 +97,7 @@ export function retryDelaySeconds(attempt: number, options: BackoffOptions): num
  */
 export function createMailWorker(options: MailWorkerOptions): MailWorker {
   const { db, transport, log } = options;
-  const listens = options.kind === "postgres" && Boolean(options.databaseUrl);
-  const pollMs = options.pollMs ?? (listens ? 5000 : 1000);
+  const listens = options.kind === "postgres" && Boolean(options.listenUrl);
   const maxAttempts = options.maxAttempts ?? 8;
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
   const batchSize = options.batchSize ?? 10;
@@ -109,6 +111,8 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
   let pollTimer: NodeJS.Timeout | undefined;
   let unsubscribeLocal: (() => void) | undefined;
   let listener: Listener | undefined;
+  let heard = false;
+  const pollMs = () => options.pollMs ?? (heard ? 5000 : 1000);
 
   /** Sends one mail (or runs one job); what happened is recorded afterwards (record), once its lease is let go. */
   async function attempt(mail: ClaimedMail): Promise<Outcome> {
@@ -281,11 +285,18 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
 
   function schedulePoll(): void {
     if (stopping) return;
+    clearTimeout(pollTimer);
     pollTimer = setTimeout(() => {
       wake();
       schedulePoll();
-    }, pollMs);
+    }, pollMs());
     pollTimer.unref();
+  }
+
+  /** Hearing notifications or not changes how often the worker polls, from now on. */
+  function setHeard(next: boolean): void {
+    heard = next;
+    schedulePoll();
   }
 
   return {
@@ -296,11 +307,16 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       if (listens) {
         // Anything queued while nobody listened is picked up by the wake on (re)connect.
         listener = listen({
-          databaseUrl: options.databaseUrl as string,
+          databaseUrl: options.listenUrl as string,
+          db,
           channel: MAIL_CHANNEL,
           log,
           onNotification: wake,
-          onListening: wake,
+          onListening: () => {
+            setHeard(true);
+            wake();
+          },
+          onLost: () => setHeard(false),
         });
       } else {
         unsubscribeLocal = onMailQueuedLocally(options.db, () => setImmediate(wake));
@@ -316,6 +332,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       unsubscribeLocal = undefined;
       await listener?.close();
       listener = undefined;
+      heard = false;
       await draining;
     },
     async drainOnce() {

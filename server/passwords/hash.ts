@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Algorithm, Options, Version } from "@node-rs/argon2";
 import { hash, parseOptions, verify } from "@node-rs/argon2";
-import { createLimiter, type LimiterOptions } from "../limits/limiter.ts";
+import { createLimiter, type Limiter, type LimiterOptions } from "../limits/limiter.ts";
 
 // argon2id, run on libuv's thread pool by @node-rs/argon2, never on the main thread. Each hash or
 // verify holds ~19 MiB for ~20–40 ms, so a limiter bounds how many run at once (memory, and the
@@ -32,6 +32,8 @@ const HASHING_DEFAULTS: LimiterOptions = { concurrency: 4, maxQueue: 200 };
 
 /** Hashing and verifying through one limiter: one per service, made by buildDeps. */
 export type PasswordHasher = {
+  /** The limiter every hash and verify waits in (its queue is a metric). */
+  readonly limiter: Limiter;
   /** The argon2id PHC string of an NFKC-normalised password (see PasswordPolicy.check). */
   hash(normalised: string): Promise<string>;
   /**
@@ -80,6 +82,7 @@ export function createPasswordHasher(options: Partial<LimiterOptions> = {}): Pas
   }
 
   return {
+    limiter,
     hash: (normalised) => limiter.run(() => hash(normalised, ARGON2_OPTIONS)),
     verify: (encoded, normalised) =>
       typeof encoded === "string"

@@ -4,6 +4,9 @@
 
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../db/open.ts";
+import { buildApp } from "../../server/app.ts";
+import { buildDeps } from "../../server/deps.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
@@ -31,16 +34,13 @@ describe.skipIf(!onPostgres)("auth state kept in memory on PostgreSQL", () => {
       headers: { authorization: `Bearer ${accessToken}` },
     });
 
-  /** Waits until the service's LISTEN connection is up (caching starts then). */
+  /** Waits until the service's LISTEN connection hears its own echo (caching starts then). */
   async function listening() {
     for (let i = 0; i < 100; i++) {
-      const { rows } = await other.query(
-        "select count(*)::int as n from pg_stat_activity where datname = current_database() and query = 'LISTEN auth_state'",
-      );
-      if (rows[0].n > 0) return;
+      if (t.deps.authStates.trusted()) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error("the auth-state LISTEN connection never came up");
+    throw new Error("the auth-state LISTEN connection never heard its echo");
   }
 
   /** Changes the database without firing triggers: nobody is told. */
@@ -120,5 +120,71 @@ describe.skipIf(!onPostgres)("auth state kept in memory on PostgreSQL", () => {
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the listener reconnects after 1 s
     await listening();
     expect((await me(accessToken)).statusCode).toBe(200);
+  });
+});
+
+describe.skipIf(!onPostgres)("a LISTEN connection that does not hear (deaf channel)", () => {
+  let a: TestApp;
+  let b: Awaited<ReturnType<typeof buildApp>>;
+  let bDeps: Awaited<ReturnType<typeof buildDeps>>;
+  const warnings: string[] = [];
+
+  beforeAll(async () => {
+    // One signing secret, so a token from A is good on B, as behind a load balancer.
+    a = await createTestApp({ JWT_SECRET: "deaf-channel-test-secret-of-forty-characters" });
+    // Service B on the same database through a pool of its own (so it learns of A's changes only
+    // from the database), its LISTEN sent to another database of the same server: the LISTEN
+    // succeeds and nothing ever arrives, as through a transaction-mode pooler.
+    bDeps = await buildDeps(
+      { ...a.config, DATABASE_LISTEN_URL: process.env.DATABASE_URL },
+      {
+        database: await openDatabase({ databaseUrl: a.config.DATABASE_URL, dataDir: "memory://" }),
+        logger: {
+          level: "warn",
+          stream: { write: (line: string) => warnings.push(JSON.parse(line).msg) },
+        },
+      },
+    );
+    b = await buildApp(bDeps);
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  const meOn = (app: typeof b, accessToken: string) =>
+    app.inject({
+      method: "GET",
+      url: "/api/users/me",
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+  const deafWarnings = () => warnings.filter((msg) => msg.includes("DATABASE_LISTEN_URL"));
+
+  it("is noticed within two seconds, logged once with the fix, and memory stops trusting itself", async () => {
+    const started = performance.now();
+    while (deafWarnings().length === 0) {
+      expect(performance.now() - started, "ms until the deaf channel is reported").toBeLessThan(
+        2500,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(bDeps.authStates.trusted()).toBe(false);
+    // The check goes on (it is how the channel is heard again), the warning is not repeated.
+    await new Promise((resolve) => setTimeout(resolve, 3200));
+    expect(deafWarnings()).toHaveLength(1);
+    expect(bDeps.authStates.trusted()).toBe(false);
+  });
+
+  it("a logout-all on service A is honoured by service B on its next request", async () => {
+    const { accessToken } = await a.userWithToken();
+    expect((await meOn(b, accessToken)).statusCode).toBe(200);
+    expect((await meOn(b, accessToken)).statusCode).toBe(200);
+    const out = await a.app.inject({
+      method: "POST",
+      url: "/api/auth/logout-all",
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(out.statusCode).toBe(200);
+    expect((await meOn(b, accessToken)).statusCode).toBe(401);
   });
 });

@@ -257,7 +257,7 @@ export async function testWorker(
     transport,
     log,
     kind: databaseKind(),
-    databaseUrl: await databaseUrlOf(t),
+    listenUrl: await databaseUrlOf(t),
     ...options,
   });
   return Object.assign(worker, { transport });

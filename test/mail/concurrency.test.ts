@@ -137,6 +137,22 @@ describe.skipIf(!onPostgres)("several workers on one PostgreSQL database", () =>
     }
   });
 
+  it("polls every second while its LISTEN connection hears nothing (a pooler in between)", async () => {
+    // LISTEN sent to another database of the server: accepted, and deaf to this one's NOTIFYs.
+    const worker = await testWorker(t, { listenUrl: process.env.DATABASE_URL });
+    worker.start();
+    try {
+      await sleep(2000); // past the first missed echo
+      const started = performance.now();
+      await queueTestMails(t, ["deaf-listen@mail.test"]);
+      await t.smtp.waitFor((mail) => mail.envelopeTo.includes("deaf-listen@mail.test"), 3000);
+      // A listening worker polls every 5 s; this one must not wait for that.
+      expect(performance.now() - started).toBeLessThan(1500);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it("leaves no LISTEN connection behind after stop()", async () => {
     const worker = await testWorker(t);
     worker.start();

@@ -4,7 +4,15 @@
 
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -497,6 +505,98 @@ export async function createCluster(): Promise<Cluster> {
     },
   };
   return cluster;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PgBouncer in transaction mode in front of the machine's PostgreSQL
+
+/** Why PgBouncer cannot be started here, or undefined when it can. */
+export function pgBouncerUnavailable(): string | undefined {
+  const found = spawnSync("sh", ["-c", "command -v pgbouncer"], { encoding: "utf8" });
+  return found.status === 0 ? undefined : "no pgbouncer binary on PATH (apt-get install pgbouncer)";
+}
+
+export type PgBouncer = {
+  port: number;
+  /** `database` on the upstream server, through the pooler. */
+  urlFor: (database: string) => string;
+  /** Stops it and removes its directory. Never throws. */
+  destroy: () => Promise<void>;
+};
+
+/**
+ * Starts PgBouncer on a free port in transaction mode (a server connection is lent for one
+ * transaction at a time, the mode that carries no session state and no LISTEN), in front of
+ * the server PG_SERVER_URL names. `statement_timeout`, which node-postgres sends at start-up, is
+ * ignored: PgBouncer 1.18 cannot carry a session setting to the server connections it shares.
+ */
+export async function startPgBouncer(): Promise<PgBouncer> {
+  const upstream = new URL(PG_SERVER_URL);
+  const user = decodeURIComponent(upstream.username) || "postgres";
+  const dir = mkdtempSync(join(tmpdir(), "users-api-pgbouncer-"));
+  const ids = isRoot() ? postgresIds() : undefined;
+  if (ids) chownSync(dir, ids.uid, ids.gid);
+  const port = await freePort();
+  const ini = join(dir, "pgbouncer.ini");
+  writeFileSync(join(dir, "userlist.txt"), `"${user}" ""\n`);
+  writeFileSync(
+    ini,
+    [
+      "[databases]",
+      `* = host=${upstream.hostname} port=${upstream.port || 5432}`,
+      "[pgbouncer]",
+      "listen_addr = 127.0.0.1",
+      `listen_port = ${port}`,
+      "unix_socket_dir =",
+      "auth_type = trust",
+      `auth_file = ${join(dir, "userlist.txt")}`,
+      "pool_mode = transaction",
+      "max_client_conn = 500",
+      "default_pool_size = 20",
+      "ignore_startup_parameters = statement_timeout",
+      `logfile = ${join(dir, "pgbouncer.log")}`,
+      "",
+    ].join("\n"),
+  );
+  // PgBouncer refuses to run as root.
+  const [command, args] = ids
+    ? ["runuser", ["-u", "postgres", "--", "pgbouncer", ini]]
+    : ["pgbouncer", [ini]];
+  const child = spawn(command, args as string[], { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const urlFor = (database: string) => {
+    const url = new URL(PG_SERVER_URL);
+    url.port = String(port);
+    url.pathname = `/${database}`;
+    return url.toString();
+  };
+  const destroy = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGINT");
+      await exited;
+    }
+    children.delete(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor("PgBouncer to accept connections", async () => {
+      if (child.exitCode !== null) throw new Error(`pgbouncer exited:\n${output}`);
+      await adminQuery(urlFor(upstream.pathname.slice(1) || "postgres"), "select 1");
+      return true;
+    });
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+  return { port, urlFor, destroy };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -72,3 +72,16 @@ describe(".env.example", () => {
     expect(loadConfig(listed)).toEqual(loadConfig({}));
   });
 });
+
+describe("DATABASE_LISTEN_URL", () => {
+  it("needs DATABASE_URL: there is no LISTEN on the embedded database", () => {
+    expect(() => loadConfig({ DATABASE_LISTEN_URL: "postgres://db.internal/users" })).toThrow(
+      "Invalid setting DATABASE_LISTEN_URL: needs DATABASE_URL",
+    );
+    const both = loadConfig({
+      DATABASE_URL: "postgres://pooler.internal:6432/users",
+      DATABASE_LISTEN_URL: "postgres://db.internal/users",
+    });
+    expect(both.DATABASE_LISTEN_URL).toBe("postgres://db.internal/users");
+  });
+});

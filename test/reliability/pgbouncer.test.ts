@@ -1,0 +1,179 @@
+// Two server processes behind PgBouncer in transaction mode, the most common production pooler
+// set-up: every transaction may land on another server connection, so nothing may rely on
+// session state, and LISTEN through the pooler is accepted but never delivers. Checked twice:
+// with LISTEN on a direct connection (DATABASE_LISTEN_URL), and without it, where the LISTEN
+// connection's echo check must notice the deaf channel and keep revocation within a second.
+
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  api,
+  bodyOf,
+  createDatabase,
+  type FreshDatabase,
+  killAllServers,
+  login,
+  type PgBouncer,
+  pgBouncerUnavailable,
+  pgServerUnavailable,
+  type ServerProcess,
+  signupAndLogin,
+  sleep,
+  startPgBouncer,
+  startServer,
+  uniqueEmail,
+  waitFor,
+} from "./helpers.ts";
+
+const METRICS_TOKEN = "pgbouncer-suite-metrics-token-0123456789";
+
+const unavailable = (await pgServerUnavailable()) ?? pgBouncerUnavailable();
+
+/** Polls `url` until it refuses the token: at most a second may pass. */
+async function expectRefusedWithinASecond(url: string, token: string) {
+  const started = performance.now();
+  for (;;) {
+    const me = await api(url, "GET", "/api/users/me", { token });
+    const elapsed = performance.now() - started;
+    if (me.status === 401) return;
+    expect(me.status, me.text).toBe(200);
+    expect(elapsed, "ms until the other process refused the token").toBeLessThan(1000);
+    await sleep(10);
+  }
+}
+
+describe.skipIf(unavailable)(
+  `two processes through PgBouncer (transaction mode)${unavailable ? ` — SKIPPED: ${unavailable}` : ""}`,
+  () => {
+    let database: FreshDatabase;
+    let bouncer: PgBouncer;
+    const received: string[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      onData(stream, session, done) {
+        stream.resume();
+        stream.on("end", () => {
+          received.push(...session.envelope.rcptTo.map((to) => to.address.toLowerCase()));
+          done();
+        });
+      },
+    });
+    let smtpUrl: string;
+
+    beforeAll(async () => {
+      database = await createDatabase("bouncer");
+      bouncer = await startPgBouncer();
+      await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
+      smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      await killAllServers();
+      await bouncer?.destroy();
+      await database?.drop();
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    });
+
+    /** Both processes through the pooler, started at once on the database (both migrate). */
+    async function startPair(listen: Record<string, string>): Promise<ServerProcess[]> {
+      const env = {
+        DATABASE_URL: bouncer.urlFor(database.name),
+        SMTP_URL: smtpUrl,
+        LOG_LEVEL: "info",
+        METRICS: "on",
+        METRICS_TOKEN,
+        ...listen,
+      };
+      return Promise.all([startServer(env), startServer(env)]);
+    }
+
+    /** Core flows, revocation across the processes, and each mail sent once. */
+    async function checkPair(a: ServerProcess, b: ServerProcess, tag: string) {
+      const email = uniqueEmail(`${tag}-core`);
+      const user = await signupAndLogin(a.url, email);
+      const profile = await api(b.url, "PATCH", "/api/users/me", {
+        token: user.accessToken,
+        body: { firstName: "Pooled" },
+      });
+      expect(profile.status, profile.text).toBe(200);
+      const me = await api(a.url, "GET", "/api/users/me", { token: user.accessToken });
+      expect(bodyOf(me).firstName).toBe("Pooled");
+      const refreshed = await api(b.url, "POST", "/api/auth/refresh", {
+        body: { refreshToken: user.refreshToken },
+      });
+      expect(refreshed.status, refreshed.text).toBe(200);
+
+      // A holds the user's auth state in memory when it trusts its LISTEN; B ends every session.
+      const other = await login(a.url, email);
+      for (let i = 0; i < 3; i++) {
+        expect(
+          (await api(a.url, "GET", "/api/users/me", { token: other.accessToken })).status,
+        ).toBe(200);
+      }
+      const out = await api(b.url, "POST", "/api/auth/logout-all", { token: other.accessToken });
+      expect(out.status, out.text).toBe(200);
+      await expectRefusedWithinASecond(a.url, other.accessToken);
+
+      const emails = Array.from({ length: 8 }, (_, i) => uniqueEmail(`${tag}-mail-${i}`));
+      await Promise.all(
+        emails.map((to, i) =>
+          api(i % 2 ? a.url : b.url, "POST", "/api/users/signup", {
+            body: {
+              email: to,
+              password: "violet-harbor-quantum-7-lantern",
+              firstName: "M",
+              lastName: "O",
+            },
+          }),
+        ),
+      );
+      const wanted = emails.map((to) => to.toLowerCase());
+      await waitFor("every verification mail", () => wanted.every((to) => received.includes(to)), {
+        timeoutMs: 15_000,
+      });
+      await sleep(1200); // a duplicate, if any, would arrive by now
+      for (const to of wanted)
+        expect(
+          received.filter((r) => r === to),
+          to,
+        ).toHaveLength(1);
+    }
+
+    it("with LISTEN on a direct connection (DATABASE_LISTEN_URL): core flows, revocation within a second, each mail once", async () => {
+      const [a, b] = await startPair({ DATABASE_LISTEN_URL: database.url });
+      await sleep(300); // the LISTEN connections hear their first echo
+      await checkPair(a as ServerProcess, b as ServerProcess, "direct-listen");
+      const metrics = await api((a as ServerProcess).url, "GET", "/metrics", {
+        token: METRICS_TOKEN,
+      });
+      expect(metrics.status).toBe(200);
+      expect(metrics.text).toMatch(/^logins_total\{outcome="success"\} [1-9]/m);
+      expect(metrics.text).toMatch(/^auth_state_reads\{result="hit"\} [1-9]/m);
+      expect(metrics.text).toMatch(/^auth_state_memory_trusted 1$/m);
+      expect(metrics.text).toMatch(/^db_pool_connections\{state="total"\} [1-9]/m);
+      for (const server of [a, b]) {
+        expect(server?.output()).not.toContain("does not echo");
+        await server?.stop();
+      }
+    });
+
+    it("with LISTEN through the pooler: the deaf channel is noticed and logged once, revocation stays within a second", async () => {
+      const [a, b] = (await startPair({})) as [ServerProcess, ServerProcess];
+      await waitFor("the deaf-channel warning", () => a.output().includes("does not echo"), {
+        timeoutMs: 5000,
+      });
+      await checkPair(a, b, "pooled-listen");
+      const metrics = await api(a.url, "GET", "/metrics", { token: METRICS_TOKEN });
+      expect(metrics.text).toMatch(/^auth_state_memory_trusted 0$/m);
+      // One warning per LISTEN connection (auth state, mail), not one per check.
+      const warnings = a
+        .output()
+        .split("\n")
+        .filter((line) => line.includes("does not echo"));
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]).toContain("DATABASE_LISTEN_URL");
+      for (const server of [a, b]) await server.stop();
+    });
+  },
+);
