@@ -40,8 +40,15 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
   }
   const run = (target: Target, durationSec: number) =>
     load.run(scenario, target, durationSec, connections, allocate);
-  await run(targets.service, options.warmupSec);
-  if (againstBaseline) await run(targets.baseline, options.warmupSec);
+  const op = scenario.compare === "argon2-hash" ? "hash" : "verify";
+  const warmup = {
+    service: await warmUp(async () => (await run(targets.service, options.warmupSec)).side),
+    ref: await warmUp(async () =>
+      againstBaseline
+        ? (await run(targets.baseline, options.warmupSec)).side
+        : load.argon2(op, connections, options.warmupSec),
+    ),
+  };
   const service: Side[] = [];
   const ref: Side[] = [];
   const busy: number[] = [];
@@ -54,7 +61,6 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     if (againstBaseline) {
       ref.push((await run(targets.baseline, options.durationSec)).side);
     } else {
-      const op = scenario.compare === "argon2-hash" ? "hash" : "verify";
       ref.push(await load.argon2(op, connections, seconds));
     }
   }
@@ -67,6 +73,7 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     machineBusy: median(busy),
     generatorCpu: median(generator),
     rounds: { service, ref },
+    warmup,
     peakMbAfter: memory(targets.service.pid)?.hwm,
   };
   if (scenario.singleClient) {
@@ -79,6 +86,31 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     result.plan = await listPlan(scenario.name, bench.benchUrl, data);
   }
   return result;
+}
+
+/** Warm-up rounds at least, and at most (see warmUp). */
+const WARMUP_ROUNDS = { min: 2, max: 6 };
+/** Two warm-up rounds this close in throughput mean the side is warm. */
+const STEADY_WITHIN = 0.1;
+
+/**
+ * Unmeasured load on one side before its rounds, until its throughput settles: a scenario's first
+ * seconds run code the JIT has not optimised for it and rows PostgreSQL has not cached yet, and
+ * measured cold they read slow (the first scenario of a --quick run read 0.76 where the same build
+ * read 1.3–1.5 warm). Returns each warm-up round's req/s, for results.json.
+ */
+export async function warmUp(round: () => Promise<Side>): Promise<number[]> {
+  const rates: number[] = [];
+  while (rates.length < WARMUP_ROUNDS.max) {
+    rates.push((await round()).rps);
+    const [before, last] = rates.slice(-2);
+    const steady =
+      before !== undefined &&
+      last !== undefined &&
+      Math.abs(last - before) <= STEADY_WITHIN * before;
+    if (rates.length >= WARMUP_ROUNDS.min && steady) break;
+  }
+  return rates;
 }
 
 /** One request; undefined when it succeeds, else its status and the start of its body. */

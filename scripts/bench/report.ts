@@ -28,6 +28,8 @@ export type ScenarioResult = {
   /** CPU the load generator used during the service's rounds, as a share of one core. */
   generatorCpu: number;
   rounds: { service: Side[]; ref: Side[] };
+  /** Each unmeasured warm-up round's req/s, per side: more of them until throughput settled. */
+  warmup: { service: number[]; ref: number[] };
 };
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
@@ -153,6 +155,10 @@ export function resultsJson(
         rounds: {
           service: r.rounds.service.map((s) => round(s.rps)),
           reference: r.rounds.ref.map((s) => round(s.rps)),
+        },
+        warmup: {
+          service: r.warmup.service.map((rps) => round(rps)),
+          reference: r.warmup.ref.map((rps) => round(rps)),
         },
       },
     ]),
