@@ -7,8 +7,8 @@ import type { LoadProcess, Target } from "./load-process.ts";
 import type { Options } from "./options.ts";
 import { explainScans } from "./plans.ts";
 import { memory } from "./processes.ts";
-import { combine, median, type ScenarioResult, type Side } from "./report.ts";
-import type { BenchRequest, LoadData, RunParams, Scenario } from "./scenarios.ts";
+import { combine, type LimitResult, median, type ScenarioResult, type Side } from "./report.ts";
+import type { BenchRequest, LoadData, LoadScenario, RunParams, Scenario } from "./scenarios.ts";
 
 /** Shortest measured round for login and signup (see measureScenario). */
 const HASHING_MIN_SECONDS = 5;
@@ -86,6 +86,33 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     result.plan = await listPlan(scenario.name, bench.benchUrl, data);
   }
   return result;
+}
+
+/**
+ * A limit scenario on the limit server alone, warmed up and measured like the service's side of a
+ * scenario (the same rounds, duration and connections).
+ */
+export async function measureLimit(scenario: LoadScenario, bench: Bench): Promise<LimitResult> {
+  const { options, load, targets, allocate } = bench;
+  const connections = scenario.connections ?? options.connections;
+  const run = async (durationSec: number) =>
+    load.run(scenario, targets.limit, durationSec, connections, allocate);
+  const warmup = await warmUp(async () => (await run(options.warmupSec)).side);
+  const rounds: Side[] = [];
+  const busy: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const measured = await run(options.durationSec);
+    rounds.push(measured.side);
+    busy.push(measured.busy);
+  }
+  return {
+    name: scenario.name,
+    connections,
+    side: combine(rounds),
+    machineBusy: median(busy),
+    rounds,
+    warmup,
+  };
 }
 
 /** Warm-up rounds at least, and at most (see warmUp). */
