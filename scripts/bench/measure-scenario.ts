@@ -41,12 +41,14 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
   const run = (target: Target, durationSec: number) =>
     load.run(scenario, target, durationSec, connections, allocate);
   const op = scenario.compare === "argon2-hash" ? "hash" : "verify";
+  // Hashing warms up in rounds as long as measured ones, for the reason above.
+  const warmupSec = againstBaseline ? options.warmupSec : seconds;
   const warmup = {
-    service: await warmUp(async () => (await run(targets.service, options.warmupSec)).side),
+    service: await warmUp(async () => (await run(targets.service, warmupSec)).side),
     ref: await warmUp(async () =>
       againstBaseline
-        ? (await run(targets.baseline, options.warmupSec)).side
-        : load.argon2(op, connections, options.warmupSec),
+        ? (await run(targets.baseline, warmupSec)).side
+        : load.argon2(op, connections, warmupSec),
     ),
   };
   const service: Side[] = [];
@@ -131,9 +133,11 @@ export async function warmUp(round: () => Promise<Side>): Promise<number[]> {
   while (rates.length < WARMUP_ROUNDS.max) {
     rates.push((await round()).rps);
     const [before, last] = rates.slice(-2);
+    // Nothing answered is no steady state: the rounds were too short to see one.
     const steady =
       before !== undefined &&
       last !== undefined &&
+      last > 0 &&
       Math.abs(last - before) <= STEADY_WITHIN * before;
     if (rates.length >= WARMUP_ROUNDS.min && steady) break;
   }

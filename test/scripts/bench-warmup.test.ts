@@ -20,6 +20,10 @@ describe("the bench's warm-up", () => {
     expect(await warmUp(rounds([3000, 3100, 3000]).round)).toEqual([3000, 3100]);
   });
 
+  it("does not take rounds in which nothing was answered for a steady state", async () => {
+    expect(await warmUp(rounds([0, 0, 40, 42]).round)).toEqual([0, 0, 40, 42]);
+  });
+
   it("gives up after six rounds on a side that never settles", async () => {
     const noisy = rounds([100, 200, 100, 200, 100, 200, 100]);
     expect(await warmUp(noisy.round)).toHaveLength(6);
