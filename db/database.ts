@@ -138,6 +138,12 @@ export type AuditLogTable = {
   created_at: Timestamp;
 };
 
+/** Live (not soft-deleted) users per status, kept by triggers on users; written by nothing else. */
+export type LiveUserCountsTable = {
+  status: UserStatus;
+  users: number;
+};
+
 export type Database = {
   users: UsersTable;
   sessions: SessionsTable;
@@ -149,6 +155,7 @@ export type Database = {
   profile_images: ProfileImagesTable;
   rate_limits: RateLimitsTable;
   audit_log: AuditLogTable;
+  live_user_counts: LiveUserCountsTable;
 };
 
 export type NewUser = Insertable<UsersTable>;

@@ -1,5 +1,5 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
-import type { Database } from "./database.ts";
+import type { Database, UserStatus } from "./database.ts";
 import {
   type CursorPosition,
   type CursorValue,
@@ -8,6 +8,7 @@ import {
   type SortKey,
 } from "./listing-query.ts";
 import { filterToSql } from "./listing-sql.ts";
+import { countLiveUsers } from "./live-user-counts.ts";
 import { PUBLIC_USER_COLUMNS, type PublicUserRow } from "./users.ts";
 
 type UsersEb = ExpressionBuilder<Database, "users">;
@@ -28,6 +29,8 @@ export type UserListQuery = {
   visibility: UsersCondition | undefined;
   /** Soft-deleted users are left out unless this is set. */
   includeDeleted: boolean;
+  /** The count an earlier page of this listing took: reused, so later pages count nothing. */
+  knownCount: number | undefined;
 };
 
 export type UserListRows = {
@@ -48,11 +51,7 @@ export async function findUserPage(db: Kysely<Database>, q: UserListQuery): Prom
     return eb.and(conditions);
   };
 
-  const { count } = await db
-    .selectFrom("users")
-    .select(sql<number>`count(*)::int`.as("count"))
-    .where(matching)
-    .executeTakeFirstOrThrow();
+  const count = q.knownCount ?? (await countMatching(db, q, matching));
 
   // One row more than asked tells whether another page follows.
   let query = db
@@ -75,6 +74,38 @@ export async function findUserPage(db: Kysely<Database>, q: UserListQuery): Prom
     count,
     ...(found.length > q.top && last && { next: last.cursor_values }),
   };
+}
+
+/**
+ * Everything the listing matches. Live users in all statuses or in some (an unfiltered or
+ * status-only listing by a caller who sees everyone) come from the trigger-kept counters, whose
+ * cost does not grow with the table; anything else is counted.
+ */
+async function countMatching(
+  db: Kysely<Database>,
+  q: UserListQuery,
+  matching: (eb: UsersEb) => Expression<SqlBool>,
+): Promise<number> {
+  const statuses = q.visibility || q.includeDeleted ? undefined : countedStatuses(q.filter);
+  if (statuses) return countLiveUsers(db, statuses === "all" ? undefined : statuses);
+  const { count } = await db
+    .selectFrom("users")
+    .select(sql<number>`count(*)::int`.as("count"))
+    .where(matching)
+    .executeTakeFirstOrThrow();
+  return count;
+}
+
+/** The statuses a filter asks for when it asks for nothing else; undefined for any other filter. */
+function countedStatuses(filter: FilterAst | undefined): UserStatus[] | "all" | undefined {
+  if (!filter) return "all";
+  if (filter.kind === "compare" && filter.field === "status" && filter.op === "eq") {
+    return typeof filter.value === "string" ? [filter.value as UserStatus] : undefined;
+  }
+  if (filter.kind === "in" && filter.field === "status" && filter.values.length > 0) {
+    return filter.values.map((value) => value as UserStatus);
+  }
+  return undefined;
 }
 
 /**

@@ -6,6 +6,7 @@ import * as rateLimitsAudit from "./2026-11-26T0920-rate-limits-audit.ts";
 import * as authStateNotify from "./2026-11-26T1000-auth-state-notify.ts";
 import * as coveringListIndexes from "./2026-11-26T1010-covering-list-indexes.ts";
 import * as profileImageFallbacks from "./2026-11-28T1200-profile-image-fallbacks.ts";
+import * as liveUserCounts from "./2026-11-28T1450-live-user-counts.ts";
 
 /** Every migration, by name (names sort in the order they apply). Add new ones here. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-26T1000-auth-state-notify": authStateNotify,
   "2026-11-26T1010-covering-list-indexes": coveringListIndexes,
   "2026-11-28T1200-profile-image-fallbacks": profileImageFallbacks,
+  "2026-11-28T1450-live-user-counts": liveUserCounts,
 };
 
 export const migrationProvider: MigrationProvider = {

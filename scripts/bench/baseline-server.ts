@@ -186,31 +186,34 @@ const escapeLike = (v: string) => v.replace(/[\\%_]/g, "\\$&");
 const sign = (body: string) => createHmac("sha256", cursorKey).update(body).digest("base64url");
 const filterHash = (filter: string) => createHash("sha256").update(filter).digest("base64url");
 
-function encodeCursor(filter: string, lastId: number): string {
+/** The service's cursor: the last id, and the first page's count that later pages report. */
+type Cursor = { lastId: number; count: number };
+
+function encodeCursor(filter: string, cursor: Cursor): string {
   const body = Buffer.from(
-    JSON.stringify({ o: "id asc", f: filterHash(filter), v: [lastId] }),
+    JSON.stringify({ o: "id asc", f: filterHash(filter), v: [cursor.lastId], c: cursor.count }),
   ).toString("base64url");
   return `${body}.${sign(body)}`;
 }
 
-function decodeCursor(token: string, filter: string): number {
+function decodeCursor(token: string, filter: string): Cursor {
   const invalid = () => badRequest("invalid or expired cursor", "INVALID_FILTER");
   const [body, signature, extra] = token.length <= 4000 ? token.split(".") : [];
   if (!body || !signature || extra !== undefined) throw invalid();
   const expected = Buffer.from(sign(body));
   const given = Buffer.from(signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
-  let payload: { o?: unknown; f?: unknown; v?: unknown };
+  let payload: { o?: unknown; f?: unknown; v?: unknown; c?: unknown };
   try {
     payload = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
   } catch {
     throw invalid();
   }
   const last = Array.isArray(payload.v) ? payload.v[0] : undefined;
-  if (payload.o !== "id asc" || payload.f !== filterHash(filter) || !Number.isSafeInteger(last)) {
-    throw invalid();
-  }
-  return last as number;
+  const { o, f, c } = payload;
+  if (o !== "id asc" || f !== filterHash(filter) || !Number.isSafeInteger(last)) throw invalid();
+  if (!Number.isSafeInteger(c) || (c as number) < 0) throw invalid();
+  return { lastId: last as number, count: c as number };
 }
 
 async function listUsers(caller: Caller, query: Record<string, string | undefined>) {
@@ -219,37 +222,39 @@ async function listUsers(caller: Caller, query: Record<string, string | undefine
   const filter = query.$filter ?? "";
   const top = query.$top === undefined ? 100 : Number(query.$top);
   if (!Number.isInteger(top) || top < 1 || top > 1000) throw badRequest("$top must be 1 to 1000");
-  let statements: readonly [string, string];
-  let countParams: unknown[];
-  let rowParams: unknown[];
+  let count: number;
+  let found: pg.QueryResult<UserRow & { cursor_values: number[] }>;
   if (query.$skiptoken !== undefined) {
     if (filter !== "") throw new HttpError(501, "NOT_IMPLEMENTED", "cursor with a filter");
-    statements = LIST.after;
-    countParams = [];
-    rowParams = [decodeCursor(query.$skiptoken, filter), top + 1];
+    const cursor = decodeCursor(query.$skiptoken, filter);
+    count = cursor.count;
+    found = await pool.query(LIST.after[0], [cursor.lastId, top + 1]);
   } else {
     const shape = FILTERS.find(([pattern]) => pattern.test(filter));
     const value = shape && pattern(shape[0], filter);
     if (!shape || value === undefined) {
       throw new HttpError(501, "NOT_IMPLEMENTED", "the baseline knows the bench's filters only");
     }
-    statements = shape[1];
-    countParams = [shape[2](value)];
-    rowParams = [...countParams, top + 1];
+    const [countSql, rowsSql] = shape[1];
+    const bound = shape[2](value);
+    const counted = await pool.query<{ count: number }>(countSql, [bound]);
+    count = counted.rows[0]?.count ?? 0;
+    found = await pool.query(rowsSql, [bound, top + 1]);
   }
-  const count = await pool.query<{ count: number }>(statements[0], countParams);
-  const found = await pool.query<UserRow & { cursor_values: number[] }>(statements[1], rowParams);
   const rows = found.rows.slice(0, top);
   const last = rows.at(-1);
   const result: { value: ReturnType<typeof toUser>[]; count: number; nextLink?: string } = {
     value: rows.map(toUser),
-    count: count.rows[0]?.count ?? 0,
+    count,
   };
   if (found.rows.length > top && last) {
     const next = new URLSearchParams();
     if (query.$filter !== undefined) next.set("$filter", query.$filter);
     next.set("$top", String(top));
-    next.set("$skiptoken", encodeCursor(filter, last.cursor_values[0] ?? last.id));
+    next.set(
+      "$skiptoken",
+      encodeCursor(filter, { lastId: last.cursor_values[0] ?? last.id, count }),
+    );
     result.nextLink = `${publicUrl}/api/users?${next.toString()}`;
   }
   return result;

@@ -30,14 +30,16 @@ const listCount = (where: string) => `select count(*)::int as "count" from "user
 const listRows = (where: string, limit: string) =>
   `select ${USER_COLUMNS}, json_build_array("id") as "cursor_values" from "users" where ${where} order by "id" asc limit ${limit}`;
 
-/** db/user-list.ts findUserPage for an admin, ordered by id: [count, rows]. */
+/**
+ * db/user-list.ts findUserPage for an admin, ordered by id: [count, rows] for a first page; a
+ * later page's count comes from its cursor, so it runs the rows alone.
+ */
 export const LIST = {
   emailEq: [listCount(WHERE.emailEq), listRows(WHERE.emailEq, "$2")],
   lastNameStartsWith: [listCount(WHERE.lastNameLike), listRows(WHERE.lastNameLike, "$2")],
   emailContains: [listCount(WHERE.emailLike), listRows(WHERE.emailLike, "$2")],
   /** No filter, continuing after a cursor: $1 the last id, $2 the limit. */
   after: [
-    `select count(*)::int as "count" from "users" where "deleted_at" is null`,
     `select ${USER_COLUMNS}, json_build_array("id") as "cursor_values" from "users" where "deleted_at" is null and "id" > $1 order by "id" asc limit $2`,
   ],
 } as const;

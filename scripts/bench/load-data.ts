@@ -1,7 +1,7 @@
 // What the load process's requests need, gathered once before any scenario runs.
 
 import { FIRST_NAMES, LAST_NAMES, TRANSLIT_FROM, TRANSLIT_TO } from "./names.ts";
-import type { LoadData, RunParams, Scenario } from "./scenarios.ts";
+import type { LoadData, LoadScenario, RunParams } from "./scenarios.ts";
 import { BENCH_PASSWORD, type Fixtures, insertRefreshTokens } from "./seed.ts";
 
 export function buildLoadData(
@@ -66,7 +66,7 @@ export async function walkToDeepPages(
   return links;
 }
 
-export type Allocate = (scenario: Scenario, durationSec: number) => Promise<RunParams>;
+export type Allocate = (scenario: LoadScenario, durationSec: number) => Promise<RunParams>;
 
 /** Hands out the values a run may use up: refresh tokens (inserted now) or signup emails. */
 export function createAllocator(benchUrl: string, data: LoadData): Allocate {

@@ -8,12 +8,12 @@ import type { Argon2Message, LoadResult, Reply, RunMessage } from "./load.ts";
 import type { Allocate } from "./load-data.ts";
 import { cpuSeconds, forkTs, machineTicks, type Started } from "./processes.ts";
 import type { Side } from "./report.ts";
-import type { LoadData, Scenario } from "./scenarios.ts";
+import type { LoadData, LoadScenario } from "./scenarios.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const HERE = fileURLToPath(new URL("./", import.meta.url));
 
-export type Target = { kind: "service" | "baseline"; url: string; pid: number };
+export type Target = { kind: "service" | "baseline" | "limit"; url: string; pid: number };
 
 /** One measured run: the server's side of the report, how busy the machine was, the generator's CPU. */
 export type Measured = { side: Side; busy: number; generatorCpu: number };
@@ -24,7 +24,7 @@ export class LoadProcess {
   private waiting = new Map<number, (reply: Reply) => void>();
   readonly ready: Promise<void>;
   /** Responses each server gave under load (for CPU time per request in profiles). */
-  readonly served = { service: 0, baseline: 0 };
+  readonly served = { service: 0, baseline: 0, limit: 0 };
 
   /** Starts load.ts on `data` (written to a file in `work`); wait for `ready`. */
   static start(data: LoadData, work: string): LoadProcess {
@@ -65,7 +65,7 @@ export class LoadProcess {
 
   /** The scenario against one server, with the server's CPU time and the machine's load. */
   async run(
-    scenario: Scenario,
+    scenario: LoadScenario,
     target: Target,
     durationSec: number,
     connections: number,

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { hash, verify } from "@node-rs/argon2";
 import autocannon from "autocannon";
 import { ARGON2_OPTIONS } from "../../server/passwords/hash.ts";
-import { type LoadData, type RunParams, SCENARIOS } from "./scenarios.ts";
+import { LIMIT_SCENARIOS, type LoadData, type RunParams, SCENARIOS } from "./scenarios.ts";
 
 export type RunMessage = {
   type: "run";
@@ -48,7 +48,7 @@ if (!dataFile || !process.send) {
 const data = JSON.parse(readFileSync(dataFile, "utf8")) as LoadData;
 
 async function runLoad(message: RunMessage): Promise<LoadResult> {
-  const scenario = SCENARIOS.find((s) => s.name === message.scenario);
+  const scenario = [...SCENARIOS, ...LIMIT_SCENARIOS].find((s) => s.name === message.scenario);
   if (!scenario) throw new Error(`unknown scenario ${message.scenario}`);
   const next = scenario.requests(data, message.params);
   const cpu = process.cpuUsage();

@@ -7,8 +7,8 @@ import type { LoadProcess, Target } from "./load-process.ts";
 import type { Options } from "./options.ts";
 import { explainScans } from "./plans.ts";
 import { memory } from "./processes.ts";
-import { combine, median, type ScenarioResult, type Side } from "./report.ts";
-import type { BenchRequest, LoadData, RunParams, Scenario } from "./scenarios.ts";
+import { combine, type LimitResult, median, type ScenarioResult, type Side } from "./report.ts";
+import type { BenchRequest, LoadData, LoadScenario, RunParams, Scenario } from "./scenarios.ts";
 
 /** Shortest measured round for login and signup (see measureScenario). */
 const HASHING_MIN_SECONDS = 5;
@@ -40,8 +40,17 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
   }
   const run = (target: Target, durationSec: number) =>
     load.run(scenario, target, durationSec, connections, allocate);
-  await run(targets.service, options.warmupSec);
-  if (againstBaseline) await run(targets.baseline, options.warmupSec);
+  const op = scenario.compare === "argon2-hash" ? "hash" : "verify";
+  // Hashing warms up in rounds as long as measured ones, for the reason above.
+  const warmupSec = againstBaseline ? options.warmupSec : seconds;
+  const warmup = {
+    service: await warmUp(async () => (await run(targets.service, warmupSec)).side),
+    ref: await warmUp(async () =>
+      againstBaseline
+        ? (await run(targets.baseline, warmupSec)).side
+        : load.argon2(op, connections, warmupSec),
+    ),
+  };
   const service: Side[] = [];
   const ref: Side[] = [];
   const busy: number[] = [];
@@ -54,7 +63,6 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     if (againstBaseline) {
       ref.push((await run(targets.baseline, options.durationSec)).side);
     } else {
-      const op = scenario.compare === "argon2-hash" ? "hash" : "verify";
       ref.push(await load.argon2(op, connections, seconds));
     }
   }
@@ -67,6 +75,7 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     machineBusy: median(busy),
     generatorCpu: median(generator),
     rounds: { service, ref },
+    warmup,
     peakMbAfter: memory(targets.service.pid)?.hwm,
   };
   if (scenario.singleClient) {
@@ -79,6 +88,60 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     result.plan = await listPlan(scenario.name, bench.benchUrl, data);
   }
   return result;
+}
+
+/**
+ * A limit scenario on the limit server alone, warmed up and measured like the service's side of a
+ * scenario (the same rounds, duration and connections).
+ */
+export async function measureLimit(scenario: LoadScenario, bench: Bench): Promise<LimitResult> {
+  const { options, load, targets, allocate } = bench;
+  const connections = scenario.connections ?? options.connections;
+  const run = async (durationSec: number) =>
+    load.run(scenario, targets.limit, durationSec, connections, allocate);
+  const warmup = await warmUp(async () => (await run(options.warmupSec)).side);
+  const rounds: Side[] = [];
+  const busy: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const measured = await run(options.durationSec);
+    rounds.push(measured.side);
+    busy.push(measured.busy);
+  }
+  return {
+    name: scenario.name,
+    connections,
+    side: combine(rounds),
+    machineBusy: median(busy),
+    rounds,
+    warmup,
+  };
+}
+
+/** Warm-up rounds at least, and at most (see warmUp). */
+const WARMUP_ROUNDS = { min: 2, max: 6 };
+/** Two warm-up rounds this close in throughput mean the side is warm. */
+const STEADY_WITHIN = 0.1;
+
+/**
+ * Unmeasured load on one side before its rounds, until its throughput settles: a scenario's first
+ * seconds run code the JIT has not optimised for it and rows PostgreSQL has not cached yet, and
+ * measured cold they read slow (the first scenario of a --quick run read 0.76 where the same build
+ * read 1.3–1.5 warm). Returns each warm-up round's req/s, for results.json.
+ */
+export async function warmUp(round: () => Promise<Side>): Promise<number[]> {
+  const rates: number[] = [];
+  while (rates.length < WARMUP_ROUNDS.max) {
+    rates.push((await round()).rps);
+    const [before, last] = rates.slice(-2);
+    // Nothing answered is no steady state: the rounds were too short to see one.
+    const steady =
+      before !== undefined &&
+      last !== undefined &&
+      last > 0 &&
+      Math.abs(last - before) <= STEADY_WITHIN * before;
+    if (rates.length >= WARMUP_ROUNDS.min && steady) break;
+  }
+  return rates;
 }
 
 /** One request; undefined when it succeeds, else its status and the start of its body. */

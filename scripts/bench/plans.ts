@@ -21,10 +21,13 @@ function scans(node: PlanNode, out: string[]): string[] {
   return out;
 }
 
-/** "Index Only Scan users_email_key" or "Parallel Seq Scan users" for each statement. */
+/**
+ * "Index Only Scan users_email_key" or "Parallel Seq Scan users" for each statement; a listing
+ * of rows alone (a later page, whose count its cursor carries) has no count to explain.
+ */
 export async function explainScans(
   benchUrl: string,
-  statements: readonly [string, string],
+  statements: readonly [count: string, rows: string] | readonly [rows: string],
   params: { count: readonly unknown[]; rows: readonly unknown[] },
 ): Promise<{ count: string; rows: string }> {
   const client = new pg.Client({ connectionString: benchUrl });
@@ -38,9 +41,11 @@ export async function explainScans(
       const plan = rows[0]?.["QUERY PLAN"][0]?.Plan;
       return plan ? [...new Set(scans(plan, []))].join(" + ") : "?";
     };
+    const [count, rows] = statements.length === 2 ? statements : [undefined, statements[0]];
     return {
-      count: await explain(statements[0], params.count),
-      rows: await explain(statements[1], params.rows),
+      count:
+        count === undefined ? "none (the cursor carries it)" : await explain(count, params.count),
+      rows: await explain(rows, params.rows),
     };
   } finally {
     await client.end();

@@ -132,9 +132,20 @@ export function cpuSeconds(pid: number): number {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name, which is in parentheses and may contain spaces.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ)
+    const own = (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ)
+    // With its live child processes (the limit server's cluster workers).
+    return own + childPids(pid).reduce((sum, child) => sum + cpuSeconds(child), 0);
   } catch {
     return 0;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    const list = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+    return list ? list.split(" ").map(Number) : [];
+  } catch {
+    return [];
   }
 }
 

@@ -28,7 +28,23 @@ export type ScenarioResult = {
   /** CPU the load generator used during the service's rounds, as a share of one core. */
   generatorCpu: number;
   rounds: { service: Side[]; ref: Side[] };
+  /** Each unmeasured warm-up round's req/s, per side: more of them until throughput settled. */
+  warmup: { service: number[]; ref: number[] };
 };
+
+/** The limit server on one of its scenarios: what this machine does with the least code. */
+export type LimitResult = {
+  name: string;
+  connections: number;
+  side: Side;
+  machineBusy: number;
+  rounds: Side[];
+  /** Each unmeasured warm-up round's req/s. */
+  warmup: number[];
+};
+
+/** The service's scenario set beside the limit: the same request, a user by id, done fully. */
+const BESIDE_LIMIT = "get-by-id-rest";
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
@@ -120,6 +136,7 @@ export function resultsJson(
   results: ScenarioResult[],
   rss: { idleMb: number; peakMb: number },
   notes: string[],
+  limits: LimitResult[],
 ) {
   const scenarios = Object.fromEntries(
     results.map((r) => [
@@ -154,12 +171,37 @@ export function resultsJson(
           service: r.rounds.service.map((s) => round(s.rps)),
           reference: r.rounds.ref.map((s) => round(s.rps)),
         },
+        warmup: {
+          service: r.warmup.service.map((rps) => round(rps)),
+          reference: r.warmup.ref.map((rps) => round(rps)),
+        },
+      },
+    ]),
+  );
+  const limit = Object.fromEntries(
+    limits.map((l) => [
+      l.name,
+      {
+        rps: round(l.side.rps),
+        p50: round(l.side.p50, 2),
+        p99: round(l.side.p99, 2),
+        errors: l.side.errors,
+        non2xx: l.side.non2xx,
+        connections: l.connections,
+        cpuMsPerReq: round(l.side.cpuMsPerReq, 3),
+        machineBusy: round(l.machineBusy, 2),
+        ...(serviceShare(l, results) !== undefined && {
+          [`${BESIDE_LIMIT}Share`]: round(serviceShare(l, results) ?? 0, 3),
+        }),
+        rounds: l.rounds.map((side) => round(side.rps)),
+        warmup: l.warmup.map((rps) => round(rps)),
       },
     ]),
   );
   return {
     machine,
     scenarios,
+    limit,
     rss: { idleMb: round(rss.idleMb), peakMb: round(rss.peakMb) },
     config,
     notes,
@@ -167,6 +209,20 @@ export function resultsJson(
 }
 
 export const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** The service's get-by-id-rest throughput as a share of a limit scenario's, when both ran. */
+function serviceShare(limit: LimitResult, results: ScenarioResult[]): number | undefined {
+  const beside = results.find((r) => r.name === BESIDE_LIMIT);
+  return beside && limit.side.rps > 0 ? beside.service.rps / limit.side.rps : undefined;
+}
+
+/** The line printed as each limit scenario finishes. */
+export function limitLine(l: LimitResult, results: ScenarioResult[], elapsed?: string): string {
+  const share = serviceShare(l, results);
+  const beside =
+    share === undefined ? "" : ` | the service's ${BESIDE_LIMIT}: ${share.toFixed(2)} of it`;
+  return `${l.name.padEnd(31)} ${fmtInt(l.side.rps).padStart(6)} req/s, p99 ${l.side.p99.toFixed(0)} ms, ${l.side.cpuMsPerReq.toFixed(2)} ms CPU/req (bare node:http)${beside}${elapsed ? ` (${elapsed})` : ""}`;
+}
 
 /** The line printed as each scenario finishes. */
 export function progressLine(r: ScenarioResult, elapsed: string): string {

@@ -10,18 +10,20 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildLoadData, createAllocator, walkToDeepPages } from "./load-data.ts";
 import { LoadProcess } from "./load-process.ts";
-import { type Bench, measureScenario } from "./measure-scenario.ts";
+import { type Bench, measureLimit, measureScenario } from "./measure-scenario.ts";
 import { exitWith, parseOptions, serverUrlOrExit, UsageError } from "./options.ts";
 import { killAll, machineTicks, memory, sleep, stop } from "./processes.ts";
 import {
   fmtInt,
+  type LimitResult,
+  limitLine,
   type Machine,
   progressLine,
   resultsJson,
   type ScenarioResult,
   table,
 } from "./report.ts";
-import { SCENARIOS } from "./scenarios.ts";
+import { LIMIT_SCENARIOS, SCENARIOS } from "./scenarios.ts";
 import { cleanUp, loadFixtures, prepareDatabase, serverVersion } from "./seed.ts";
 import { type Servers, startServers } from "./servers.ts";
 import { checkBaselineSql } from "./sql-check.ts";
@@ -100,6 +102,7 @@ async function main() {
     targets: {
       service: { kind: "service", url: serviceUrl, pid: service.pid },
       baseline: { kind: "baseline", url: baselineUrl, pid: baseline.pid },
+      limit: { kind: "limit", url: servers.limitUrl, pid: servers.limit.pid },
     },
     allocate,
     benchUrl,
@@ -110,6 +113,12 @@ async function main() {
     const result = await measureScenario(scenario, bench);
     results.push(result);
     log(progressLine(result, elapsed()));
+  }
+  const limits: LimitResult[] = [];
+  for (const scenario of LIMIT_SCENARIOS) {
+    const result = await measureLimit(scenario, bench);
+    limits.push(result);
+    log(limitLine(result, results, elapsed()));
   }
 
   const peak = memory(service.pid);
@@ -131,7 +140,7 @@ async function main() {
     totalSec: Math.round((performance.now() - startedAt) / 1000),
   };
   const file = join(benchDir, "results.json");
-  report({ machine, config, results, rss, notes, file });
+  report({ machine, config, results, limits, rss, notes, file });
   console.log(`wrote ${file} (${elapsed()} in all)`);
   if (options.cpuProf) await summarizeProfiles(profileDir, load.served);
 }
@@ -188,11 +197,12 @@ function report(run: {
   machine: Machine;
   config: Record<string, unknown>;
   results: ScenarioResult[];
+  limits: LimitResult[];
   rss: { idleMb: number; peakMb: number };
   notes: string[];
   file: string;
 }) {
-  const { machine, config, results, rss, notes, file } = run;
+  const { machine, config, results, limits, rss, notes, file } = run;
   console.log(`\n${table(results)}\n`);
   console.log(
     `service RSS: idle ${rss.idleMb.toFixed(0)} MiB after start, peak ${rss.peakMb.toFixed(0)} MiB (VmHWM)`,
@@ -206,17 +216,18 @@ function report(run: {
       );
     }
   }
+  for (const limit of limits) console.log(limitLine(limit, results));
   for (const note of notes) console.log(note);
   writeFileSync(
     file,
-    `${JSON.stringify(resultsJson(machine, config, results, rss, notes), null, 2)}\n`,
+    `${JSON.stringify(resultsJson(machine, config, results, rss, notes, limits), null, 2)}\n`,
   );
 }
 
 /** Where each server's CPU time went, per request served under load. */
 async function summarizeProfiles(profileDir: string, served: LoadProcess["served"]) {
   const { summarize } = await import("./profile-summary.ts");
-  for (const name of ["service", "baseline"] as const) {
+  for (const name of ["service", "baseline", "limit"] as const) {
     // One profile per thread; the main thread's is the largest (the others are the password
     // worker's, and the baseline's tsx loader).
     const dir = join(profileDir, name);

@@ -40,18 +40,22 @@ export type BenchRequest = {
 
 export type Compare = "baseline" | "argon2-verify" | "argon2-hash";
 
-export type Scenario = {
+/** What the load process needs to send a scenario's requests. */
+export type LoadScenario = {
   name: string;
-  /** Compared with the baseline server, or with raw argon2 throughput at the same concurrency. */
-  compare: Compare;
   /** Connections; undefined = the bench's `--connections` (50). */
   connections?: number;
-  /** Also timed with one client, 20 sequential requests (the list scenarios). */
-  singleClient?: boolean;
   /** True when each request uses up a value (token, email) from the run's range. */
   consumes?: boolean;
   /** Makes a request generator for one run. */
   requests: (data: LoadData, run: RunParams) => () => BenchRequest;
+};
+
+export type Scenario = LoadScenario & {
+  /** Compared with the baseline server, or with raw argon2 throughput at the same concurrency. */
+  compare: Compare;
+  /** Also timed with one client, 20 sequential requests (the list scenarios). */
+  singleClient?: boolean;
 };
 
 export const SIGNUP_DOMAIN = "signup.bench.test";
@@ -229,3 +233,22 @@ export const SCENARIOS: readonly Scenario[] = [
 ];
 
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
+
+/**
+ * The physical limit beside the service (limit-server.ts), measured in the same run and compared
+ * with nothing: what HTTP alone costs, and HTTP with one SELECT by primary key.
+ */
+export const LIMIT_SCENARIOS: readonly LoadScenario[] = [
+  {
+    name: "limit-constant",
+    requests: () => () => ({ method: "GET", path: "/constant", headers: {} }),
+  },
+  {
+    name: "limit-select-by-id",
+    requests: (data) => () => ({
+      method: "GET",
+      path: `/users/${randomId(data.idRange)}`,
+      headers: {},
+    }),
+  },
+];

@@ -1,4 +1,5 @@
-// The two servers the bench compares: the service as `npm start` runs it, and the baseline.
+// The servers the bench measures: the service as `npm start` runs it, the baseline it is compared
+// with, and the bare limit server beside them.
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,13 +29,16 @@ export type Servers = {
   serviceEnv: Record<string, string>;
   baseline: Started;
   baselineUrl: string;
+  /** The physical limit beside the service (limit-server.ts). */
+  limit: Started;
+  limitUrl: string;
   /** The service's memory once ready and idle. */
   idle: MemoryMb | undefined;
 };
 
 /**
- * Builds and starts the service and starts the baseline beside it (both idle until the load
- * starts), and waits until both are ready. `started` hears of each process as soon as it runs,
+ * Builds and starts the service and starts the baseline and the limit server beside it (all idle
+ * until the load starts), and waits until all are ready. `started` hears of each process as soon as it runs,
  * so it is stopped whatever happens next.
  */
 export async function startServers(setup: {
@@ -99,12 +103,31 @@ export async function startServers(setup: {
     nodeArgs: setup.profile("baseline"),
   });
   setup.started(baseline);
+  const limitPort = await freePort();
+  const limitUrl = `http://127.0.0.1:${limitPort}`;
+  const limit = startTs(join(HERE, "limit-server.ts"), {
+    cwd: ROOT,
+    env: { ...env, DATABASE_URL: setup.benchUrl, PORT: String(limitPort) },
+    logFile: join(setup.benchDir, "limit.log"),
+    nodeArgs: setup.profile("limit"),
+  });
+  setup.started(limit);
   await Promise.all([
     waitReady(`${serviceUrl}/readyz`, service, 60_000),
     waitReady(`${baselineUrl}/readyz`, baseline, 60_000),
+    waitReady(`${limitUrl}/readyz`, limit, 60_000),
   ]);
   await sleep(1000);
-  return { service, serviceUrl, serviceEnv, baseline, baselineUrl, idle: memory(service.pid) };
+  return {
+    service,
+    serviceUrl,
+    serviceEnv,
+    baseline,
+    baselineUrl,
+    limit,
+    limitUrl,
+    idle: memory(service.pid),
+  };
 }
 
 /** What `npm start` runs, without npm: package.json's start script is `node [flags] <entry>`. */

@@ -28,14 +28,23 @@ export type PasswordDeps = Pick<ServiceDeps, "hashing" | "passwordPolicy"> & {
   config: Pick<Config, "PASSWORD_MIN_LENGTH">;
 };
 
-/** Checks a new password against the policy for this user and returns its argon2id hash. */
+/**
+ * Checks a new password against the policy for this user and returns its argon2id hash. The hash
+ * is computed while the strength check runs in its worker (a signup then costs about one of the
+ * two, not both); the policy's verdict comes first, so WEAK_PASSWORD wins over anything the
+ * hashing met (a full queue, say), and a refused password's hash is discarded. Passwords the
+ * cheap rules refuse (too short, too long, not text) are never hashed.
+ */
 export async function hashNewPassword(
   { config, hashing, passwordPolicy }: PasswordDeps,
   password: string,
   user: { email: string; username?: string | undefined; firstName?: string; lastName?: string },
 ): Promise<string> {
-  const normalised = await passwordPolicy.check(password, user, config.PASSWORD_MIN_LENGTH);
-  return hashing.hash(normalised);
+  const hashed = hashing.hash(passwordPolicy.normalise(password, config.PASSWORD_MIN_LENGTH));
+  // Awaited only once the policy agrees: until then its rejection must not go unhandled.
+  hashed.catch(() => {});
+  await passwordPolicy.check(password, user, config.PASSWORD_MIN_LENGTH);
+  return hashed;
 }
 
 /** The same, for a stored user: the policy sees their email, username and names. */

@@ -11,27 +11,40 @@ export type CursorKey = Uint8Array | string;
 /** What a cursor is bound to: it only continues the listing it came from. */
 export type CursorScope = { order: readonly SortKey[]; filter: string };
 
-type Payload = { o: string; f: string; v: unknown[] };
+/** Where the next page starts, and the count the listing's first page took. */
+export type CursorState = { position: CursorPosition; count: number };
+
+type Payload = { o: string; f: string; v: unknown[]; c: number };
 
 // Real cursors (at most four column values) stay well below this; longer input is refused unread.
 const MAX_CURSOR_LENGTH = 4000;
 
-/** `base64url(JSON).base64url(HMAC-SHA256)`: opaque to clients, unforgeable without the key. */
-export function encodeCursor(scope: CursorScope, values: CursorValue[], key: CursorKey): string {
+/**
+ * `base64url(JSON).base64url(HMAC-SHA256)`: opaque to clients, unforgeable without the key. It
+ * carries the first page's count so later pages report it without counting again (as Microsoft
+ * Graph does: the count is as of the first page).
+ */
+export function encodeCursor(
+  scope: CursorScope,
+  next: { values: CursorValue[]; count: number },
+  key: CursorKey,
+): string {
   const payload: Payload = {
     o: orderSignature(scope.order),
     f: filterHash(scope.filter),
-    v: values,
+    v: next.values,
+    c: next.count,
   };
   const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
   return `${body}.${sign(body, key)}`;
 }
 
 /**
- * The values of the row to continue after. Anything forged, altered, garbled or made for another
- * filter or order is refused with the same INVALID_FILTER error and nothing more to learn.
+ * The values of the row to continue after, and the count to report. Anything forged, altered,
+ * garbled or made for another filter or order is refused with the same INVALID_FILTER error and
+ * nothing more to learn.
  */
-export function decodeCursor(token: string, scope: CursorScope, key: CursorKey): CursorPosition {
+export function decodeCursor(token: string, scope: CursorScope, key: CursorKey): CursorState {
   const parts = token.length <= MAX_CURSOR_LENGTH ? token.split(".") : [];
   const [body, signature] = parts;
   if (parts.length !== 2 || !body || !signature || !sameText(signature, sign(body, key))) {
@@ -43,14 +56,16 @@ export function decodeCursor(token: string, scope: CursorScope, key: CursorKey):
   } catch {
     throw expired();
   }
-  const position =
-    isPayload(payload) &&
-    payload.o === orderSignature(scope.order) &&
-    payload.f === filterHash(scope.filter)
-      ? positionOf(payload.v, scope.order)
-      : undefined;
+  if (
+    !isPayload(payload) ||
+    payload.o !== orderSignature(scope.order) ||
+    payload.f !== filterHash(scope.filter)
+  ) {
+    throw expired();
+  }
+  const position = positionOf(payload.v, scope.order);
   if (!position) throw expired();
-  return position;
+  return { position, count: payload.c };
 }
 
 function expired(): AppError {
@@ -78,8 +93,14 @@ function filterHash(filter: string): string {
 
 function isPayload(value: unknown): value is Payload {
   if (typeof value !== "object" || value === null) return false;
-  const { o, f, v } = value as Record<string, unknown>;
-  return typeof o === "string" && typeof f === "string" && Array.isArray(v);
+  const { o, f, v, c } = value as Record<string, unknown>;
+  return (
+    typeof o === "string" &&
+    typeof f === "string" &&
+    Array.isArray(v) &&
+    Number.isSafeInteger(c) &&
+    (c as number) >= 0
+  );
 }
 
 /** Pairs values with order keys, checking each against its column's type so SQL accepts it. */

@@ -24,7 +24,7 @@ export type ListUsersOptions = {
 
 export type UserPage = {
   rows: PublicUserRow[];
-  /** Everything that matches, before skip and top. */
+  /** Everything that matches, before skip and top; on pages after the first, as of the first. */
   count: number;
   /** Present when more rows follow; continues after the last row of this page. */
   nextCursor?: string;
@@ -45,11 +45,12 @@ export async function listUsers(db: Kysely<Database>, o: ListUsersOptions): Prom
   const order = parseOrderBy(o.orderby ?? "id");
   const select = o.select === undefined ? undefined : parseSelect(o.select);
   const scope = { order, filter: o.filter ?? "" };
-  const after = o.cursor === undefined ? undefined : decodeCursor(o.cursor, scope, o.cursorKey);
+  const cursor = o.cursor === undefined ? undefined : decodeCursor(o.cursor, scope, o.cursorKey);
   const page = await findUserPage(db, {
     filter,
     order,
-    after,
+    after: cursor?.position,
+    knownCount: cursor?.count,
     top: o.top,
     skip: o.skip,
     visibility: o.visibility,
@@ -58,7 +59,9 @@ export async function listUsers(db: Kysely<Database>, o: ListUsersOptions): Prom
   return {
     rows: page.rows,
     count: page.count,
-    ...(page.next !== undefined && { nextCursor: encodeCursor(scope, page.next, o.cursorKey) }),
+    ...(page.next !== undefined && {
+      nextCursor: encodeCursor(scope, { values: page.next, count: page.count }, o.cursorKey),
+    }),
     ...(select !== undefined && { select }),
   };
 }

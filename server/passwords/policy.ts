@@ -134,6 +134,12 @@ export type PasswordPolicy = {
    */
   check(password: string, context: PasswordContext, minLength: number): Promise<string>;
   /**
+   * The cheap half of `check`, at once: the rules on the password's form (valid text, length)
+   * and its NFKC form. A caller may start hashing that form while `check` judges its strength,
+   * and must discard the hash if `check` refuses.
+   */
+  normalise(password: string, minLength: number): string;
+  /**
    * Starts the strength worker (if needed) and resolves once its blocklist and dictionaries are
    * loaded, so the first real check is fast. Optional: checks start the worker on demand.
    */
@@ -147,11 +153,7 @@ export function createPasswordPolicy(): PasswordPolicy {
   let channel: Channel | undefined;
   let nextRequestId = 1;
 
-  async function check(
-    password: string,
-    context: PasswordContext,
-    minLength: number,
-  ): Promise<string> {
+  function normalise(password: string, minLength: number): string {
     if (password.length > MAX_RAW_LENGTH) {
       throw weak(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     }
@@ -163,7 +165,15 @@ export function createPasswordPolicy(): PasswordPolicy {
     if (length > MAX_PASSWORD_LENGTH) {
       throw weak(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     }
+    return normalised;
+  }
 
+  async function check(
+    password: string,
+    context: PasswordContext,
+    minLength: number,
+  ): Promise<string> {
+    const normalised = normalise(password, minLength);
     const personal = personalDetailsRule(normalised.toLowerCase(), context);
     const verdict = await strengthInWorker({
       password: normalised,
@@ -301,5 +311,5 @@ export function createPasswordPolicy(): PasswordPolicy {
     await current.worker.terminate();
   }
 
-  return { check, warmUp, close };
+  return { check, normalise, warmUp, close };
 }

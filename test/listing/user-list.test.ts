@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { type Kysely, type SqlBool, sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database, NewUser } from "../../db/database.ts";
@@ -97,6 +98,25 @@ describe("listUsers: count, top and skip", () => {
     expect(await list({ filter: "  " })).toMatchObject({ count: 25 });
   });
 
+  it("reports the first page's count on every later page, whatever changed since", async () => {
+    await insert(Array.from({ length: 6 }, () => ({})));
+    for (const filter of [undefined, "status eq 'active'", "lastName eq 'Last'"]) {
+      const before = (await list({ filter, top: 0 })).count;
+      const counts: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await list({ filter, top: 2, cursor });
+        counts.push(page.count);
+        cursor = page.nextCursor;
+        await insert([{}]); // the listing grows between its pages
+      } while (cursor);
+      expect(counts.length).toBeGreaterThan(2);
+      expect(counts, filter).toEqual(counts.map(() => before));
+      // A new listing counts again.
+      expect((await list({ filter, top: 0 })).count).toBe(before + counts.length);
+    }
+  });
+
   it("returns exactly the public columns", async () => {
     await insert([{ password_hash: "secret-hash" }]);
     const [row] = (await list({})).rows;
@@ -179,10 +199,15 @@ describe("listUsers: keyset pagination", () => {
     expect(next.rows.map((r) => r.id)).toEqual(all.slice(7, 12));
   });
 
-  it("round-trips cursor values exactly, microseconds included", () => {
+  it("round-trips cursor values exactly, microseconds included, and the count", () => {
     const scope = { order: parseOrderBy("createdAt desc, emailVerified"), filter: "id gt 1" };
     const values = ["2026-03-01T10:00:00.123457+00:00", true, 42];
-    const position = decodeCursor(encodeCursor(scope, values, KEY), scope, KEY);
+    const { position, count } = decodeCursor(
+      encodeCursor(scope, { values, count: 1234 }, KEY),
+      scope,
+      KEY,
+    );
+    expect(count).toBe(1234);
     expect(position.map((p) => p.value)).toEqual(values);
     expect(position.map((p) => p.key.field)).toEqual(["createdAt", "emailVerified", "id"]);
   });
@@ -194,15 +219,19 @@ describe("listUsers: keyset pagination", () => {
     const [body = "", signature = ""] = cursor.split(".");
     const flip = (s: string, at: number) =>
       s.slice(0, at) + (s[at] === "A" ? "B" : "A") + s.slice(at + 1);
-    const forged = Buffer.from(
-      JSON.stringify({ ...JSON.parse(Buffer.from(body, "base64url").toString()), v: ["A", 1] }),
-    ).toString("base64url");
+    const payload = JSON.parse(Buffer.from(body, "base64url").toString());
+    const reencode = (change: object) =>
+      Buffer.from(JSON.stringify({ ...payload, ...change })).toString("base64url");
+    // Signed with the right key as the service signs: only the payload's checks stand in the way.
+    const sign = (forged: string) =>
+      `${forged}.${createHmac("sha256", KEY).update(forged).digest("base64url")}`;
     const scope = { order: parseOrderBy("lastName"), filter: "id gt 0" };
     const attempts: [string, Partial<ListUsersOptions>][] = [
       [`${flip(body, 5)}.${signature}`, {}],
       [`${body}.${flip(signature, 3)}`, {}],
       [`${body}.${flip(signature, signature.length - 1)}`, {}],
-      [`${forged}.${signature}`, {}],
+      [`${reencode({ v: ["A", 1] })}.${signature}`, {}],
+      [`${reencode({ c: 1 })}.${signature}`, {}],
       [cursor.slice(0, -1), {}],
       [`${cursor}.x`, {}],
       ["garbage", {}],
@@ -215,8 +244,12 @@ describe("listUsers: keyset pagination", () => {
       [cursor, { orderby: "lastName desc" }],
       [cursor, { orderby: "firstName" }],
       // Properly signed, but the values do not fit the order's columns.
-      [encodeCursor(scope, [1, "x"], KEY), {}],
-      [encodeCursor(scope, ["x"], KEY), {}],
+      [encodeCursor(scope, { values: [1, "x"], count: 1 }, KEY), {}],
+      [encodeCursor(scope, { values: ["x"], count: 1 }, KEY), {}],
+      // Properly signed, but the count is no count.
+      [sign(reencode({ c: -1 })), {}],
+      [sign(reencode({ c: 1.5 })), {}],
+      [sign(reencode({ c: undefined })), {}],
     ];
     for (const [attempt, change] of attempts) {
       const error = await rejection(() => list({ ...options, ...change, cursor: attempt }));
