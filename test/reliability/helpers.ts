@@ -17,6 +17,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { expect } from "vitest";
 import { freePort } from "../../scripts/bench/processes.ts";
 import { type NodeRun, outputOf, ROOT, spawnNode } from "../helpers/spawn.ts";
 
@@ -607,4 +608,20 @@ export function report(name: string, figures: Record<string, number | string>): 
     ([key, value]) => `${key}=${typeof value === "number" ? Math.round(value * 10) / 10 : value}`,
   );
   console.log(`[reliability] ${name}: ${parts.join(" ")}`);
+}
+
+/**
+ * Polls the service at `url` until it refuses the token (401): at most a second may pass, the
+ * bound revocation across processes keeps.
+ */
+export async function expectRefusedWithinASecond(url: string, token: string): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    const me = await api(url, "GET", "/api/users/me", { token });
+    const elapsed = performance.now() - started;
+    if (me.status === 401) return;
+    expect(me.status, me.text).toBe(200);
+    expect(elapsed, "ms until the other process refused the token").toBeLessThan(1000);
+    await sleep(10);
+  }
 }

@@ -9,6 +9,7 @@ import {
   api,
   bodyOf,
   createDatabase,
+  expectRefusedWithinASecond,
   type FreshDatabase,
   killAllServers,
   login,
@@ -23,19 +24,6 @@ import {
 } from "./helpers.ts";
 
 const unavailable = await pgServerUnavailable();
-
-/** Polls the other process until it refuses the token: at most a second may pass. */
-async function expectRefusedWithinASecond(url: string, token: string) {
-  const started = performance.now();
-  for (;;) {
-    const me = await api(url, "GET", "/api/users/me", { token });
-    const elapsed = performance.now() - started;
-    if (me.status === 401) return;
-    expect(me.status, me.text).toBe(200);
-    expect(elapsed, "ms until the other process refused the token").toBeLessThan(1000);
-    await sleep(10);
-  }
-}
 
 describe.skipIf(unavailable)(
   `two processes, one database${unavailable ? ` — SKIPPED: ${unavailable}` : ""}`,

@@ -11,6 +11,7 @@ import {
   api,
   bodyOf,
   createDatabase,
+  expectRefusedWithinASecond,
   type FreshDatabase,
   killAllServers,
   login,
@@ -29,19 +30,6 @@ import {
 const METRICS_TOKEN = "pgbouncer-suite-metrics-token-0123456789";
 
 const unavailable = (await pgServerUnavailable()) ?? pgBouncerUnavailable();
-
-/** Polls `url` until it refuses the token: at most a second may pass. */
-async function expectRefusedWithinASecond(url: string, token: string) {
-  const started = performance.now();
-  for (;;) {
-    const me = await api(url, "GET", "/api/users/me", { token });
-    const elapsed = performance.now() - started;
-    if (me.status === 401) return;
-    expect(me.status, me.text).toBe(200);
-    expect(elapsed, "ms until the other process refused the token").toBeLessThan(1000);
-    await sleep(10);
-  }
-}
 
 describe.skipIf(unavailable)(
   `two processes through PgBouncer (transaction mode)${unavailable ? ` — SKIPPED: ${unavailable}` : ""}`,
