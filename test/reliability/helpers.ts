@@ -19,6 +19,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { expect } from "vitest";
 import { freePort } from "../../scripts/bench/processes.ts";
+import type { SmtpTestServer } from "../helpers/mail-harness.ts";
 import { type NodeRun, outputOf, ROOT, spawnNode } from "../helpers/spawn.ts";
 
 export { freePort };
@@ -624,4 +625,23 @@ export async function expectRefusedWithinASecond(url: string, token: string): Pr
     expect(elapsed, "ms until the other process refused the token").toBeLessThan(1000);
     await sleep(10);
   }
+}
+
+/**
+ * Waits until every address in `emails` got a mail on `smtp`, then long enough for a duplicate
+ * to arrive: each must have got exactly one (several mail workers share one outbox).
+ */
+export async function expectOneMailEach(
+  smtp: SmtpTestServer,
+  emails: string[],
+  timeoutMs: number,
+): Promise<void> {
+  const wanted = emails.map((email) => email.toLowerCase());
+  const mailsTo = (email: string) =>
+    smtp.received.filter((mail) => mail.envelopeTo.some((to) => to.toLowerCase() === email));
+  await waitFor("every verification mail", () => wanted.every((email) => mailsTo(email).length), {
+    timeoutMs,
+  });
+  await sleep(1500); // a duplicate, if any, would arrive by now
+  for (const email of wanted) expect(mailsTo(email), email).toHaveLength(1);
 }

@@ -1,14 +1,14 @@
 // Two server processes on one PostgreSQL database (the same JWT_SECRET): every security decision
 // is made from the shared database, so what one process does is seen by the other at once.
 
-import type { AddressInfo } from "node:net";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SmtpTestServer, startSmtpServer } from "../helpers/mail-harness.ts";
 import {
   ADMIN_EMAIL,
   api,
   bodyOf,
   createDatabase,
+  expectOneMailEach,
   expectRefusedWithinASecond,
   type FreshDatabase,
   killAllServers,
@@ -17,10 +17,8 @@ import {
   pgServerUnavailable,
   type ServerProcess,
   signupAndLogin,
-  sleep,
   startServer,
   uniqueEmail,
-  waitFor,
 } from "./helpers.ts";
 
 const unavailable = await pgServerUnavailable();
@@ -31,31 +29,18 @@ describe.skipIf(unavailable)(
     let database: FreshDatabase;
     let a: ServerProcess;
     let b: ServerProcess;
-    // Recipients of every mail the in-test SMTP server receives, in order.
-    const received: string[] = [];
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      onData(stream, session, done) {
-        stream.resume();
-        stream.on("end", () => {
-          received.push(...session.envelope.rcptTo.map((to) => to.address.toLowerCase()));
-          done();
-        });
-      },
-    });
+    let smtp: SmtpTestServer;
 
     beforeAll(async () => {
       database = await createDatabase("multi");
-      await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
-      const { port } = smtp.server.address() as AddressInfo;
+      smtp = await startSmtpServer();
       // Started at once on an empty database, as replicas of a deploy are: both migrate and
       // both ensure the first admin. Both run the mail worker; limits are on.
       const env = {
         DATABASE_URL: database.url,
         ADMIN_EMAIL,
         ADMIN_PASSWORD: PASSWORD,
-        SMTP_URL: `smtp://127.0.0.1:${port}`,
+        SMTP_URL: smtp.url,
         RATE_LIMIT: "on",
         LOGIN_LOCK_AFTER_FAILURES: "4",
         // Replays below come at once: without a grace window they are reuse, not a race.
@@ -67,7 +52,7 @@ describe.skipIf(unavailable)(
     afterAll(async () => {
       await killAllServers();
       await database?.drop();
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp?.close();
     });
 
     it("both replicas came up on the empty database with one admin", async () => {
@@ -186,17 +171,7 @@ describe.skipIf(unavailable)(
           }),
         ),
       );
-      const wanted = emails.map((email) => email.toLowerCase());
-      await waitFor("every verification mail", () => wanted.every((e) => received.includes(e)), {
-        timeoutMs: 20_000,
-      });
-      await sleep(1500); // a duplicate, if any, would arrive by now
-      for (const email of wanted) {
-        expect(
-          received.filter((to) => to === email),
-          email,
-        ).toHaveLength(1);
-      }
+      await expectOneMailEach(smtp, emails, 20_000);
     });
   },
 );

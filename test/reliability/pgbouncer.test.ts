@@ -4,13 +4,13 @@
 // with LISTEN on a direct connection (DATABASE_LISTEN_URL), and without it, where the LISTEN
 // connection's echo check must notice the deaf channel and keep revocation within a second.
 
-import type { AddressInfo } from "node:net";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SmtpTestServer, startSmtpServer } from "../helpers/mail-harness.ts";
 import {
   api,
   bodyOf,
   createDatabase,
+  expectOneMailEach,
   expectRefusedWithinASecond,
   type FreshDatabase,
   killAllServers,
@@ -36,38 +36,25 @@ describe.skipIf(unavailable)(
   () => {
     let database: FreshDatabase;
     let bouncer: PgBouncer;
-    const received: string[] = [];
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      onData(stream, session, done) {
-        stream.resume();
-        stream.on("end", () => {
-          received.push(...session.envelope.rcptTo.map((to) => to.address.toLowerCase()));
-          done();
-        });
-      },
-    });
-    let smtpUrl: string;
+    let smtp: SmtpTestServer;
 
     beforeAll(async () => {
       database = await createDatabase("bouncer");
       bouncer = await startPgBouncer();
-      await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
-      smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
+      smtp = await startSmtpServer();
     });
     afterAll(async () => {
       await killAllServers();
       await bouncer?.destroy();
       await database?.drop();
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp?.close();
     });
 
     /** Both processes through the pooler, started at once on the database (both migrate). */
     async function startPair(listen: Record<string, string>): Promise<ServerProcess[]> {
       const env = {
         DATABASE_URL: bouncer.urlFor(database.name),
-        SMTP_URL: smtpUrl,
+        SMTP_URL: smtp.url,
         LOG_LEVEL: "info",
         METRICS: "on",
         METRICS_TOKEN,
@@ -116,16 +103,7 @@ describe.skipIf(unavailable)(
           }),
         ),
       );
-      const wanted = emails.map((to) => to.toLowerCase());
-      await waitFor("every verification mail", () => wanted.every((to) => received.includes(to)), {
-        timeoutMs: 15_000,
-      });
-      await sleep(1200); // a duplicate, if any, would arrive by now
-      for (const to of wanted)
-        expect(
-          received.filter((r) => r === to),
-          to,
-        ).toHaveLength(1);
+      await expectOneMailEach(smtp, emails, 15_000);
     }
 
     it("with LISTEN on a direct connection (DATABASE_LISTEN_URL): core flows, revocation within a second, each mail once", async () => {
