@@ -15,6 +15,21 @@ const ZEnv = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Where LISTEN connects: a session of its own, so it may bypass a transaction-mode pooler. */
   DATABASE_LISTEN_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** Read replicas (comma-separated postgres:// URLs) for listings and gets; see server/replicas/. */
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((url) => url.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^postgres(ql)?$/ })).max(16)),
+  /** A replica further behind the primary than this is skipped until it catches up. */
+  DATABASE_REPLICA_MAX_LAG_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  /** How often each replica's health and lag are checked (never per request). */
+  DATABASE_REPLICA_CHECK_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   DATA_DIR: z.string().min(1).default("./data"),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
@@ -180,6 +195,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = environment()): Config {
   }
   if (values.DATABASE_LISTEN_URL && !values.DATABASE_URL) {
     throw new ConfigError("Invalid setting DATABASE_LISTEN_URL: needs DATABASE_URL");
+  }
+  if (values.DATABASE_REPLICA_URLS.length > 0 && !values.DATABASE_URL) {
+    throw new ConfigError("Invalid setting DATABASE_REPLICA_URLS: needs DATABASE_URL");
   }
   if (values.METRICS === "on" && !values.METRICS_TOKEN && !values.METRICS_PORT) {
     throw new ConfigError(

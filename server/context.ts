@@ -8,6 +8,7 @@ import type { ImageProcessor } from "./images/processing.ts";
 import type { RateLimitStore } from "./limits/rate-limit.ts";
 import type { PasswordHasher } from "./passwords/hash.ts";
 import type { PasswordPolicy } from "./passwords/policy.ts";
+import type { ReadRouter } from "./replicas/read-router.ts";
 
 /**
  * What the service is built from and the procedures run with: made by buildDeps (server/deps.ts)
@@ -26,6 +27,8 @@ export type Deps = {
   passwordPolicy: PasswordPolicy;
   /** Decodes and re-encodes uploads through one limiter (IMAGE_CONCURRENCY, IMAGE_MAX_QUEUE). */
   images: ImageProcessor;
+  /** Chooses the primary or a read replica for an authenticated caller's reads (trpc.ts). */
+  reads: ReadRouter;
 };
 
 /** The parts of an HTTP request that procedures may use; the same for both doors. */
@@ -37,11 +40,19 @@ export type RequestInfo = {
   onAuthenticated?: ((userId: number) => void) | undefined;
 };
 
-export type Context = Deps & { request: RequestInfo };
+export type Context = Deps & {
+  request: RequestInfo;
+  /**
+   * Where listings and gets read: `db` (the primary) unless the procedure kit chose a replica
+   * for this caller's query. Authentication, permissions' own checks and writes use `db`.
+   */
+  reader: Kysely<Database>;
+};
 
 export function createContext(deps: Deps, request: Partial<RequestInfo> = {}): Context {
   return {
     ...deps,
+    reader: deps.db,
     request: {
       authorization: request.authorization,
       ip: request.ip ?? "127.0.0.1",

@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import { pino } from "pino";
 import type { Database } from "../db/database.ts";
 import { type DatabaseHandle, openDatabase, type PoolStats } from "../db/open.ts";
+import { counted, QueryCounterPlugin } from "../db/query-counter.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
@@ -14,6 +15,7 @@ import { createMailTransport, type MailTransport } from "./mail/transport.ts";
 import { createMailWorker, type MailWorker } from "./mail/worker.ts";
 import { createPasswordHasher } from "./passwords/hash.ts";
 import { createPasswordPolicy } from "./passwords/policy.ts";
+import { createReadRouter } from "./replicas/read-router.ts";
 
 /** Deps, and what only the process handles: mail delivery and closing the database. */
 export type ProcessDeps = Deps & {
@@ -21,6 +23,8 @@ export type ProcessDeps = Deps & {
   mail: { transport: MailTransport; worker: MailWorker } | undefined;
   /** The PostgreSQL pool's connections, when these deps opened one (a metric). */
   poolStats: (() => PoolStats) | undefined;
+  /** Queries made so far on each database: `primary`, `replica-1`, … (a metric). */
+  queryCounts: () => Record<string, number>;
   /** Closes the database if these deps opened it (closeDeps calls it last). */
   closeDatabase: () => Promise<void>;
 };
@@ -50,7 +54,10 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
   const database = options.db
     ? { db: options.db, close: async () => {} }
     : (options.database ?? (await openConfiguredDatabase(config)));
-  const { db } = database;
+  // Every query on the primary is counted; `db` shares the handle's connections and events.
+  const primaryCounter = new QueryCounterPlugin();
+  const db = counted(database.db, primaryCounter);
+  const replicas = await openReplicas(config);
   const mailLog = log.child({ component: "mail" });
   const transport = options.mail ? createMailTransport(config, mailLog) : undefined;
   // LISTEN needs a session of its own, so it may bypass a transaction-mode pooler.
@@ -73,6 +80,14 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
     }),
     passwordPolicy: createPasswordPolicy(),
     images: createImageProcessor(imageSettingsFrom(config)),
+    reads: createReadRouter({
+      primary: db,
+      replicas: replicas.map(({ name, db, health }) => ({ name, db, health })),
+      listenUrl,
+      maxLagMs: config.DATABASE_REPLICA_MAX_LAG_MS,
+      checkEveryMs: config.DATABASE_REPLICA_CHECK_MS,
+      log: log.child({ component: "replicas" }),
+    }),
     mail: transport && {
       transport,
       worker: createMailWorker({
@@ -86,7 +101,14 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
       }),
     },
     poolStats: "poolStats" in database ? database.poolStats : undefined,
-    closeDatabase: database.close,
+    queryCounts: () => ({
+      primary: primaryCounter.count,
+      ...Object.fromEntries(replicas.map(({ name, counter }) => [name, counter.count])),
+    }),
+    closeDatabase: async () => {
+      await Promise.all(replicas.map((replica) => replica.close()));
+      await database.close();
+    },
   };
 }
 
@@ -100,6 +122,7 @@ export async function closeDeps(deps: ProcessDeps): Promise<void> {
   deps.mail?.transport.close();
   await deps.limits.close();
   await deps.authStates.close();
+  await deps.reads.close();
   await deps.passwordPolicy.close();
   await deps.closeDatabase();
 }
@@ -112,6 +135,29 @@ function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> {
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
   });
+}
+
+/** A pool per DATABASE_REPLICA_URLS entry, named `replica-1`, … and counting its queries. */
+async function openReplicas(config: Config) {
+  return Promise.all(
+    config.DATABASE_REPLICA_URLS.map(async (url, index) => {
+      const handle = await openDatabase({
+        databaseUrl: url,
+        dataDir: config.DATA_DIR,
+        poolMax: config.DB_POOL_MAX,
+        statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+        connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+      });
+      const counter = new QueryCounterPlugin();
+      return {
+        name: `replica-${index + 1}`,
+        db: counted(handle.db, counter),
+        health: handle.db,
+        counter,
+        close: handle.close,
+      };
+    }),
+  );
 }
 
 /** pino takes its destination beside its options, where Fastify's logger option has `stream`. */

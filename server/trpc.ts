@@ -3,7 +3,7 @@ import type { OpenApiMeta } from "trpc-to-openapi";
 import type { Role } from "../db/database.ts";
 import { authenticate, type Caller } from "./auth/authenticate.ts";
 import type { Context } from "./context.ts";
-import { type ApiErrorCode, toAppError } from "./errors/api-errors.ts";
+import { API_ERRORS, type ApiErrorCode, toAppError } from "./errors/api-errors.ts";
 import { requireRole } from "./permissions/permissions.ts";
 
 /**
@@ -75,13 +75,28 @@ export const publicProcedure = t.procedure.use(({ next }) => asAppErrors(() => n
  * now. One middleware does it all, errors included: each level costs every request.
  */
 const callerProcedure = (role?: Role) =>
-  t.procedure.use(({ ctx, next }) =>
+  t.procedure.use(({ ctx, next, type }) =>
     asAppErrors(async () => {
       const user: Caller = await authenticate(ctx);
       if (role) requireRole(user, role);
-      return next({ ctx: { user } });
+      if (!ctx.reads.enabled) return next({ ctx: { user } });
+      if (type !== "query") {
+        // Whatever it did, a write may have happened: the caller's reads follow it (any process).
+        const result = await next({ ctx: { user } });
+        await ctx.reads.wrote(user.id);
+        return result;
+      }
+      const choice = ctx.reads.choose(user.id);
+      const result = await next({ ctx: { user, reader: choice.db } });
+      if (result.ok || !choice.replica || !failedOnServer(result.error)) return result;
+      // A replica that fails (stopped since its last check, a recovery conflict): the primary
+      // answers instead, so no answer depends on a replica being up. Reads only: safe to repeat.
+      ctx.reads.replicaFailed(choice.replica);
+      return next({ ctx: { user, reader: ctx.db } });
     }),
   );
+
+const failedOnServer = (error: unknown) => API_ERRORS[toAppError(error).apiCode].status >= 500;
 
 export const authedProcedure = callerProcedure();
 

@@ -28,7 +28,7 @@ export const listAuditRoute = appAdminProcedure
   .input(z.strictObject({ ...ZPage, targetUserId: ZId.optional(), actorId: ZId.optional() }))
   .output(ZPageOf(ZAuditEntry))
   .query(async ({ ctx, input }) => {
-    const page = await listAudit(ctx.db, {
+    const page = await listAudit(ctx.reader, {
       top: input.$top,
       skip: input.$skip,
       targetUserId: input.targetUserId,

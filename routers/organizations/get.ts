@@ -15,4 +15,4 @@ export const getOrganizationRoute = appAdminProcedure
   })
   .input(z.strictObject({ id: ZId }))
   .output(ZOrganization)
-  .query(async ({ ctx, input }) => toOrganization(await loadOrganization(ctx.db, input.id)));
+  .query(async ({ ctx, input }) => toOrganization(await loadOrganization(ctx.reader, input.id)));

@@ -28,8 +28,8 @@ export const listMembersRoute = appAdminProcedure
     ),
   )
   .query(async ({ ctx, input }) => {
-    await loadOrganization(ctx.db, input.id);
-    const page = await listMembers(ctx.db, input.id, { top: input.$top, skip: input.$skip });
+    await loadOrganization(ctx.reader, input.id);
+    const page = await listMembers(ctx.reader, input.id, { top: input.$top, skip: input.$skip });
     return {
       value: page.rows.map((row) => ({
         userId: row.user_id,

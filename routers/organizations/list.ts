@@ -17,6 +17,6 @@ export const listOrganizationsRoute = appAdminProcedure
   .input(z.strictObject(ZPage))
   .output(ZPageOf(ZOrganization))
   .query(async ({ ctx, input }) => {
-    const page = await listOrganizations(ctx.db, { top: input.$top, skip: input.$skip });
+    const page = await listOrganizations(ctx.reader, { top: input.$top, skip: input.$skip });
     return { value: page.rows.map(toOrganization), count: page.count };
   });

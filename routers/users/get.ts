@@ -24,5 +24,5 @@ export const getUserRoute = authedProcedure
   .query(async ({ ctx, input }) => {
     const id = idOfUserRef(input.id);
     const target = id !== undefined ? { id } : { username: input.id.toLowerCase() };
-    return toUser(await loadVisibleUser(ctx.db, ctx.user, target));
+    return toUser(await loadVisibleUser(ctx.reader, ctx.user, target));
   });

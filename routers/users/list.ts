@@ -75,7 +75,7 @@ export const listUsersRoute = authedProcedure
     }),
   )
   .query(async ({ ctx, input }) => {
-    const page = await listUsers(ctx.db, {
+    const page = await listUsers(ctx.reader, {
       filter: input.$filter,
       orderby: input.$orderby,
       select: input.$select,

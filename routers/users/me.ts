@@ -9,4 +9,6 @@ export const meRoute = authedProcedure
   })
   .input(ZNoInput)
   .output(ZUser)
-  .query(async ({ ctx }) => toUser(await loadVisibleUser(ctx.db, ctx.user, { id: ctx.user.id })));
+  .query(async ({ ctx }) =>
+    toUser(await loadVisibleUser(ctx.reader, ctx.user, { id: ctx.user.id })),
+  );

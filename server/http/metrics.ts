@@ -32,7 +32,10 @@ const LOGIN_OUTCOMES: Record<number, string> = {
  */
 export function registerMetrics(
   app: FastifyInstance,
-  deps: Deps & { poolStats: (() => PoolStats) | undefined },
+  deps: Deps & {
+    poolStats: (() => PoolStats) | undefined;
+    queryCounts: () => Record<string, number>;
+  },
   router: AnyRouter,
 ): void {
   const { config } = deps;
@@ -119,6 +122,8 @@ export function registerMetrics(
     },
   );
 
+  registerDatabaseRoleMetrics(deps, gauge);
+
   const procedures = new Set(Object.keys(proceduresOf(router)));
   app.addHook("onResponse", async (req: FastifyRequest, reply: FastifyReply) => {
     const { door, route } = routeOf(req, procedures);
@@ -159,6 +164,60 @@ export function registerMetrics(
       if (server.listening) await new Promise((resolve) => server.close(resolve));
     });
   }
+}
+
+type GaugeMaker = (
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: (g: Gauge) => unknown,
+) => Gauge;
+
+/** Queries per database (primary, replica-N), where reads were routed and why, replicas' state. */
+function registerDatabaseRoleMetrics(
+  deps: Deps & { queryCounts: () => Record<string, number> },
+  gauge: GaugeMaker,
+): void {
+  // Counters kept by the process, exported as they stand (gauges read at scrape time).
+  gauge("db_queries", "Queries made on each database since start", ["database", "role"], (g) => {
+    for (const [database, count] of Object.entries(deps.queryCounts())) {
+      g.set({ database, role: database === "primary" ? "primary" : "replica" }, count);
+    }
+  });
+  if (!deps.reads.enabled) return;
+  gauge(
+    "db_reads_routed",
+    "Authenticated reads since start by where they went and why (replica, or the primary because: channel_deaf, replicas_skipped, own_write, replica_failed)",
+    ["reason"],
+    (g) => {
+      for (const [reason, count] of Object.entries(deps.reads.routed)) g.set({ reason }, count);
+    },
+  );
+  gauge(
+    "db_replica_lag_seconds",
+    "Each replica's replay lag at its last check (+Inf when down)",
+    ["replica"],
+    (g) => {
+      for (const replica of deps.reads.replicas()) {
+        g.set({ replica: replica.name }, replica.lagMs / 1000);
+      }
+    },
+  );
+  gauge("db_replica_usable", "1 while a replica serves reads", ["replica"], (g) => {
+    for (const replica of deps.reads.replicas()) g.set({ replica: replica.name }, +replica.usable);
+  });
+  gauge(
+    "db_replica_skipped_checks",
+    "Health checks that skipped a replica, by reason (down, lagging, not_a_replica)",
+    ["replica", "reason"],
+    (g) => {
+      for (const replica of deps.reads.replicas()) {
+        for (const [reason, count] of Object.entries(replica.skipped)) {
+          g.set({ replica: replica.name, reason }, count);
+        }
+      }
+    },
+  );
 }
 
 /** A bare HTTP server answering `GET /metrics` and nothing else (404), apart from the API. */

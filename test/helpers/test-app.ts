@@ -17,7 +17,9 @@ export const PASSWORD = "violet-harbor-quantum-7-lantern";
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
 /** The whole service on a database of this test file's own. */
-export async function createTestApp(env: Record<string, string> = {}) {
+export async function createTestApp(
+  env: Record<string, string> | ((databaseUrl: string | undefined) => Record<string, string>) = {},
+) {
   const database = await openTestDatabase();
   const config: Config = loadConfig({
     NODE_ENV: "test",
@@ -28,7 +30,7 @@ export async function createTestApp(env: Record<string, string> = {}) {
     MAX_EVENT_LOOP_DELAY_MS: "0",
     // On PostgreSQL the service keeps callers' auth state in memory, kept exact by LISTEN.
     ...(database.url && { DATABASE_URL: database.url }),
-    ...env,
+    ...(typeof env === "function" ? env(database.url) : env),
   });
   // The app owns the database from here: closing it drops the test database too.
   const deps = await buildDeps(config, { database });
