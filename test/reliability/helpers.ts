@@ -337,19 +337,24 @@ export async function adminQuery(url: string, statement: string, params: unknown
 
 export type FreshDatabase = { name: string; url: string; drop: () => Promise<void> };
 
-/** A new, empty database on the machine's PostgreSQL; `drop()` removes it (forcefully). */
-export async function createDatabase(tag: string): Promise<FreshDatabase> {
+/** A new, empty database on the machine's PostgreSQL (or `server`); `drop()` removes it (forcefully). */
+export async function createDatabase(tag: string, server = PG_SERVER_URL): Promise<FreshDatabase> {
   const name = `users_api_rel_${tag}_${randomBytes(4).toString("hex")}`;
-  await adminQuery(PG_SERVER_URL, `create database ${name}`);
-  const url = new URL(PG_SERVER_URL);
-  url.pathname = `/${name}`;
+  await adminQuery(server, `create database ${name}`);
   return {
     name,
-    url: url.toString(),
+    url: databaseUrl(server, name),
     drop: async () => {
-      await adminQuery(PG_SERVER_URL, `drop database if exists ${name} with (force)`);
+      await adminQuery(server, `drop database if exists ${name} with (force)`);
     },
   };
+}
+
+/** `server`'s URL with another database. */
+export function databaseUrl(server: string, database: string): string {
+  const url = new URL(server);
+  url.pathname = `/${database}`;
+  return url.toString();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,7 +384,8 @@ export function pgBinDir(): string | undefined {
 
 const isRoot = () => process.getuid?.() === 0;
 
-function postgresIds(): { uid: number; gid: number } | undefined {
+/** The postgres OS user's ids (clusters run as it when the suite runs as root). */
+export function postgresIds(): { uid: number; gid: number } | undefined {
   try {
     const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
     const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
@@ -411,7 +417,8 @@ export type Cluster = {
   destroy: () => void;
 };
 
-function runPg(bin: string, args: string[], timeoutMs = 60_000) {
+/** Runs a PostgreSQL binary, as the postgres OS user when this is root; throws on failure. */
+export function runPg(bin: string, args: string[], timeoutMs = 60_000) {
   const [command, commandArgs] = isRoot()
     ? ["runuser", ["-u", "postgres", "--", bin, ...args]]
     : [bin, args];
@@ -450,6 +457,22 @@ export async function createCluster(): Promise<Cluster> {
     "--locale=C",
     "--no-sync",
   ]);
+  return clusterOn({ bin, dir, data, log, port });
+}
+
+/**
+ * Start, stop and clean-up of the cluster in `data` (under `dir`), served on `port` (loopback
+ * only, its socket in `dir`); `serverOptions` are more `-c name=value` for its postgres.
+ */
+export function clusterOn(where: {
+  bin: string;
+  dir: string;
+  data: string;
+  log: string;
+  port: number;
+  serverOptions?: string;
+}): Cluster {
+  const { bin, dir, data, log, port } = where;
   const pgCtl = join(bin, "pg_ctl");
   let running = false;
   const cluster: Cluster = {
@@ -463,7 +486,7 @@ export async function createCluster(): Promise<Cluster> {
         "-l",
         log,
         "-o",
-        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`,
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50 ${where.serverOptions ?? ""}`,
         "-w",
         "-t",
         "30",
@@ -529,11 +552,11 @@ export type PgBouncer = {
 /**
  * Starts PgBouncer on a free port in transaction mode (a server connection is lent for one
  * transaction at a time, the mode that carries no session state and no LISTEN), in front of
- * the server PG_SERVER_URL names. `statement_timeout`, which node-postgres sends at start-up, is
+ * the server `upstreamUrl` (PG_SERVER_URL unless told) names. `statement_timeout`, which node-postgres sends at start-up, is
  * ignored: PgBouncer 1.18 cannot carry a session setting to the server connections it shares.
  */
-export async function startPgBouncer(): Promise<PgBouncer> {
-  const upstream = new URL(PG_SERVER_URL);
+export async function startPgBouncer(upstreamUrl = PG_SERVER_URL): Promise<PgBouncer> {
+  const upstream = new URL(upstreamUrl);
   const user = decodeURIComponent(upstream.username) || "postgres";
   const dir = mkdtempSync(join(tmpdir(), "users-api-pgbouncer-"));
   const ids = isRoot() ? postgresIds() : undefined;
@@ -575,7 +598,7 @@ export async function startPgBouncer(): Promise<PgBouncer> {
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const urlFor = (database: string) => {
-    const url = new URL(PG_SERVER_URL);
+    const url = new URL(upstreamUrl);
     url.port = String(port);
     url.pathname = `/${database}`;
     return url.toString();
@@ -644,4 +667,51 @@ export async function expectOneMailEach(
   });
   await sleep(1500); // a duplicate, if any, would arrive by now
   for (const email of wanted) expect(mailsTo(email), email).toHaveLength(1);
+}
+
+/**
+ * The core flows across two processes of one database: a profile edit on one read on the other,
+ * a refresh, a `logout-all` on one refused by the other within a second, and each mail (signups
+ * on both) sent exactly once.
+ */
+export async function checkCoreFlows(
+  a: ServerProcess,
+  b: ServerProcess,
+  smtp: SmtpTestServer,
+  tag: string,
+): Promise<void> {
+  const email = uniqueEmail(`${tag}-core`);
+  const user = await signupAndLogin(a.url, email);
+  const profile = await api(b.url, "PATCH", "/api/users/me", {
+    token: user.accessToken,
+    body: { firstName: "Pooled" },
+  });
+  expect(profile.status, profile.text).toBe(200);
+  const me = await api(a.url, "GET", "/api/users/me", { token: user.accessToken });
+  expect(bodyOf(me).firstName).toBe("Pooled");
+  const refreshed = await api(b.url, "POST", "/api/auth/refresh", {
+    body: { refreshToken: user.refreshToken },
+  });
+  expect(refreshed.status, refreshed.text).toBe(200);
+
+  // A holds the user's auth state in memory when it trusts its LISTEN; B ends every session.
+  const other = await login(a.url, email);
+  for (let i = 0; i < 3; i++) {
+    expect((await api(a.url, "GET", "/api/users/me", { token: other.accessToken })).status).toBe(
+      200,
+    );
+  }
+  const out = await api(b.url, "POST", "/api/auth/logout-all", { token: other.accessToken });
+  expect(out.status, out.text).toBe(200);
+  await expectRefusedWithinASecond(a.url, other.accessToken);
+
+  const emails = Array.from({ length: 8 }, (_, i) => uniqueEmail(`${tag}-mail-${i}`));
+  await Promise.all(
+    emails.map((to, i) =>
+      api(i % 2 ? a.url : b.url, "POST", "/api/users/signup", {
+        body: { email: to, password: PASSWORD, firstName: "M", lastName: "O" },
+      }),
+    ),
+  );
+  await expectOneMailEach(smtp, emails, 15_000);
 }

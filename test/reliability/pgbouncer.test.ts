@@ -8,22 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SmtpTestServer, startSmtpServer } from "../helpers/mail-harness.ts";
 import {
   api,
-  bodyOf,
+  checkCoreFlows,
   createDatabase,
-  expectOneMailEach,
-  expectRefusedWithinASecond,
   type FreshDatabase,
   killAllServers,
-  login,
   type PgBouncer,
   pgBouncerUnavailable,
   pgServerUnavailable,
   type ServerProcess,
-  signupAndLogin,
   sleep,
   startPgBouncer,
   startServer,
-  uniqueEmail,
   waitFor,
 } from "./helpers.ts";
 
@@ -63,53 +58,10 @@ describe.skipIf(unavailable)(
       return Promise.all([startServer(env), startServer(env)]);
     }
 
-    /** Core flows, revocation across the processes, and each mail sent once. */
-    async function checkPair(a: ServerProcess, b: ServerProcess, tag: string) {
-      const email = uniqueEmail(`${tag}-core`);
-      const user = await signupAndLogin(a.url, email);
-      const profile = await api(b.url, "PATCH", "/api/users/me", {
-        token: user.accessToken,
-        body: { firstName: "Pooled" },
-      });
-      expect(profile.status, profile.text).toBe(200);
-      const me = await api(a.url, "GET", "/api/users/me", { token: user.accessToken });
-      expect(bodyOf(me).firstName).toBe("Pooled");
-      const refreshed = await api(b.url, "POST", "/api/auth/refresh", {
-        body: { refreshToken: user.refreshToken },
-      });
-      expect(refreshed.status, refreshed.text).toBe(200);
-
-      // A holds the user's auth state in memory when it trusts its LISTEN; B ends every session.
-      const other = await login(a.url, email);
-      for (let i = 0; i < 3; i++) {
-        expect(
-          (await api(a.url, "GET", "/api/users/me", { token: other.accessToken })).status,
-        ).toBe(200);
-      }
-      const out = await api(b.url, "POST", "/api/auth/logout-all", { token: other.accessToken });
-      expect(out.status, out.text).toBe(200);
-      await expectRefusedWithinASecond(a.url, other.accessToken);
-
-      const emails = Array.from({ length: 8 }, (_, i) => uniqueEmail(`${tag}-mail-${i}`));
-      await Promise.all(
-        emails.map((to, i) =>
-          api(i % 2 ? a.url : b.url, "POST", "/api/users/signup", {
-            body: {
-              email: to,
-              password: "violet-harbor-quantum-7-lantern",
-              firstName: "M",
-              lastName: "O",
-            },
-          }),
-        ),
-      );
-      await expectOneMailEach(smtp, emails, 15_000);
-    }
-
     it("with LISTEN on a direct connection (DATABASE_LISTEN_URL): core flows, revocation within a second, each mail once", async () => {
       const [a, b] = await startPair({ DATABASE_LISTEN_URL: database.url });
       await sleep(300); // the LISTEN connections hear their first echo
-      await checkPair(a as ServerProcess, b as ServerProcess, "direct-listen");
+      await checkCoreFlows(a as ServerProcess, b as ServerProcess, smtp, "direct-listen");
       const metrics = await api((a as ServerProcess).url, "GET", "/metrics", {
         token: METRICS_TOKEN,
       });
@@ -129,7 +81,7 @@ describe.skipIf(unavailable)(
       await waitFor("the deaf-channel warning", () => a.output().includes("does not echo"), {
         timeoutMs: 5000,
       });
-      await checkPair(a, b, "pooled-listen");
+      await checkCoreFlows(a, b, smtp, "pooled-listen");
       const metrics = await api(a.url, "GET", "/metrics", { token: METRICS_TOKEN });
       expect(metrics.text).toMatch(/^auth_state_memory_trusted 0$/m);
       // One warning per LISTEN connection (auth state, mail), not one per check.
