@@ -24,6 +24,8 @@ type ListenOptions = {
   onListening: () => void;
   /** Notifications may be missed (connection dropped, or the channel stopped echoing) until `onListening`. */
   onLost?: () => void;
+  /** What the service does while this channel is deaf (said in the warning). */
+  whileDeaf?: string;
 };
 
 /**
@@ -66,9 +68,10 @@ export function listen(options: ListenOptions): Listener {
     options.log.warn(
       { channel: options.channel, withinMs: ECHO.withinMs },
       "LISTEN channel does not echo its own NOTIFY (a transaction-mode pooler such as PgBouncer " +
-        "between the service and PostgreSQL does not deliver notifications): auth state is read " +
-        "from the database on every request and the mail worker polls every second until it " +
-        "echoes. Fix: set DATABASE_LISTEN_URL to a direct connection to PostgreSQL.",
+        "between the service and PostgreSQL does not deliver notifications): " +
+        (options.whileDeaf ??
+          "auth state is read from the database on every request and the mail worker polls every second") +
+        " until it echoes. Fix: set DATABASE_LISTEN_URL to a direct connection to PostgreSQL.",
     );
   };
 

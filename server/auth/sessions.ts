@@ -55,6 +55,9 @@ export async function startSession(
     ttlSeconds: ctx.config.REFRESH_TOKEN_TTL,
     refreshTokenHash: hashToken(refreshToken),
   });
+  // Whatever was written for this user before (signup, verification, reset), the new session's
+  // first reads see it: they stay on the primary until the replicas replayed it (any process).
+  await ctx.reads.wrote(user.id);
   return pair(ctx, user, sessionId, refreshToken);
 }
 

@@ -155,6 +155,7 @@ export function createReadRouter(options: ReadRouterOptions): ReadRouter {
       db: primary,
       channel: CALLER_WROTE_CHANNEL,
       log: options.log,
+      whileDeaf: "every read goes to the primary, none to the read replicas,",
       onNotification: (payload) => {
         heardBack.get(payload)?.();
         const [caller, lsn] = payload.split(":");

@@ -143,8 +143,16 @@ describe.skipIf(!onPostgres)("with a replica (a second real connection) on Postg
     });
   };
 
-  it("serves a caller's gets and listings from the replica (health checks are not counted as reads)", async () => {
-    const { accessToken } = await a.userWithToken();
+  it("a new session's first reads stay on the primary, then gets and listings come from the replica (checks are not counted as reads)", async () => {
+    const checks = bDeps.reads.replicas()[0]?.checks;
+    const ownWrites = bDeps.reads.routed.own_write;
+    const { accessToken } = await a.userWithToken(); // a login on A
+    await sleep(5); // see below: a client's least turn-around
+    expect((await request(b, "GET", "/api/users/me", accessToken)).statusCode).toBe(200);
+    if (bDeps.reads.replicas()[0]?.checks === checks) {
+      expect(bDeps.reads.routed.own_write).toBe(ownWrites + 1);
+    }
+    await sleep(700); // checks saw the replica past the login
     const before = a.deps.queryCounts();
     for (const path of ["/api/users/me", "/api/users?$top=5"]) {
       expect((await request(a.app, "GET", path, accessToken)).statusCode).toBe(200);
