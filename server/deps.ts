@@ -23,6 +23,8 @@ export type ProcessDeps = Deps & {
   mail: { transport: MailTransport; worker: MailWorker } | undefined;
   /** The PostgreSQL pool's connections, when these deps opened one (a metric). */
   poolStats: (() => PoolStats) | undefined;
+  /** Each read replica's pool connections now, by its name (a metric). */
+  replicaPoolStats: () => Record<string, PoolStats>;
   /** Queries made so far on each database: `primary`, `replica-1`, … (a metric). */
   queryCounts: () => Record<string, number>;
   /** Closes the database if these deps opened it (closeDeps calls it last). */
@@ -101,6 +103,10 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
       }),
     },
     poolStats: "poolStats" in database ? database.poolStats : undefined,
+    replicaPoolStats: () =>
+      Object.fromEntries(
+        replicas.flatMap(({ name, poolStats }) => (poolStats ? [[name, poolStats()]] : [])),
+      ),
     queryCounts: () => ({
       primary: primaryCounter.count,
       ...Object.fromEntries(replicas.map(({ name, counter }) => [name, counter.count])),
@@ -153,6 +159,7 @@ async function openReplicas(config: Config) {
         name: `replica-${index + 1}`,
         db: counted(handle.db, counter),
         health: handle.db,
+        poolStats: handle.poolStats,
         counter,
         close: handle.close,
       };

@@ -34,6 +34,7 @@ export function registerMetrics(
   app: FastifyInstance,
   deps: Deps & {
     poolStats: (() => PoolStats) | undefined;
+    replicaPoolStats: () => Record<string, PoolStats>;
     queryCounts: () => Record<string, number>;
   },
   router: AnyRouter,
@@ -175,7 +176,10 @@ type GaugeMaker = (
 
 /** Queries per database (primary, replica-N), where reads were routed and why, replicas' state. */
 function registerDatabaseRoleMetrics(
-  deps: Deps & { queryCounts: () => Record<string, number> },
+  deps: Deps & {
+    queryCounts: () => Record<string, number>;
+    replicaPoolStats: () => Record<string, PoolStats>;
+  },
   gauge: GaugeMaker,
 ): void {
   // Counters kept by the process, exported as they stand (gauges read at scrape time).
@@ -200,6 +204,18 @@ function registerDatabaseRoleMetrics(
     (g) => {
       for (const replica of deps.reads.replicas()) {
         g.set({ replica: replica.name }, replica.lagMs / 1000);
+      }
+    },
+  );
+  gauge(
+    "db_replica_pool_connections",
+    "Each read replica's pool connections by state",
+    ["replica", "state"],
+    (g) => {
+      for (const [replica, stats] of Object.entries(deps.replicaPoolStats())) {
+        for (const state of ["total", "idle", "waiting"] as const) {
+          g.set({ replica, state }, stats[state]);
+        }
       }
     },
   );

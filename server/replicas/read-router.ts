@@ -86,6 +86,8 @@ type Replica = ReplicaDatabase & {
   skipped: Record<SkipReason, number>;
   lastReason: SkipReason | undefined;
   checks: number;
+  /** The check still waiting for an answer (a hung replica is not asked again meanwhile). */
+  asking: Promise<ServerPosition> | undefined;
 };
 
 /**
@@ -117,6 +119,7 @@ export function createReadRouter(options: ReadRouterOptions): ReadRouter {
     skipped: { down: 0, lagging: 0, not_a_replica: 0 },
     lastReason: undefined,
     checks: 0,
+    asking: undefined,
   }));
   const pending = new Map<number, { lsn: bigint; until: number }>();
   const clock = new LagClock(maxLagMs * 2 + checkEveryMs);
@@ -126,6 +129,8 @@ export function createReadRouter(options: ReadRouterOptions): ReadRouter {
   let floor: bigint | undefined;
   let next = 0;
   let closed = false;
+  /** Until then a replica found lagging is not worth a warning: the first checks lack history. */
+  const quietUntil = performance.now() + maxLagMs;
 
   const noteWrite = (callerId: number, lsn: bigint) => {
     const known = pending.get(callerId);
@@ -179,7 +184,7 @@ export function createReadRouter(options: ReadRouterOptions): ReadRouter {
   }
 
   const skip = (replica: Replica, reason: SkipReason) => {
-    if (replica.lastReason !== reason) {
+    if (replica.lastReason !== reason && (reason !== "lagging" || performance.now() > quietUntil)) {
       options.log.warn({ replica: replica.name, reason }, "read replica skipped");
     }
     replica.usable = false;
@@ -190,7 +195,10 @@ export function createReadRouter(options: ReadRouterOptions): ReadRouter {
   const checkReplica = async (replica: Replica, main: ServerPosition, at: number) => {
     let position: ServerPosition;
     try {
-      position = await withinMs(serverPosition(replica.health), Math.max(checkEveryMs, 1000));
+      replica.asking ??= serverPosition(replica.health).finally(() => {
+        replica.asking = undefined;
+      });
+      position = await withinMs(replica.asking, Math.max(checkEveryMs, 1000));
     } catch {
       replica.checks += 1;
       replica.lagMs = Number.POSITIVE_INFINITY;

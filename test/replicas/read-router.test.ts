@@ -224,6 +224,9 @@ describe.skipIf(!onPostgres)("with a replica (a second real connection) on Postg
     expect(res.body).toMatch(/^db_reads_routed\{reason="own_write"\} [1-9]/m);
     expect(res.body).toMatch(/^db_replica_usable\{replica="replica-1"\} 1$/m);
     expect(res.body).toMatch(/^db_replica_lag_seconds\{replica="replica-1"\} 0$/m);
+    expect(res.body).toMatch(
+      /^db_replica_pool_connections\{replica="replica-1",state="total"\} [1-9]/m,
+    );
   });
 });
 
