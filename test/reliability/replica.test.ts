@@ -2,7 +2,8 @@
 // pg_basebackup (replica-cluster.ts): the core flows pass, revocation on one process is honoured
 // by the other within a second (LISTEN direct, and through the pooler where the echo check finds
 // it deaf), each mail is sent once, a caller reads their own write at once through either
-// process, a stopped replica changes no answer, and /metrics shows the traffic. Then the
+// process, a stopped replica changes no answer, one whose replay is paused is skipped as lagging,
+// and /metrics shows the traffic. Then the
 // throughput of one and two processes through the pooler with the replica.
 
 import autocannon from "autocannon";
@@ -73,6 +74,7 @@ describe.skipIf(unavailable)(
         DATABASE_URL: bouncer.urlFor(database.name),
         DATABASE_REPLICA_URLS: replicaUrl(),
         DATABASE_REPLICA_CHECK_MS: "200",
+        DATABASE_REPLICA_MAX_LAG_MS: "1000",
         SMTP_URL: smtp.url,
         LOG_LEVEL: "info",
         METRICS: "on",
@@ -128,7 +130,7 @@ describe.skipIf(unavailable)(
       return answers.map((answer) => `${answer.status} ${answer.text}`);
     }
 
-    it("with LISTEN direct: core flows, own writes at once, replica reads, a stopped replica changes no answer", async () => {
+    it("with LISTEN direct: core flows, own writes at once, replica reads, a stopped replica changes no answer, a lagging one is skipped", async () => {
       const listen = { DATABASE_LISTEN_URL: database.url };
       const [a, b] = await Promise.all([start(listen), start(listen)]);
       for (const server of [a, b]) {
@@ -171,6 +173,39 @@ describe.skipIf(unavailable)(
         await waitForMetric(server, /^db_replica_usable\{replica="replica-1"\} 1$/m, 20_000);
       }
       expect(await readsOf([a, b], reader.accessToken)).toEqual(expected);
+
+      // Replay paused while writes go on: the replica falls behind, is skipped as lagging past
+      // DATABASE_REPLICA_MAX_LAG_MS, and callers still read their own writes at once.
+      await adminQuery(replicaUrl(), "select pg_wal_replay_pause()");
+      try {
+        const writer = await signupAndLogin(a.url, uniqueEmail("lag"));
+        const started = performance.now();
+        for (const server of [a, b]) {
+          await waitFor(
+            "the paused replica skipped as lagging",
+            async () => {
+              await api(server.url, "PATCH", "/api/users/me", {
+                token: writer.accessToken,
+                body: { lastName: `Lag ${Math.round(performance.now())}` },
+              });
+              return /^db_replica_skipped_checks\{replica="replica-1",reason="lagging"\} [1-9]/m.test(
+                await metricsOf(server),
+              );
+            },
+            { timeoutMs: 10_000, intervalMs: 100 },
+          );
+        }
+        report("replica lag detection", { ms_until_both_skip: performance.now() - started });
+        for (const server of [a, b]) {
+          expect(await metricsOf(server)).toMatch(/^db_replica_usable\{replica="replica-1"\} 0$/m);
+        }
+        await expectOwnWritesAtOnce(a, b, 4);
+      } finally {
+        await adminQuery(replicaUrl(), "select pg_wal_replay_resume()");
+      }
+      for (const server of [a, b]) {
+        await waitForMetric(server, /^db_replica_usable\{replica="replica-1"\} 1$/m, 20_000);
+      }
       for (const server of [a, b]) {
         expect(server.output()).not.toContain("does not echo");
         await server.stop();
