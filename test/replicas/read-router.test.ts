@@ -4,6 +4,8 @@
 // the server (not a replica), or to a port nobody listens on (down). A real streaming replica
 // with real lag is test/reliability/replica.test.ts.
 
+import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/open.ts";
 import { buildApp } from "../../server/app.ts";
@@ -23,6 +25,16 @@ async function waitUntil(what: string, check: () => boolean, timeoutMs = 5000) {
   while (!check()) {
     if (performance.now() - started > timeoutMs) throw new Error(`timed out: ${what}`);
     await sleep(20);
+  }
+}
+
+async function adminQuery(url: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
   }
 }
 
@@ -289,5 +301,39 @@ describe.skipIf(!onPostgres)("a deaf caller-wrote channel (PostgreSQL)", () => {
     expect(t.deps.reads.routed.replica).toBe(0);
     expect(t.deps.reads.routed.channel_deaf).toBeGreaterThanOrEqual(2);
     expect(t.deps.queryCounts()["replica-1"]).toBe(0);
+  });
+});
+
+describe.skipIf(!onPostgres)("a replica whose read fails (PostgreSQL)", () => {
+  let t: TestApp;
+  // A login that passes the health check (its functions are public) but may read no table: each
+  // read on it fails on the server's side, as a stopped replica or a recovery conflict would.
+  const role = `users_api_noread_${randomBytes(4).toString("hex")}`;
+  const server = process.env.DATABASE_URL as string;
+
+  beforeAll(async () => {
+    await adminQuery(server, `create role ${role} login`);
+    t = await createTestApp((url = "") => {
+      const replica = new URL(url);
+      replica.username = role;
+      return { DATABASE_REPLICA_URLS: replica.toString(), DATABASE_REPLICA_CHECK_MS: "100" };
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await adminQuery(server, `drop role if exists ${role}`);
+  });
+
+  it("is answered again by the primary, with the same answer, and the replica is skipped at once", async () => {
+    const user = await t.createUser();
+    const caller = await t.callerFor(user);
+    await waitUntil("the replica in use", () => t.deps.reads.choose(-1).replica === "replica-1");
+    await sleep(400); // the login's position replayed (checked)
+    const failed = t.deps.reads.routed.replica_failed;
+    expect((await caller.users.me()).id).toBe(user.id);
+    expect(t.deps.reads.routed.replica_failed).toBe(failed + 1);
+    expect(t.deps.reads.replicas()[0]?.usable).toBe(false);
+    const listed = await caller.users.list({ $top: 1000 });
+    expect(listed.value.map((row) => row.id)).toContain(user.id);
   });
 });
