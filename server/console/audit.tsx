@@ -7,7 +7,7 @@ const PAGE_SIZE = 25;
 type AuditFilter = { actorId?: number; targetUserId?: number };
 
 /** One page of audit entries, newest first, with Previous/Next. */
-export function AuditTable({ filter }: { filter: AuditFilter }) {
+export function AuditTable({ filter, version }: { filter: AuditFilter; version?: string }) {
   const [skip, setSkip] = useState(0);
   const key = JSON.stringify(filter);
   const [shownFor, setShownFor] = useState(key);
@@ -17,7 +17,7 @@ export function AuditTable({ filter }: { filter: AuditFilter }) {
   }
   const page = useLoad(
     () => trpc.audit.list.query({ ...filter, $top: PAGE_SIZE, $skip: skip }),
-    [key, skip],
+    [key, skip, version],
   );
   const rows = page.data?.value ?? [];
   return (
@@ -45,39 +45,43 @@ export function AuditTable({ filter }: { filter: AuditFilter }) {
             <tbody>
               {rows.map((entry) => (
                 <tr key={entry.id}>
-                  <td>{when(entry.createdAt)}</td>
-                  <td>
+                  <td data-label="When">{when(entry.createdAt)}</td>
+                  <td data-label="Action">
                     <code>{entry.action}</code>
                   </td>
-                  <td>{userLink(entry.actorId)}</td>
-                  <td>
+                  <td data-label="Actor">{userLink(entry.actorId)}</td>
+                  <td data-label="Target">
                     {entry.targetUserId !== null && userLink(entry.targetUserId)}
                     {entry.targetOrganizationId !== null &&
                       `organization ${entry.targetOrganizationId}`}
                   </td>
-                  <td class="changes">{entry.changes ? JSON.stringify(entry.changes) : ""}</td>
+                  <td class="changes" data-label="Changes">
+                    {entry.changes ? JSON.stringify(entry.changes) : ""}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
-      <nav class="pager" aria-label="Audit pages">
-        <button
-          type="button"
-          disabled={skip === 0 || page.loading}
-          onClick={() => setSkip(Math.max(0, skip - PAGE_SIZE))}
-        >
-          Previous page
-        </button>
-        <button
-          type="button"
-          disabled={!page.data || skip + PAGE_SIZE >= page.data.count || page.loading}
-          onClick={() => setSkip(skip + PAGE_SIZE)}
-        >
-          Next page
-        </button>
-      </nav>
+      {page.data && page.data.count > PAGE_SIZE && (
+        <nav class="pager" aria-label="Audit pages">
+          <button
+            type="button"
+            disabled={skip === 0 || page.loading}
+            onClick={() => setSkip(Math.max(0, skip - PAGE_SIZE))}
+          >
+            Previous page
+          </button>
+          <button
+            type="button"
+            disabled={!page.data || skip + PAGE_SIZE >= page.data.count || page.loading}
+            onClick={() => setSkip(skip + PAGE_SIZE)}
+          >
+            Next page
+          </button>
+        </nav>
+      )}
     </>
   );
 }

@@ -17,7 +17,7 @@ export function UserRelated({ user, me }: { user: User; me: Me }) {
         <h2 id="trail-heading">Audit trail</h2>
         {appAdmin ? (
           <>
-            <AuditTable filter={{ targetUserId: user.id }} />
+            <AuditTable filter={{ targetUserId: user.id }} version={user.updatedAt} />
             <p>
               <a href={href(`/audit?actorId=${user.id}`)}>Actions by this user</a>
             </p>

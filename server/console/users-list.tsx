@@ -105,7 +105,7 @@ export function UsersPage() {
             : `${from + 1}–${from + shown.length} of ${page.data.count.toLocaleString("en-US")} users`)}
       </p>
       <div class="table-wrap">
-        <table>
+        <table class="cards">
           <thead>
             <tr>
               {COLUMNS.map(([column, label]) => (
@@ -129,17 +129,17 @@ export function UsersPage() {
           <tbody>
             {shown.map((user) => (
               <tr key={user.id}>
-                <td>
+                <td data-label="Username">
                   <a href={href(`/users/${user.id}`)}>{user.username}</a>
                 </td>
-                <td>{user.email}</td>
-                <td>{user.firstName}</td>
-                <td>{user.lastName}</td>
-                <td>
+                <td data-label="Email">{user.email}</td>
+                <td data-label="First name">{user.firstName}</td>
+                <td data-label="Last name">{user.lastName}</td>
+                <td data-label="Status">
                   <span class={`status status-${user.status}`}>{user.status}</span>
                 </td>
-                <td>{user.role}</td>
-                <td>{when(user.createdAt)}</td>
+                <td data-label="Role">{user.role}</td>
+                <td data-label="Created">{when(user.createdAt)}</td>
               </tr>
             ))}
           </tbody>

@@ -126,7 +126,13 @@ describe("POST /admin/auth/token", () => {
     const wrong = await post("token", { email: user.email, password: "not-the-password" });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json().code).toBe("INVALID_CREDENTIALS");
-    for (const body of [undefined, {}, [], { email: user.email }, { email: "x", password: "y".repeat(2000) }]) {
+    for (const body of [
+      undefined,
+      {},
+      [],
+      { email: user.email },
+      { email: "x", password: "y".repeat(2000) },
+    ]) {
       const res = await post("token", body);
       expect(res.statusCode).toBe(400);
       expect(res.json().code).toBe("VALIDATION_ERROR");
@@ -152,7 +158,12 @@ describe("POST /admin/auth/token", () => {
 });
 
 describe("Origin check", () => {
-  const foreign = [{}, { origin: "http://evil.test" }, { origin: "null" }, { origin: `${ORIGIN}:81` }];
+  const foreign: Headers[] = [
+    {},
+    { origin: "http://evil.test" },
+    { origin: "null" },
+    { origin: `${ORIGIN}:81` },
+  ];
 
   it.each(["token", "refresh", "logout"])(
     "refuses POST /admin/auth/%s from another or no origin with 403, cookie or not",
