@@ -46,7 +46,7 @@ function Console({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
       : []),
   ];
   let page = <UsersPage />;
-  if (userId) page = <UserPage id={Number(userId)} me={me} />;
+  if (userId) page = <UserPage key={userId} id={Number(userId)} me={me} />;
   else if (path === "/invite") page = <InvitePage me={me} />;
   else if (path === "/organizations" && appAdmin) page = <OrganizationsPage />;
   else if (path === "/audit" && appAdmin) page = <AuditPage params={params} />;

@@ -16,7 +16,10 @@ export function AuditTable({ filter, version }: { filter: AuditFilter; version?:
     setSkip(0);
   }
   const page = useLoad(
-    () => trpc.audit.list.query({ ...filter, $top: PAGE_SIZE, $skip: skip }),
+    async () => ({
+      ...(await trpc.audit.list.query({ ...filter, $top: PAGE_SIZE, $skip: skip })),
+      skip,
+    }),
     [key, skip, version],
   );
   const rows = page.data?.value ?? [];
@@ -27,7 +30,7 @@ export function AuditTable({ filter, version }: { filter: AuditFilter; version?:
         <p class="count">
           {page.data.count === 0
             ? "No entries."
-            : `${skip + 1}–${skip + rows.length} of ${page.data.count.toLocaleString("en-US")} entries`}
+            : `${page.data.skip + 1}–${page.data.skip + rows.length} of ${page.data.count.toLocaleString("en-US")} entries`}
         </p>
       )}
       {rows.length > 0 && (

@@ -43,14 +43,19 @@ export const Notice = ({ text }: { text: string | undefined }) =>
     </p>
   ) : null;
 
-/** A label above its control; `reason` explains why the control is disabled. */
+/**
+ * A label above its control. `reason` explains why this control is disabled; `lockedBy` names
+ * the element that says why the whole form is (said once, above it).
+ */
 export function Field({
   label,
   reason,
+  lockedBy,
   children,
 }: {
   label: string;
   reason?: string | undefined;
+  lockedBy?: string | undefined;
   children: (id: string, describedBy: string | undefined) => ComponentChildren;
 }) {
   const id = useId();
@@ -58,7 +63,7 @@ export function Field({
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      {children(id, reason ? reasonId : undefined)}
+      {children(id, reason ? reasonId : lockedBy)}
       {reason && (
         <small class="reason" id={reasonId}>
           {reason}

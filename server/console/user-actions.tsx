@@ -27,7 +27,11 @@ export function UserActions({
   return (
     <section class="card" aria-labelledby="actions-heading">
       <h2 id="actions-heading">Account</h2>
-      {refusal && <p class="reason">{refusal}</p>}
+      {refusal && (
+        <p class="reason" id="account-locked">
+          {refusal}
+        </p>
+      )}
       <div class="actions">
         {user.status === "active" && (
           <button
@@ -122,7 +126,7 @@ function SetPassword({ user, refusal }: { user: User; refusal: string | undefine
   return (
     <form onSubmit={submit} class="password" aria-labelledby="password-heading">
       <h3 id="password-heading">Set a password</h3>
-      <Field label="New password" reason={refusal}>
+      <Field label="New password" lockedBy={refusal && "account-locked"}>
         {(id, describedBy) => (
           <input
             id={id}

@@ -67,7 +67,7 @@ function EditUser({ user, me, onSaved }: { user: User; me: Me; onSaved: () => vo
     });
   };
   const text = (field: "firstName" | "lastName" | "username", label: string, max: number) => (
-    <Field label={label} reason={locked}>
+    <Field label={label} lockedBy={locked && "edit-locked"}>
       {(id, describedBy) => (
         <input
           id={id}
@@ -81,21 +81,27 @@ function EditUser({ user, me, onSaved }: { user: User; me: Me; onSaved: () => vo
       )}
     </Field>
   );
-  const roleRefusal = locked ?? grantRefusal(me);
+  // Said once above the form when all of it is locked; under the role when only that is.
+  const roleRefusal = locked ? undefined : grantRefusal(me);
   return (
     <form class="card" onSubmit={save} aria-labelledby="edit-heading">
       <h2 id="edit-heading">Profile</h2>
+      {locked && (
+        <p class="reason" id="edit-locked">
+          {locked}
+        </p>
+      )}
       <div class="grid">
         {text("firstName", "First name", 100)}
         {text("lastName", "Last name", 100)}
         {text("username", "Username", 32)}
-        <Field label="Role" reason={roleRefusal}>
+        <Field label="Role" reason={roleRefusal} lockedBy={locked && "edit-locked"}>
           {(id, describedBy) => (
             <select
               id={id}
               value={values.role}
               onChange={set("role")}
-              disabled={roleRefusal !== undefined}
+              disabled={locked !== undefined || roleRefusal !== undefined}
               aria-describedby={describedBy}
             >
               <option>User</option>

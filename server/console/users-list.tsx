@@ -44,7 +44,12 @@ export function UsersPage() {
   };
   const [current, setCurrent] = useState<ListInput | undefined>();
   const input = current ?? first;
-  const page = useLoad(() => trpc.users.list.query(input), [JSON.stringify(input)]);
+  const from = earlier.length * PAGE_SIZE;
+  // Each answer keeps the offset it was asked for: the range shown always matches the rows shown.
+  const page = useLoad(
+    async () => ({ ...(await trpc.users.list.query(input)), from }),
+    [JSON.stringify(input)],
+  );
 
   const restart = () => {
     setEarlier([]);
@@ -61,7 +66,6 @@ export function UsersPage() {
   };
   const position = filterErrorPosition(page.failure);
   const shown = page.data?.value ?? [];
-  const from = earlier.length * PAGE_SIZE;
 
   return (
     <section>
@@ -102,10 +106,10 @@ export function UsersPage() {
         {page.data &&
           (page.data.count === 0
             ? "No users match."
-            : `${from + 1}–${from + shown.length} of ${page.data.count.toLocaleString("en-US")} users`)}
+            : `${page.data.from + 1}–${page.data.from + shown.length} of ${page.data.count.toLocaleString("en-US")} users`)}
       </p>
       <div class="table-wrap">
-        <table class="cards">
+        <table class="cards" aria-busy={page.loading}>
           <thead>
             <tr>
               {COLUMNS.map(([column, label]) => (

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserRow } from "../../db/users.ts";
@@ -8,6 +9,7 @@ import {
   signIn,
   startConsoleE2e,
 } from "./console-harness.ts";
+import { SCREENSHOTS } from "./harness.ts";
 
 // The admin console in Chromium, as an AppAdmin: the users table (filter, sort, page), one user
 // (edit, suspend, delete, restore, password), an invitation accepted from the mail, an
@@ -86,6 +88,8 @@ describe("the users table", () => {
     await expect.poll(() => count.textContent()).toBe(`1–50 of ${SEEDED} users`);
     expect(await page.locator("tbody tr").count()).toBe(50);
     await shot("console-users");
+    // The README's picture: what fits in the window.
+    await page.screenshot({ path: join(SCREENSHOTS, "console-users-window.png") });
     await expectAccessible(page);
     const seen = new Set<string>();
     for (let pageNo = 0; pageNo < 6; pageNo += 1) {
