@@ -47,8 +47,17 @@ async function post<T>(path: string, body?: unknown): Promise<T> {
   } satisfies Failure;
 }
 
+/** Told when the session ends by itself (its refresh was refused), to show the sign-in form. */
+let onEnded: (() => void) | undefined;
+export const whenSessionEnds = (listener: () => void) => {
+  onEnded = listener;
+};
+
 export const session = createSession({
   baseUrl: location.origin,
+  onTokens: (tokens) => {
+    if (tokens === undefined) onEnded?.();
+  },
   // Refreshed with the cookie; a refused cookie ends the session (the door clears it).
   refresh: async () => {
     try {

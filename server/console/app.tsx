@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { type Me, resume, signOut } from "./api.ts";
+import { type Failure, failureOf, type Me, resume, signOut, whenSessionEnds } from "./api.ts";
 import { AuditPage } from "./audit.tsx";
 import { InvitePage } from "./invite.tsx";
 import { OrganizationsPage } from "./organizations.tsx";
@@ -22,15 +22,34 @@ function useRoute() {
 
 export function App() {
   const [me, setMe] = useState<Me | undefined | null>(null);
+  // Why the sign-in form is shown again, when it was not the person's choice.
+  const [ended, setEnded] = useState<Failure>();
   useEffect(() => {
+    whenSessionEnds(() => {
+      setEnded({ code: "UNAUTHENTICATED", message: "The session has ended; sign in again" });
+      setMe(undefined);
+    });
     resume().then(setMe, () => setMe(undefined));
   }, []);
+  const leave = async () => {
+    try {
+      await signOut();
+      setEnded(undefined);
+    } catch (error) {
+      const failure = failureOf(error);
+      setEnded({
+        ...failure,
+        message: `Signed out here, but the service said: ${failure.message}`,
+      });
+    }
+    setMe(undefined);
+  };
   if (me === null) return <p class="loading">Loading the console…</p>;
-  if (!me) return <SignIn onSignedIn={setMe} />;
-  return <Console me={me} onSignedOut={() => setMe(undefined)} />;
+  if (!me) return <SignIn onSignedIn={setMe} notice={ended} />;
+  return <Console me={me} onSignOut={leave} />;
 }
 
-function Console({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
+function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const { path, params } = useRoute();
   const userId = /^\/users\/(\d+)$/.exec(path)?.[1];
   const appAdmin = me.role === "AppAdmin";
@@ -67,7 +86,7 @@ function Console({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
         </nav>
         <span class="who">
           {me.email} ({me.role}){" "}
-          <button type="button" class="link" onClick={() => signOut().finally(onSignedOut)}>
+          <button type="button" class="link" onClick={onSignOut}>
             Sign out
           </button>
         </span>

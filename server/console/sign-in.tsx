@@ -2,8 +2,15 @@ import { useState } from "preact/hooks";
 import { type Failure, failureOf, type Me, signIn } from "./api.ts";
 import { ErrorNote } from "./ui.tsx";
 
-export function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
-  const [failure, setFailure] = useState<Failure>();
+export function SignIn({
+  onSignedIn,
+  notice,
+}: {
+  onSignedIn: (me: Me) => void;
+  /** Why the person is here again (a session that ended), until they try. */
+  notice?: Failure | undefined;
+}) {
+  const [failure, setFailure] = useState<Failure | undefined>(notice);
   const [busy, setBusy] = useState(false);
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();

@@ -37,9 +37,15 @@ describe("a User", () => {
     await page.close();
   });
 
-  it("signing in with a wrong password shows INVALID_CREDENTIALS", async () => {
+  it("signing in by keyboard alone with a wrong password shows INVALID_CREDENTIALS", async () => {
     const page = await e2e.browser.newPage();
-    await signIn(page, e2e.server.origin, admin.email, "not-my-password-at-all");
+    await page.goto(`${e2e.server.origin}/admin`);
+    await page.getByLabel("Email").waitFor();
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(admin.email);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("not-my-password-at-all");
+    await page.keyboard.press("Enter");
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("INVALID_CREDENTIALS");
     await page.close();
   });
@@ -86,6 +92,20 @@ describe("an Admin", () => {
     // The invite form offers the User role only.
     await page.goto(`${e2e.server.origin}/admin#/invite`);
     expect(await page.getByLabel("Role").isDisabled()).toBe(true);
+
+    // Every session of the account ends elsewhere: the next call shows the sign-in form, saying so.
+    const db = e2e.server.t.db;
+    await db
+      .updateTable("sessions")
+      .set({ revoked_at: new Date() })
+      .where("user_id", "=", admin.id)
+      .execute();
+    await db.updateTable("users").set({ token_version: 7 }).where("id", "=", admin.id).execute();
+    await page.getByRole("link", { name: "Users" }).click();
+    await expect
+      .poll(() => page.getByRole("alert").textContent())
+      .toBe("UNAUTHENTICATED The session has ended; sign in again");
+    expect(await page.getByRole("button", { name: "Sign in" }).isVisible()).toBe(true);
     await page.close();
   });
 });
