@@ -62,7 +62,8 @@ describe("scripts/check-layers.ts", () => {
           'import { AppError } from "../errors/api-errors.ts";',
           'import { createSession } from "../../routers/client/session.ts";',
         ].join("\n"),
-        "server/console/api.ts": 'import { createTrpcClient } from "../../routers/client/index.ts";',
+        "server/console/api.ts":
+          'import { createTrpcClient } from "../../routers/client/index.ts";',
         "routers/client/index.ts": "",
         "routers/client/session.ts": "",
         "server/errors/api-errors.ts": "",
