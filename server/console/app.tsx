@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { type Failure, failureOf, type Me, resume, signOut, whenSessionEnds } from "./api.ts";
 import { AuditPage } from "./audit.tsx";
 import { InvitePage } from "./invite.tsx";
@@ -51,6 +51,14 @@ export function App() {
 
 function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const { path, params } = useRoute();
+  // A new page: the keyboard and screen readers start at its content, not at the old link.
+  const main = useRef<HTMLElement>(null);
+  const shownPath = useRef(path);
+  useEffect(() => {
+    if (shownPath.current === path) return;
+    shownPath.current = path;
+    main.current?.focus();
+  }, [path]);
   const userId = /^\/users\/(\d+)$/.exec(path)?.[1];
   const appAdmin = me.role === "AppAdmin";
   const links: [string, string][] = [
@@ -91,7 +99,9 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
           </button>
         </span>
       </header>
-      <main>{page}</main>
+      <main ref={main} tabIndex={-1}>
+        {page}
+      </main>
     </>
   );
 }
