@@ -8,7 +8,7 @@ import { type Failure, failureOf } from "./api.ts";
 /** "try again in …" for a RATE_LIMITED answer; otherwise the message as the service gave it. */
 export function describe(failure: Failure): string {
   if (failure.code === "RATE_LIMITED" && failure.retryAfter !== undefined) {
-    return `${failure.message}: try again in ${duration(failure.retryAfter)}`;
+    return `${failure.message} (try again in ${duration(failure.retryAfter)})`;
   }
   return failure.message;
 }

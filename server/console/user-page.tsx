@@ -7,6 +7,13 @@ import { UserRelated } from "./user-related.tsx";
 
 export function UserPage({ id, me }: { id: number; me: Me }) {
   const user = useLoad(() => trpc.users.get.query({ id: String(id) }), [id]);
+  // Bumped by every change made here: the lists below (mail, audit trail) are asked again too,
+  // also after a change that leaves the user's own row alone (a mail resent).
+  const [changes, setChanges] = useState(0);
+  const changed = () => {
+    setChanges((n) => n + 1);
+    user.reload();
+  };
   return (
     <section>
       <p>
@@ -31,9 +38,9 @@ export function UserPage({ id, me }: { id: number; me: Me }) {
             <dt>Last sign-in</dt>
             <dd>{when(user.data.lastLoginAt)}</dd>
           </dl>
-          <EditUser key={user.data.id} user={user.data} me={me} onSaved={user.reload} />
-          <UserActions user={user.data} me={me} onChanged={user.reload} />
-          <UserRelated user={user.data} me={me} />
+          <EditUser key={user.data.id} user={user.data} me={me} onSaved={changed} />
+          <UserActions user={user.data} me={me} onChanged={changed} />
+          <UserRelated user={user.data} me={me} version={`${user.data.updatedAt}#${changes}`} />
         </>
       )}
     </section>

@@ -4,20 +4,20 @@ import { APP_ADMIN_ONLY } from "./permissions.ts";
 import { ErrorNote, href, useLoad, when } from "./ui.tsx";
 
 /** The user's organizations, and for an AppAdmin their mail and audit trail. */
-export function UserRelated({ user, me }: { user: User; me: Me }) {
+export function UserRelated({ user, me, version }: { user: User; me: Me; version: string }) {
   const appAdmin = me.role === "AppAdmin";
   return (
     <>
-      <Organizations user={user} />
+      <Organizations user={user} version={version} />
       <section class="card" aria-labelledby="mail-heading">
         <h2 id="mail-heading">Mail</h2>
-        {appAdmin ? <Mail user={user} /> : <p class="reason">{APP_ADMIN_ONLY}</p>}
+        {appAdmin ? <Mail user={user} version={version} /> : <p class="reason">{APP_ADMIN_ONLY}</p>}
       </section>
       <section class="card" aria-labelledby="trail-heading">
         <h2 id="trail-heading">Audit trail</h2>
         {appAdmin ? (
           <>
-            <AuditTable filter={{ targetUserId: user.id }} version={user.updatedAt} />
+            <AuditTable filter={{ targetUserId: user.id }} version={version} />
             <p>
               <a href={href(`/audit?actorId=${user.id}`)}>Actions by this user</a>
             </p>
@@ -30,10 +30,10 @@ export function UserRelated({ user, me }: { user: User; me: Me }) {
   );
 }
 
-function Organizations({ user }: { user: User }) {
+function Organizations({ user, version }: { user: User; version: string }) {
   const orgs = useLoad(
     () => trpc.users.accessibleOrganizations.query({ id: user.id }),
-    [user.id, user.updatedAt],
+    [user.id, version],
   );
   return (
     <section class="card" aria-labelledby="orgs-heading">
@@ -55,8 +55,8 @@ function Organizations({ user }: { user: User }) {
   );
 }
 
-function Mail({ user }: { user: User }) {
-  const mail = useLoad(() => trpc.users.mail.query({ id: user.id }), [user.id, user.updatedAt]);
+function Mail({ user, version }: { user: User; version: string }) {
+  const mail = useLoad(() => trpc.users.mail.query({ id: user.id }), [user.id, version]);
   return (
     <>
       <ErrorNote failure={mail.failure} />

@@ -187,6 +187,13 @@ describe("inviting", () => {
     // The first resend goes out; one more at once is held back by the mail interval.
     await page.getByRole("button", { name: "Resend invitation" }).click();
     await page.getByText("Invitation mail sent").waitFor();
+    // The mail history follows at once: the invitation and the one resent.
+    const mailKinds = () =>
+      page
+        .locator("section.card", { has: page.getByRole("heading", { name: "Mail" }) })
+        .locator("tbody tr td:first-child")
+        .allTextContents();
+    await expect.poll(mailKinds).toEqual(["invitation", "invitation"]);
     await page.getByRole("button", { name: "Resend invitation" }).click();
     await expect
       .poll(() => alert().first().textContent())
