@@ -20,7 +20,7 @@ export type SessionOptions = {
    * to `POST /api/auth/refresh` with the pair's refresh token. The admin console's refresh token
    * is an HttpOnly cookie, so its pairs carry none and it refreshes at `/admin/auth/refresh`.
    */
-  refresh?: (spent: TokenPair, fetch: Fetch) => Promise<TokenPair | undefined>;
+  refresh?: (spent: TokenPair) => Promise<TokenPair | undefined>;
 };
 
 /** The caller's tokens, shared by the tRPC and REST clients made from it. */
@@ -68,7 +68,13 @@ export function createSession(options: SessionOptions): Session {
   }
 
   async function refresh(spent: TokenPair): Promise<string | undefined> {
-    const next = await (options.refresh ? options.refresh(spent, send) : exchange(spent));
+    let next: TokenPair | undefined;
+    try {
+      next = await (options.refresh ? options.refresh(spent) : exchange(spent));
+    } catch (error) {
+      if (tokens !== spent) return tokens?.accessToken;
+      throw error;
+    }
     // Signed in again or out meanwhile: that newer choice stands.
     if (tokens !== spent) return tokens?.accessToken;
     use(next);
