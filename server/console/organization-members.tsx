@@ -37,7 +37,11 @@ export function OrganizationMembers({ organizationId }: { organizationId: number
     <section class="card" aria-labelledby="members-heading">
       <h2 id="members-heading">Members</h2>
       <ErrorNote failure={members.failure} />
-      {members.data && <p class="count">{members.data.count} members</p>}
+      {members.data && (
+        <p class="count">
+          {members.data.count === 1 ? "1 member" : `${members.data.count} members`}
+        </p>
+      )}
       {rows.length > 0 && (
         <div class="table-wrap">
           <table>
@@ -90,7 +94,7 @@ export function OrganizationMembers({ organizationId }: { organizationId: number
           </button>
         </nav>
       )}
-      <form onSubmit={put} class="row">
+      <form onSubmit={put} class="row add-member">
         <Field label="User (id or username)">
           {(id) => (
             <input
