@@ -2,6 +2,7 @@
 //   dist/main.js             server/main.ts and everything it imports from this project
 //   dist/strength-worker.js  the password-strength worker thread (server/passwords/policy.ts)
 //   dist/pages/              the landing pages' HTML, script, style and icon (server/http/pages/)
+//   dist/console/            the admin console, built for the browser (scripts/build-console.ts)
 // Packages stay in node_modules (imported as usual): native modules (argon2, sharp) and the
 // files some packages read beside their code (swagger-ui, PGlite) resolve as they do in dev.
 // Running compiled JavaScript rather than TypeScript through tsx saves ~55 MiB of resident memory.
@@ -9,6 +10,7 @@
 import { cpSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { buildConsole } from "./build-console.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -41,6 +43,7 @@ export async function buildService(outDir = `${ROOT}dist`): Promise<void> {
     logLevel: "warning",
   });
   cpSync(`${ROOT}server/http/pages`, `${outDir}/pages`, { recursive: true, filter: isPageFile });
+  await buildConsole(`${outDir}/console`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

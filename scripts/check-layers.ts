@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
  * the layer of the longest path that names it (a file or folder listed inside another's folder).
  */
 export const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
+  // Browser code, bundled by scripts/build-console.ts; the server only serves the built files.
+  { name: "the admin console", paths: ["server/console/"] },
   { name: "things people run", paths: ["scripts/"] },
   // What consumers install (the package's `./client` entry): above everything of the service, so
   // no server file can depend on it, and built to import only types from below.
@@ -46,6 +48,9 @@ export const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
 ];
 
 const ROOTS = ["scripts", "server", "routers", "db"];
+/** The browser's code imports nothing of the service but the client entry (types and clients). */
+const CONSOLE = "server/console/";
+const CONSOLE_MAY_IMPORT = "routers/client/index.ts";
 // import … from "x", export … from "x", import "x", import("x")
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.{1,2}\/[^"']+)["']/g;
 
@@ -88,6 +93,15 @@ export function checkLayers(sources: ReadonlyMap<string, string>): string[] {
       if (file.startsWith("db/migrations/") && !target.startsWith("db/migrations/")) {
         problems.push(`${file} -> ${target}: a migration imports no application code`);
       }
+      if (
+        file.startsWith(CONSOLE) &&
+        !target.startsWith(CONSOLE) &&
+        target !== CONSOLE_MAY_IMPORT
+      ) {
+        problems.push(
+          `${file} -> ${target}: the console reaches the service through ${CONSOLE_MAY_IMPORT} only`,
+        );
+      }
     }
   }
   for (const loop of findLoops(edges)) problems.push(`import loop: ${loop.join(" -> ")}`);
@@ -117,14 +131,15 @@ function findLoops(edges: ReadonlyMap<string, string[]>): string[][] {
   return loops;
 }
 
-/** The project's own TypeScript files under `root`, by path relative to it, with their source. */
+/** The project's own TypeScript files (.ts, .tsx) under `root`, by path relative to it, with their source. */
 export function readSources(root: string): Map<string, string> {
   const sources = new Map<string, string>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (path.endsWith(".ts")) sources.set(path, readFileSync(join(root, path), "utf8"));
+      else if (path.endsWith(".ts") || path.endsWith(".tsx"))
+        sources.set(path, readFileSync(join(root, path), "utf8"));
     }
   };
   for (const dir of ROOTS) walk(dir);

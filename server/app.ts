@@ -8,6 +8,8 @@ import type { Deps } from "./context.ts";
 import { closeDeps, type ProcessDeps } from "./deps.ts";
 import { AppError } from "./errors/api-errors.ts";
 import { assertJsonDepth } from "./http/bounded-json.ts";
+import { consoleDir, registerConsoleFiles } from "./http/console/serve.ts";
+import { registerConsoleSession } from "./http/console/session.ts";
 import { failedRequest, sendRestError } from "./http/error-reply.ts";
 import { clientErrorHandler, registerHttpHygiene, requestId } from "./http/hygiene.ts";
 import { registerImageRoutes } from "./http/image-routes.ts";
@@ -118,6 +120,8 @@ export async function buildApp(deps: ProcessDeps): Promise<FastifyInstance> {
   });
 
   registerPages(app);
+  registerConsoleFiles(app, consoleDir(deps.config.CONSOLE_DIR));
+  registerConsoleSession(app, deps);
   app.get("/.well-known/jwks.json", (_req, reply) => {
     if (!deps.tokens.jwks) {
       return sendRestError(

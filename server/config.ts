@@ -124,6 +124,8 @@ const ZEnv = z.object({
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** Whether /docs keeps the bearer token in the browser's storage across reloads. */
   DOCS_PERSIST_AUTHORIZATION: onOff.default("off"),
+  /** The built admin console (scripts/build-console.ts); unset: dist/console/. */
+  CONSOLE_DIR: z.string().min(1).max(4096).optional(),
   CORS_ORIGINS: z
     .string()
     .default("")

@@ -44,6 +44,8 @@ const t = initTRPC
           httpStatus: shape.data.httpStatus,
           path: shape.data.path,
           ...(appError.issues && { issues: appError.issues }),
+          // Seconds until a RATE_LIMITED or busy call is worth trying again (REST: Retry-After).
+          ...(appError.retryAfter !== undefined && { retryAfter: appError.retryAfter }),
         },
       };
     },

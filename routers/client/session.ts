@@ -15,6 +15,12 @@ export type SessionOptions = {
   onTokens?: (tokens: TokenPair | undefined) => void;
   /** Defaults to the global `fetch`. */
   fetch?: Fetch;
+  /**
+   * How a spent pair is exchanged for a new one: `undefined` when the session is over. Defaults
+   * to `POST /api/auth/refresh` with the pair's refresh token. The admin console's refresh token
+   * is an HttpOnly cookie, so its pairs carry none and it refreshes at `/admin/auth/refresh`.
+   */
+  refresh?: (spent: TokenPair) => Promise<TokenPair | undefined>;
 };
 
 /** The caller's tokens, shared by the tRPC and REST clients made from it. */
@@ -52,21 +58,27 @@ export function createSession(options: SessionOptions): Session {
     options.onTokens?.(next);
   };
 
-  async function refresh(spent: TokenPair): Promise<string | undefined> {
+  async function exchange(spent: TokenPair): Promise<TokenPair | undefined> {
     const { data, error, response } = await auth.POST("/auth/refresh", {
       body: { refreshToken: spent.refreshToken },
     });
+    if (data) return data;
+    if (response.status === 401) return undefined;
+    throw new Error(`refreshing the session failed: HTTP ${response.status} ${error?.code ?? ""}`);
+  }
+
+  async function refresh(spent: TokenPair): Promise<string | undefined> {
+    let next: TokenPair | undefined;
+    try {
+      next = await (options.refresh ? options.refresh(spent) : exchange(spent));
+    } catch (error) {
+      if (tokens !== spent) return tokens?.accessToken;
+      throw error;
+    }
     // Signed in again or out meanwhile: that newer choice stands.
     if (tokens !== spent) return tokens?.accessToken;
-    if (data) {
-      use(data);
-      return data.accessToken;
-    }
-    if (response.status === 401) {
-      use(undefined);
-      return undefined;
-    }
-    throw new Error(`refreshing the session failed: HTTP ${response.status} ${error?.code ?? ""}`);
+    use(next);
+    return next?.accessToken;
   }
 
   return {

@@ -102,7 +102,8 @@ export async function loadKeyring(config: KeyringConfig): Promise<Keyring> {
  * CryptoKey on every sign and verify, which costs more than the HMAC itself.
  */
 const hmacKey = (secret: Uint8Array) =>
-  crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, [
+  // A copy in an ArrayBuffer of its own: what WebCrypto's types (Node's and the DOM's) accept.
+  crypto.subtle.importKey("raw", new Uint8Array(secret), { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
     "verify",
   ]);

@@ -134,3 +134,42 @@ describe("a session shared by the tRPC and REST clients", () => {
     expect(refreshes()).toBe(0);
   });
 });
+
+describe("a session with its own way to refresh (the admin console's cookie)", () => {
+  it("calls it once for calls refused together, and ends when it answers undefined", async () => {
+    const user = await t.createUser();
+    let spentSeen: TokenPair | undefined;
+    let calls = 0;
+    let answer: "renew" | "end" = "renew";
+    const session = createSession({
+      baseUrl,
+      tokens: await t.login(user),
+      refresh: async (spent) => {
+        calls += 1;
+        spentSeen = spent;
+        if (answer === "end") return undefined;
+        const now = await t.db
+          .selectFrom("users")
+          .selectAll()
+          .where("id", "=", user.id)
+          .executeTakeFirstOrThrow();
+        return t.login(now);
+      },
+    });
+    const trpc = createTrpcClient(session);
+    const first = session.tokens;
+    // Every access token of the account stops working; only the refresh gives a new one.
+    await t.db.updateTable("users").set({ token_version: 99 }).where("id", "=", user.id).execute();
+    const ids = await Promise.all(Array.from({ length: 6 }, () => trpc.users.me.query()));
+    expect(ids.map((me) => me.id)).toEqual(Array(6).fill(user.id));
+    expect(calls).toBe(1);
+    expect(spentSeen).toBe(first);
+
+    answer = "end";
+    await t.db.updateTable("users").set({ token_version: 100 }).where("id", "=", user.id).execute();
+    const refused = await trpc.users.me.query().catch(trpcCode);
+    expect(refused).toBe("UNAUTHENTICATED");
+    expect(calls).toBe(2);
+    expect(session.tokens).toBeUndefined();
+  });
+});

@@ -87,6 +87,17 @@ describe("the production build (npm start)", () => {
     expect((await fetch(`${baseUrl}/pages/pages.css`)).status).toBe(200);
   });
 
+  it("serves the admin console it built into dist/console", async () => {
+    const page = await fetch(`${baseUrl}/admin`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const script = /\/admin\/assets\/main-[A-Z0-9]+\.js/.exec(html)?.[0];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${baseUrl}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+  });
+
   it("checks passwords in the built worker thread", async () => {
     const signup = (password: string) =>
       fetch(`${baseUrl}/api/users/signup`, {

@@ -54,6 +54,28 @@ describe("scripts/check-layers.ts", () => {
     ]);
   });
 
+  it("lets the admin console (browser code, .tsx too) import only itself and the client entry", () => {
+    expect(
+      check({
+        "server/console/app.tsx": [
+          'import { trpc } from "./api.ts";',
+          'import { AppError } from "../errors/api-errors.ts";',
+          'import { createSession } from "../../routers/client/session.ts";',
+        ].join("\n"),
+        "server/console/api.ts":
+          'import { createTrpcClient } from "../../routers/client/index.ts";',
+        "routers/client/index.ts": "",
+        "routers/client/session.ts": "",
+        "server/errors/api-errors.ts": "",
+        "scripts/build.ts": 'import "../server/console/app.tsx";',
+      }),
+    ).toEqual([
+      "server/console/app.tsx -> server/errors/api-errors.ts: the console reaches the service through routers/client/index.ts only",
+      "server/console/app.tsx -> routers/client/session.ts: the console reaches the service through routers/client/index.ts only",
+      "scripts/build.ts -> server/console/app.tsx: things people run may not import the admin console above it",
+    ]);
+  });
+
   it("passes imports of the same layer and of those below", () => {
     expect(
       check({
