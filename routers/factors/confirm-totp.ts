@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { revokeSession } from "../../db/sessions.ts";
+import { issueRecoveryCodes } from "../../server/auth/second-factor/recovery-factor.ts";
+import { checkTotpCode } from "../../server/auth/second-factor/totp-factor.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { enrolmentProcedure } from "../../server/trpc.ts";
+import { ZFactorCode } from "../auth/second-factor-schema.ts";
+import { ZRecoveryCodes } from "./factor-schema.ts";
+
+export const confirmTotpRoute = enrolmentProcedure
+  .meta({
+    openapi: {
+      method: "POST",
+      path: "/users/me/factors/totp/confirm",
+      tags: ["factors"],
+      summary:
+        "Confirm the authenticator app with its first code: from now on sign-in asks for a code; answers ten recovery codes, shown this once",
+    },
+    errors: ["INVALID_SECOND_FACTOR", "CONFLICT"],
+  })
+  .input(z.strictObject({ code: ZFactorCode }))
+  .output(ZRecoveryCodes)
+  .mutation(async ({ ctx, input }) => {
+    if (!(await checkTotpCode(ctx, ctx.user.id, input.code, true))) {
+      throw new AppError(
+        "INVALID_SECOND_FACTOR",
+        "The code is incorrect or expired, or no enrolment is pending",
+      );
+    }
+    const recoveryCodes = await issueRecoveryCodes(ctx, ctx.db, ctx.user.id);
+    // An enrolment-only session has done its work: the admin signs in again, with the code.
+    if (ctx.user.enrolmentOnly) await revokeSession(ctx.db, ctx.user.sessionId, ctx.user.id);
+    return { recoveryCodes };
+  });
