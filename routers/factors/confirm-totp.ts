@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { revokeSession } from "../../db/sessions.ts";
+import { findTotp } from "../../db/totp-factors.ts";
 import { issueRecoveryCodes } from "../../server/auth/second-factor/recovery-factor.ts";
 import { checkTotpCode } from "../../server/auth/second-factor/totp-factor.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
@@ -21,11 +22,15 @@ export const confirmTotpRoute = enrolmentProcedure
   .input(z.strictObject({ code: ZFactorCode }))
   .output(ZRecoveryCodes)
   .mutation(async ({ ctx, input }) => {
-    if (!(await checkTotpCode(ctx, ctx.user.id, input.code, true))) {
+    const pending = await findTotp(ctx.db, ctx.user.id);
+    if (!pending || pending.confirmed_at !== null) {
       throw new AppError(
-        "INVALID_SECOND_FACTOR",
-        "The code is incorrect or expired, or no enrolment is pending",
+        "CONFLICT",
+        "No enrolment is pending: start one with POST /users/me/factors/totp",
       );
+    }
+    if (!(await checkTotpCode(ctx, ctx.user.id, input.code, true))) {
+      throw new AppError("INVALID_SECOND_FACTOR", "The code is incorrect or expired");
     }
     const recoveryCodes = await issueRecoveryCodes(ctx, ctx.db, ctx.user.id);
     // An enrolment-only session has done its work: the admin signs in again, with the code.
