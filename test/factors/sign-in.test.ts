@@ -24,6 +24,18 @@ async function challengeFor(email: string): Promise<string> {
   return res.json().challenge;
 }
 
+const liveSessions = async (userId: number) =>
+  Number(
+    (
+      await t.db
+        .selectFrom("sessions")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+
 /** A code that is not the app's current one (nor its neighbours'). */
 const wrongCode = (app: { code: (steps?: number) => string }) => {
   const near = new Set([app.code(-1), app.code(), app.code(1)]);
@@ -138,6 +150,26 @@ describe("POST /api/auth/token for a user with a second factor", () => {
       );
       const statuses = answers.map((res) => res.statusCode).sort();
       expect(statuses).toEqual([200, 401]);
+    }
+  });
+
+  it("one challenge raced by four right answers (a TOTP code, three recovery codes): one session, in each of 3 rounds", async () => {
+    const user = await t.createUser();
+    const { app, recoveryCodes } = await enrolTotp(t, user);
+    for (let round = 0; round < 3; round++) {
+      await forgetUsedSteps(t, user.id);
+      const challenge = await challengeFor(user.email);
+      const sessionsBefore = await liveSessions(user.id);
+      const proofs = [
+        { factor: "totp", code: app.code() },
+        ...recoveryCodes.slice(round * 3, round * 3 + 3).map((code) => ({
+          factor: "recovery_code",
+          code,
+        })),
+      ];
+      const answers = await Promise.all(proofs.map((proof) => secondStep({ challenge, ...proof })));
+      expect(answers.filter((res) => res.statusCode === 200)).toHaveLength(1);
+      expect(await liveSessions(user.id)).toBe(sessionsBefore + 1);
     }
   });
 
