@@ -49,11 +49,13 @@ export const tokenRoute = publicProcedure
       await guard.failed();
       throw invalidCredentials();
     }
-    await guard.succeeded();
+    const factors = await listFactorKinds(ctx.db, user.id);
+    // Half a sign-in clears no failures: else a guesser holding the password would wipe the
+    // address's count of wrong codes with each new challenge.
+    await (factors.length > 0 ? guard.released() : guard.succeeded());
     if (needsRehash(user.password_hash)) {
       await updateUser(ctx.db, user.id, { password_hash: await ctx.hashing.hash(password) });
     }
-    const factors = await listFactorKinds(ctx.db, user.id);
     if (factors.length > 0) return issueSignInChallenge(ctx, user.id, factors);
     if (ctx.config.REQUIRE_SECOND_FACTOR_FOR_ADMINS === "on" && isAdmin(user)) {
       return {

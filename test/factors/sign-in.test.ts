@@ -310,6 +310,34 @@ describe("wrong codes share the login lock's budget", () => {
     expect(elsewhere.json().secondFactorRequired).toBe(true);
   }, 30_000);
 
+  it("a right password does not wipe the address's count of wrong codes (only a whole sign-in does)", async () => {
+    const user = await locked.createUser();
+    const { app } = await enrolTotp(locked, user);
+    const ip = "10.7.7.7";
+    const challengeFrom = async () =>
+      (
+        await locked.app.inject({
+          method: "POST",
+          url: "/api/auth/token",
+          payload: { email: user.email, password: PASSWORD },
+          remoteAddress: ip,
+        })
+      ).json().challenge as string;
+    const first = await challengeFrom();
+    for (let i = 0; i < 2; i++) {
+      await stepTo({ challenge: first, factor: "totp", code: wrongCode(app) }, ip);
+    }
+    // The password again, right: a new challenge, and the two wrong codes still count.
+    const second = await challengeFrom();
+    expect(second).toBeTruthy();
+    await stepTo({ challenge: second, factor: "totp", code: wrongCode(app) }, ip);
+    expectError(
+      await stepTo({ challenge: second, factor: "totp", code: app.code() }, ip),
+      401,
+      "INVALID_SECOND_FACTOR",
+    );
+  }, 30_000);
+
   it("wrong codes from many addresses add up to the account lock", async () => {
     const user = await locked.createUser();
     const { app } = await enrolTotp(locked, user);
