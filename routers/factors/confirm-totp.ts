@@ -3,6 +3,7 @@ import { revokeSession } from "../../db/sessions.ts";
 import { findTotp } from "../../db/totp-factors.ts";
 import { issueRecoveryCodes } from "../../server/auth/second-factor/recovery-factor.ts";
 import { checkTotpCode } from "../../server/auth/second-factor/totp-factor.ts";
+import { requireRecentAuth } from "../../server/auth/step-up.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { enrolmentProcedure } from "../../server/trpc.ts";
 import { ZFactorCode } from "../auth/second-factor-schema.ts";
@@ -15,13 +16,16 @@ export const confirmTotpRoute = enrolmentProcedure
       path: "/users/me/factors/totp/confirm",
       tags: ["factors"],
       summary:
-        "Confirm the authenticator app with its first code: from now on sign-in asks for a code; answers ten recovery codes, shown this once",
+        "Confirm the authenticator app with its first code (needs a recent sign-in: STEP_UP_REQUIRED): from now on sign-in asks for a code; answers ten recovery codes, shown this once",
     },
-    errors: ["INVALID_SECOND_FACTOR", "CONFLICT"],
+    errors: ["INVALID_SECOND_FACTOR", "STEP_UP_REQUIRED", "CONFLICT"],
   })
   .input(z.strictObject({ code: ZFactorCode }))
   .output(ZRecoveryCodes)
   .mutation(async ({ ctx, input }) => {
+    // A stolen access token alone must not put a stranger's authenticator on the account (and
+    // lock its owner out of signing in): the factor takes effect only after a recent sign-in.
+    requireRecentAuth(ctx);
     const pending = await findTotp(ctx.db, ctx.user.id);
     if (!pending || pending.confirmed_at !== null) {
       throw new AppError(

@@ -5,7 +5,7 @@ import type { Caller } from "../../server/auth/authenticate.ts";
 import { requireRecentAuth } from "../../server/auth/step-up.ts";
 import { createContext } from "../../server/context.ts";
 import { expectError } from "../helpers/expect-error.ts";
-import { enrolTotp } from "../helpers/second-factor.ts";
+import { authenticator, enrolTotp } from "../helpers/second-factor.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -141,6 +141,28 @@ describe("step-up refusals and success", () => {
     expect(signIn.json().refreshToken).toBeTruthy();
     expectError(await removeTotp(fresh), 404, "NOT_FOUND");
     expectError(await regenerate(fresh), 409, "CONFLICT");
+  });
+
+  it("confirming an authenticator needs a recent sign-in too (a stolen token cannot add one)", async () => {
+    const user = await t.createUser();
+    const old = await agedSession(user);
+    const started = await t.app.inject({
+      method: "POST",
+      url: "/api/users/me/factors/totp",
+      headers: bearer(old.accessToken),
+    });
+    expect(started.statusCode).toBe(201);
+    const phone = authenticator(started.json().otpauthUri);
+    const confirm = (accessToken: string) =>
+      t.app.inject({
+        method: "POST",
+        url: "/api/users/me/factors/totp/confirm",
+        headers: bearer(accessToken),
+        payload: { code: phone.code() },
+      });
+    expectError(await confirm(old.accessToken), 403, "STEP_UP_REQUIRED");
+    const stepped = await stepUp(old.accessToken, { password: PASSWORD });
+    expect((await confirm(stepped.json().accessToken)).statusCode).toBe(200);
   });
 
   it("regenerated codes replace the old ones", async () => {
