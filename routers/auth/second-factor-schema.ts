@@ -6,9 +6,6 @@ export const ZFactorKind = z
   .enum(FACTOR_KINDS)
   .meta({ description: "A kind of second factor", example: "totp" });
 
-/** A TOTP code (6 digits) or a recovery code (`xxxxx-xxxxx`, case, spaces and hyphens ignored). */
-export const ZFactorCode = z.string().trim().min(1).max(64);
-
 export const ZSecondFactorChallenge = z
   .object({
     secondFactorRequired: z.literal(true),

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { completeSignInChallenge } from "../../server/auth/second-factor/sign-in-challenge.ts";
 import { startSession } from "../../server/auth/sessions.ts";
 import { publicProcedure } from "../../server/trpc.ts";
-import { ZFactorCode, ZFactorKind } from "./second-factor-schema.ts";
+import { ZFactorCode } from "../shared-schema.ts";
+import { ZFactorKind } from "./second-factor-schema.ts";
 import { ZTokenPair } from "./token-schema.ts";
 
 export const secondFactorRoute = publicProcedure

@@ -5,8 +5,8 @@ import { listFactorKinds } from "../../server/auth/second-factor/registry.ts";
 import { renewAuthentication } from "../../server/auth/sessions.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { ZPassword } from "../shared-schema.ts";
-import { ZAccessToken, ZFactorCode, ZFactorKind } from "./second-factor-schema.ts";
+import { ZFactorCode, ZPassword } from "../shared-schema.ts";
+import { ZAccessToken, ZFactorKind } from "./second-factor-schema.ts";
 
 const ZStepUpInput = z
   .strictObject({

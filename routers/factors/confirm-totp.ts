@@ -6,7 +6,7 @@ import { checkTotpCode } from "../../server/auth/second-factor/totp-factor.ts";
 import { requireRecentAuth } from "../../server/auth/step-up.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { enrolmentProcedure } from "../../server/trpc.ts";
-import { ZFactorCode } from "../auth/second-factor-schema.ts";
+import { ZFactorCode } from "../shared-schema.ts";
 import { ZRecoveryCodes } from "./factor-schema.ts";
 
 export const confirmTotpRoute = enrolmentProcedure
