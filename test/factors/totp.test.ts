@@ -175,6 +175,12 @@ describe("verification through the service", () => {
       expect(await check(2)).toBe(false);
       expect(await check(1)).toBe(true);
       expect(await check(1)).toBe(false);
+      // Typed as the app shows it, with a space in the middle.
+      await forgetUsedSteps(t, user.id);
+      const shown = app.codeAt(now);
+      expect(await checkTotpCode(ctx, user.id, `${shown.slice(0, 3)} ${shown.slice(3)}`)).toBe(
+        true,
+      );
     });
   });
 

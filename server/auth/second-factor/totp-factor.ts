@@ -41,7 +41,8 @@ export async function checkTotpCode(
   const secret = open(ctx.tokens.factorKey, boxContext(userId), row.secret_ciphertext);
   // A secret sealed under another key (the signing key was replaced) cannot be checked.
   if (!secret) return false;
-  const step = matchingStep(secret, code, Date.now());
+  // Apps show "123 456": the space is not part of the code.
+  const step = matchingStep(secret, code.replace(/\s/g, ""), Date.now());
   if (step === undefined) return false;
   return spendTotpStep(ctx.db, userId, step, confirming);
 }
