@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectError, SECRETS } from "../helpers/expect-error.ts";
-import { authenticator, enrolTotp } from "../helpers/second-factor.ts";
+import { authenticator, awayFromStepEdge, enrolTotp } from "../helpers/second-factor.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -170,6 +170,7 @@ describe("REQUIRE_SECOND_FACTOR_FOR_ADMINS=on", () => {
     });
     expect(started.statusCode).toBe(201);
     const app = authenticator(started.json().otpauthUri);
+    await awayFromStepEdge();
     const confirmed = await strict.app.inject({
       method: "POST",
       url: "/api/users/me/factors/totp/confirm",

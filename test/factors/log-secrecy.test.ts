@@ -47,7 +47,7 @@ describe("second-factor secrets in the logs", () => {
         method: "POST",
         url: "/trpc/factors.confirmTotp",
         headers: auth,
-        payload: { code: phone.code(-1) },
+        payload: { code: phone.code() },
       });
       const recoveryCodes: string[] = confirmed.json().result.data.recoveryCodes;
       const signIn = await app.inject({

@@ -11,6 +11,15 @@ export const STEP_MS = 30_000;
 /** The middle of the current 30-second step: a moment a code cannot cross a step boundary from. */
 export const midStep = (now = Date.now()) => Math.floor(now / STEP_MS) * STEP_MS + STEP_MS / 2;
 
+/**
+ * Waits, when the current step ends within a second, until the next one has begun: a code made
+ * for "the step before now" then still is that when the service checks it.
+ */
+export async function awayFromStepEdge(): Promise<void> {
+  const left = STEP_MS - (Date.now() % STEP_MS);
+  if (left < 1000) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}
+
 /** Runs `fn` with Date (only) frozen at `ms`; timers and the database's clock run on. */
 export async function atTime<T>(ms: number, fn: () => Promise<T>): Promise<T> {
   vi.useFakeTimers({ now: ms, toFake: ["Date"] });
@@ -37,14 +46,16 @@ export function authenticator(otpauthUri: string) {
 /**
  * Enrols and confirms TOTP for the user through the procedures (its first code spends the step
  * before the current one, so the current step's code is still unused). Returns the app, the
- * secret as shown and the recovery codes.
+ * secret as shown, the code that confirmed it and the recovery codes.
  */
 export async function enrolTotp(t: TestApp, user: UserRow) {
   const api = await t.callerFor(user);
   const enrolment = await api.factors.enrolTotp();
   const app = authenticator(enrolment.otpauthUri);
-  const { recoveryCodes } = await api.factors.confirmTotp({ code: app.code(-1) });
-  return { ...enrolment, app, recoveryCodes };
+  await awayFromStepEdge();
+  const firstCode = app.code(-1);
+  const { recoveryCodes } = await api.factors.confirmTotp({ code: firstCode });
+  return { ...enrolment, app, recoveryCodes, firstCode };
 }
 
 /** Lets the user's TOTP accept any step again (between rounds of a race on one code). */

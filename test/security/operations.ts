@@ -16,7 +16,7 @@ import { createContext } from "../../server/context.ts";
 import { procedureSchemas, proceduresOf } from "../../server/http/trpc-wire.ts";
 import type { Meta } from "../../server/trpc.ts";
 import { imagePart, makeImage } from "../helpers/image-fixtures.ts";
-import { authenticator } from "../helpers/second-factor.ts";
+import { authenticator, awayFromStepEdge } from "../helpers/second-factor.ts";
 import { PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -231,6 +231,7 @@ async function signInChallenge(app: TestApp): Promise<{ challenge: string; totpC
   const enrolment = await startTotpEnrolment(ctx, user);
   if (!enrolment) throw new Error("a new user has no TOTP yet");
   const phone = authenticator(enrolment.otpauthUri);
+  await awayFromStepEdge();
   if (!(await checkTotpCode(ctx, user.id, phone.code(-1), true))) throw new Error("not confirmed");
   const { challenge } = await issueSignInChallenge(ctx, user.id, ["totp"]);
   return { challenge, totpCode: phone.code() };
