@@ -52,6 +52,8 @@ export type SessionsTable = {
   last_used_at: Timestamp;
   expires_at: ColumnType<Date, Date | string, Date | string>;
   revoked_at: NullableTimestamp;
+  /** When the user last proved who they are in this session (sign-in or step-up): `auth_time`. */
+  authenticated_at: Timestamp;
 };
 
 export type RefreshTokensTable = {
@@ -144,6 +146,38 @@ export type LiveUserCountsTable = {
   users: number;
 };
 
+export type TotpFactorsTable = {
+  user_id: number;
+  /** The secret, encrypted by server/auth/second-factor/secret-box.ts; never leaves the service. */
+  secret_ciphertext: string;
+  /** Null until the first valid code confirms the enrolment. */
+  confirmed_at: NullableTimestamp;
+  /** The last 30-second step whose code was accepted: no code of it or before is accepted again. */
+  last_used_step: number | null;
+  last_used_at: NullableTimestamp;
+  created_at: Timestamp;
+};
+
+export type RecoveryCodesTable = {
+  id: Generated<number>;
+  user_id: number;
+  /** A keyed hash of the code; the code itself is shown once. */
+  code_hash: string;
+  created_at: Timestamp;
+  used_at: NullableTimestamp;
+};
+
+/** Between a right password and its second factor: single use, short-lived, few attempts. */
+export type SecondFactorChallengesTable = {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  used_at: NullableTimestamp;
+};
+
 export type Database = {
   users: UsersTable;
   sessions: SessionsTable;
@@ -156,6 +190,9 @@ export type Database = {
   rate_limits: RateLimitsTable;
   audit_log: AuditLogTable;
   live_user_counts: LiveUserCountsTable;
+  totp_factors: TotpFactorsTable;
+  recovery_codes: RecoveryCodesTable;
+  second_factor_challenges: SecondFactorChallengesTable;
 };
 
 export type NewUser = Insertable<UsersTable>;

@@ -15,7 +15,7 @@ export async function createLoginSession(
     ttlSeconds: number;
     refreshTokenHash: string;
   },
-): Promise<number> {
+): Promise<{ id: number; authenticatedAt: Date }> {
   const row = await db
     .with("session", (q) =>
       q
@@ -26,7 +26,7 @@ export async function createLoginSession(
           ip: login.ip,
           expires_at: sql`now() + make_interval(secs => ${login.ttlSeconds})`,
         })
-        .returning("id"),
+        .returning(["id", "authenticated_at"]),
     )
     .with("token", (q) =>
       q
@@ -42,9 +42,9 @@ export async function createLoginSession(
       q.updateTable("users").set({ last_login_at: sql`now()` }).where("id", "=", login.userId),
     )
     .selectFrom("session")
-    .select("id")
+    .select(["id", "authenticated_at"])
     .executeTakeFirstOrThrow();
-  return row.id;
+  return { id: row.id, authenticatedAt: row.authenticated_at };
 }
 
 export const addRefreshToken = (db: Kysely<Database>, sessionId: number, tokenHash: string) =>
@@ -62,6 +62,7 @@ export const findRefreshToken = (db: Kysely<Database>, tokenHash: string) =>
       "r.session_id",
       "r.spent_at",
       "s.user_id",
+      "s.authenticated_at",
       sql<boolean>`s.revoked_at is null and s.expires_at > now()`.as("session_active"),
     ])
     .where("r.token_hash", "=", tokenHash)
@@ -102,6 +103,23 @@ export async function isFreshlyRotated(
     .where("s.expires_at", ">", sql<Date>`now()`)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** Records a fresh proof of identity in a live session (step-up); its new time, or undefined. */
+export async function markSessionAuthenticated(
+  db: Kysely<Database>,
+  sessionId: number,
+  userId: number,
+): Promise<Date | undefined> {
+  const row = await db
+    .updateTable("sessions")
+    .set({ authenticated_at: sql`now()` })
+    .where("id", "=", sessionId)
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .returning("authenticated_at")
+    .executeTakeFirst();
+  return row?.authenticated_at;
 }
 
 export const touchSession = (db: Kysely<Database>, sessionId: number) =>

@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from "../server/trpc.ts";
 import { auditRouter } from "./audit/router.ts";
 import { authRouter } from "./auth/router.ts";
+import { factorsRouter } from "./factors/router.ts";
 import { imagesRouter } from "./images/router.ts";
 import { organizationsRouter } from "./organizations/router.ts";
 import { usersRouter } from "./users/router.ts";
@@ -10,6 +11,7 @@ export const appRouter = router({
   users: usersRouter,
   organizations: organizationsRouter,
   audit: auditRouter,
+  factors: factorsRouter,
   images: imagesRouter,
 });
 

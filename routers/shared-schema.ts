@@ -30,6 +30,9 @@ export const ZEmail = z
 /** Bounded here; the password policy (length in code points, strength) runs in the procedure. */
 export const ZPassword = z.string().min(1).max(1024);
 
+/** A TOTP code (6 digits) or a recovery code (`xxxxx-xxxxx`, case, spaces and hyphens ignored). */
+export const ZFactorCode = z.string().trim().min(1).max(64);
+
 /** The `token` query parameter of an emailed link, as the frontend passes it on. */
 export const ZLinkToken = z
   .string()

@@ -6,6 +6,7 @@
 
 import { migrateToLatest, openDatabase } from "../db/open.ts";
 import { findUserByEmail, insertUser } from "../db/users.ts";
+import { isTokenPair } from "../routers/client/session.ts";
 import { createCaller } from "../routers/router.ts";
 import { hashNewPassword } from "../server/accounts/accounts.ts";
 import { ensureFirstAdmin } from "../server/accounts/first-admin.ts";
@@ -108,10 +109,11 @@ try {
 
   // The rest as the AppAdmin, through the procedures.
   const anonymous = createCaller(createContext(deps));
-  const { accessToken } = await anonymous.auth.token({
-    email: ADMIN_EMAIL,
-    password: DEMO_PASSWORD,
-  });
+  const signedIn = await anonymous.auth.token({ email: ADMIN_EMAIL, password: DEMO_PASSWORD });
+  if (!isTokenPair(signedIn)) {
+    throw new Error(`${ADMIN_EMAIL} has a second factor (or must enrol one): cannot seed as them`);
+  }
+  const { accessToken } = signedIn;
   const api = createCaller(createContext(deps, { authorization: `Bearer ${accessToken}` }));
 
   console.log("organizations");

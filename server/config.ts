@@ -111,6 +111,12 @@ const ZEnv = z.object({
   LOGIN_LIMIT_PER_IP: z.coerce.number().int().min(1).default(100),
   LOGIN_LOCK_AFTER_FAILURES: z.coerce.number().int().min(2).default(10),
   LOGIN_ACCOUNT_LOCK_AFTER_FAILURES: z.coerce.number().int().min(2).default(100),
+  /** How recent a sign-in (or step-up) must be for sensitive changes (STEP_UP_REQUIRED). */
+  STEP_UP_SECONDS: z.coerce.number().int().min(30).max(86_400).default(300),
+  /** How long the challenge between a right password and its second factor lives. */
+  SECOND_FACTOR_CHALLENGE_SECONDS: z.coerce.number().int().min(30).max(1800).default(300),
+  /** `on`: an Admin or AppAdmin without a second factor may only enrol one when signing in. */
+  REQUIRE_SECOND_FACTOR_FOR_ADMINS: onOff.default("off"),
   PASSWORD_LIMIT_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   RESET_LIMIT_PER_IP: z.coerce.number().int().min(1).default(10),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),

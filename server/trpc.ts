@@ -3,7 +3,7 @@ import type { OpenApiMeta } from "trpc-to-openapi";
 import type { Role } from "../db/database.ts";
 import { authenticate, type Caller } from "./auth/authenticate.ts";
 import type { Context } from "./context.ts";
-import { API_ERRORS, type ApiErrorCode, toAppError } from "./errors/api-errors.ts";
+import { API_ERRORS, type ApiErrorCode, AppError, toAppError } from "./errors/api-errors.ts";
 import { requireRole } from "./permissions/permissions.ts";
 
 /**
@@ -76,10 +76,11 @@ export const publicProcedure = t.procedure.use(({ next }) => asAppErrors(() => n
  * Needs a valid bearer token (and at least `role`); narrows `ctx.user` to the caller as stored
  * now. One middleware does it all, errors included: each level costs every request.
  */
-const callerProcedure = (role?: Role) =>
+const callerProcedure = (role?: Role, allowEnrolmentOnly = false) =>
   t.procedure.use(({ ctx, next, type }) =>
     asAppErrors(async () => {
       const user: Caller = await authenticate(ctx);
+      if (user.enrolmentOnly && !allowEnrolmentOnly) throw enrolmentRequired();
       if (role) requireRole(user, role);
       if (!ctx.reads.enabled) return next({ ctx: { user } });
       if (type !== "query") {
@@ -100,7 +101,19 @@ const callerProcedure = (role?: Role) =>
 
 const failedOnServer = (error: unknown) => API_ERRORS[toAppError(error).apiCode].status >= 500;
 
+const enrolmentRequired = () =>
+  new AppError(
+    "SECOND_FACTOR_ENROLMENT_REQUIRED",
+    "Enrol a second factor first: this token only allows POST /api/users/me/factors/totp and its confirmation",
+  );
+
 export const authedProcedure = callerProcedure();
+
+/**
+ * Like authedProcedure, and also open to a token good only for enrolling a second factor
+ * (REQUIRE_SECOND_FACTOR_FOR_ADMINS): the enrolment procedures only.
+ */
+export const enrolmentProcedure = callerProcedure(undefined, true);
 
 /** Admin or AppAdmin; others get 403 UNAUTHORIZED before anything else is looked at. */
 export const adminProcedure = callerProcedure("Admin");

@@ -5,10 +5,14 @@ import { logoutAllRoute } from "./logout-all.ts";
 import { passwordResetRoute } from "./password-reset.ts";
 import { passwordResetConfirmRoute } from "./password-reset-confirm.ts";
 import { refreshRoute } from "./refresh.ts";
+import { secondFactorRoute } from "./second-factor.ts";
+import { stepUpRoute } from "./step-up.ts";
 import { tokenRoute } from "./token.ts";
 
 export const authRouter = router({
   token: tokenRoute,
+  secondFactor: secondFactorRoute,
+  stepUp: stepUpRoute,
   refresh: refreshRoute,
   logout: logoutRoute,
   logoutAll: logoutAllRoute,

@@ -8,6 +8,7 @@ export { createRestClient } from "./rest.ts";
 export {
   createSession,
   type Fetch,
+  isTokenPair,
   type Session,
   type SessionOptions,
   type TokenPair,

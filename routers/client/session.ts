@@ -3,6 +3,13 @@ import type { components, paths } from "../../scripts/generated/openapi-types.ts
 
 export type TokenPair = components["schemas"]["TokenPair"];
 
+/**
+ * Whether a sign-in's answer (`auth.token`, `POST /api/auth/token`) is the token pair, rather
+ * than a second-factor challenge (`secondFactorRequired`) or an enrolment-only token
+ * (`secondFactorEnrolmentRequired`).
+ */
+export const isTokenPair = (answer: object): answer is TokenPair => "refreshToken" in answer;
+
 /** What the clients send through: the global `fetch` unless told otherwise. */
 export type Fetch = typeof fetch;
 

@@ -1,6 +1,7 @@
 // Access tokens minted by the bench itself, exactly as server/auth/tokens.ts signs them (HS256,
 // typ at+jwt, kid = first 16 characters of base64url(sha256(secret)), iss/aud/sub/jti/iat/exp,
-// sid = session id, ver = users.token_version), with the fixed secret the bench gives the service.
+// sid = session id, ver = users.token_version, auth_time = now), with the fixed secret the bench
+// gives the service.
 
 import { createHash, createSecretKey, randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
@@ -28,7 +29,8 @@ export async function mintAccessToken(
   ttlSeconds = BENCH_TOKEN_TTL,
 ): Promise<string> {
   const bytes = new TextEncoder().encode(secret);
-  return new SignJWT({ sid: subject.sessionId, ver: subject.tokenVersion })
+  const authTime = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sid: subject.sessionId, ver: subject.tokenVersion, auth_time: authTime })
     .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: keyId(secret) })
     .setIssuer(BENCH_ISSUER)
     .setAudience(BENCH_AUDIENCE)

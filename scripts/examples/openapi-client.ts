@@ -5,7 +5,12 @@
 //   API_URL=http://localhost:3000 npx tsx scripts/examples/openapi-client.ts
 // Exits non-zero when a call fails.
 import { randomBytes } from "node:crypto";
-import { type components, createRestClient, createSession } from "../../routers/client/index.ts";
+import {
+  type components,
+  createRestClient,
+  createSession,
+  isTokenPair,
+} from "../../routers/client/index.ts";
 
 type ApiError = components["schemas"]["Error"];
 
@@ -39,6 +44,8 @@ async function main() {
     await api.POST("/auth/token", { body: { email, password } }),
     "POST /auth/token",
   );
+  // (A user with a second factor gets a challenge instead, for POST /auth/token/second-factor.)
+  if (!isTokenPair(tokens)) throw new Error("this new user has no second factor");
   session.use(tokens);
   console.log(`logged in; ${tokens.tokenType} token for ${tokens.expiresIn} s`);
 

@@ -5,7 +5,7 @@
 // Exits non-zero when a call fails.
 import { randomBytes } from "node:crypto";
 import { TRPCClientError } from "@trpc/client";
-import { createSession, createTrpcClient } from "../../routers/client/index.ts";
+import { createSession, createTrpcClient, isTokenPair } from "../../routers/client/index.ts";
 
 // The session holds the tokens (none yet) and refreshes them when the service refuses one.
 const session = createSession({ baseUrl: process.env.API_URL ?? "http://localhost:3000" });
@@ -25,7 +25,9 @@ async function main() {
   console.log(`signed up ${created.email} as user ${created.id} (status ${created.status})`);
 
   // auth.token: log in; from now on every call carries the session's access token.
+  // (A user with a second factor gets a challenge instead, for auth.secondFactor: not this one.)
   const tokens = await api.auth.token.mutate({ email, password });
+  if (!isTokenPair(tokens)) throw new Error("this new user has no second factor");
   session.use(tokens);
   console.log(`logged in; the access token lasts ${tokens.expiresIn} s`);
 

@@ -11,6 +11,10 @@ export type Caller = {
   email: string;
   username: string;
   sessionId: number;
+  /** The access token's `auth_time` (seconds since the epoch): see step-up.ts. */
+  authTime: number;
+  /** The token only allows enrolling a second factor (server/trpc.ts enrolmentProcedure). */
+  enrolmentOnly: boolean;
 };
 
 // The scheme name is case-insensitive (RFC 9110 §11.1).
@@ -48,5 +52,7 @@ export async function authenticate(ctx: Context): Promise<Caller> {
     email: state.email,
     username: state.username,
     sessionId: subject.sessionId,
+    authTime: subject.authTime,
+    enrolmentOnly: subject.enrolmentOnly,
   };
 }

@@ -17,12 +17,19 @@ export type PasswordAttempt = {
   failed: () => Promise<void>;
   /** The password was right: clears this address's failures and takes the attempt back. */
   succeeded: () => Promise<void>;
+  /**
+   * The password was right but the sign-in is not complete (a second factor follows): takes this
+   * attempt back and forgets nothing, so wrong codes counted before still count. Only a whole
+   * sign-in (`succeeded` after the second factor) clears the address's failures.
+   */
+  released: () => Promise<void>;
 };
 
 const UNGUARDED: PasswordAttempt = {
   locked: false,
   failed: async () => {},
   succeeded: async () => {},
+  released: async () => {},
 };
 
 const failureKeys = (email: string, ip: string) => {
@@ -56,6 +63,10 @@ export async function reservePasswordAttempt(
     failed: () => sleep(delayAfter(overall, config.LOGIN_LOCK_AFTER_FAILURES)),
     async succeeded() {
       await limits.clear(keys.address);
+      await limits.unhit(keys.account);
+    },
+    async released() {
+      await limits.unhit(keys.address);
       await limits.unhit(keys.account);
     },
   };

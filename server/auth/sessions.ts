@@ -6,6 +6,7 @@ import {
   createLoginSession,
   findRefreshToken,
   isFreshlyRotated,
+  markSessionAuthenticated,
   revokeSession,
   revokeUserSessions,
   spendRefreshToken,
@@ -16,6 +17,7 @@ import type { Context } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
 import { mayAuthenticate } from "./authenticate.ts";
 import { hashToken, randomToken } from "./opaque-tokens.ts";
+import { authTimeOf } from "./tokens.ts";
 
 /**
  * Ends every access token issued so far and every session (but the one to keep), in the
@@ -30,12 +32,11 @@ export async function cutOffAccess(
   await bumpTokenVersion(tx, userId);
 }
 
-export type TokenPair = {
-  accessToken: string;
-  tokenType: "Bearer";
-  expiresIn: number;
-  refreshToken: string;
-};
+export type AccessTokenOnly = { accessToken: string; tokenType: "Bearer"; expiresIn: number };
+
+export type TokenPair = AccessTokenOnly & { refreshToken: string };
+
+type SessionUser = { id: number; token_version: number };
 
 const invalidRefresh = () => new AppError("UNAUTHENTICATED", "Invalid or expired refresh token");
 
@@ -43,12 +44,9 @@ const invalidRefresh = () => new AppError("UNAUTHENTICATED", "Invalid or expired
  * Starts a session (a refresh-token family) for a user who just proved who they are, and
  * records the login.
  */
-export async function startSession(
-  ctx: Context,
-  user: { id: number; token_version: number },
-): Promise<TokenPair> {
+export async function startSession(ctx: Context, user: SessionUser): Promise<TokenPair> {
   const refreshToken = randomToken();
-  const sessionId = await createLoginSession(ctx.db, {
+  const session = await createLoginSession(ctx.db, {
     userId: user.id,
     userAgent: ctx.request.userAgent,
     ip: ctx.request.ip,
@@ -58,7 +56,43 @@ export async function startSession(
   // Whatever was written for this user before (signup, verification, reset), the new session's
   // first reads see it: they stay on the primary until the replicas replayed it (any process).
   await ctx.reads.wrote(user.id);
-  return pair(ctx, user, sessionId, refreshToken);
+  const access = await accessToken(ctx, user, session.id, authTimeOf(session.authenticatedAt));
+  return { ...access, refreshToken };
+}
+
+/**
+ * A session good only for enrolling a second factor (REQUIRE_SECOND_FACTOR_FOR_ADMINS): one
+ * access token with the `enrol` claim, living ACCESS_TOKEN_TTL, and no refresh token (its
+ * session's only one is random and never shown), so it cannot outlive that token.
+ */
+export async function startEnrolmentSession(
+  ctx: Context,
+  user: SessionUser,
+): Promise<AccessTokenOnly> {
+  const session = await createLoginSession(ctx.db, {
+    userId: user.id,
+    userAgent: ctx.request.userAgent,
+    ip: ctx.request.ip,
+    ttlSeconds: ctx.config.ACCESS_TOKEN_TTL,
+    refreshTokenHash: hashToken(randomToken()),
+  });
+  return accessToken(ctx, user, session.id, authTimeOf(session.authenticatedAt), true);
+}
+
+/**
+ * Step-up: the caller proved who they are again in this session, so its `authenticated_at` moves
+ * to now (later refreshes keep it) and a new access token carries the new `auth_time`.
+ */
+export async function renewAuthentication(
+  ctx: Context,
+  caller: { id: number; sessionId: number },
+): Promise<AccessTokenOnly> {
+  const authenticatedAt = await markSessionAuthenticated(ctx.db, caller.sessionId, caller.id);
+  const user = await findUserById(ctx.db, caller.id);
+  if (!authenticatedAt || !user || !mayAuthenticate(user.status)) {
+    throw new AppError("UNAUTHENTICATED", "Invalid or expired access token");
+  }
+  return accessToken(ctx, user, caller.sessionId, authTimeOf(authenticatedAt));
 }
 
 /**
@@ -108,19 +142,23 @@ export async function rotateSession(ctx: Context, presented: string): Promise<To
     await revokeSession(ctx.db, found.session_id, found.user_id);
     throw invalidRefresh();
   }
-  return pair(ctx, user, found.session_id, refreshToken);
+  const access = await accessToken(ctx, user, found.session_id, authTimeOf(found.authenticated_at));
+  return { ...access, refreshToken };
 }
 
-async function pair(
+async function accessToken(
   ctx: Context,
-  user: { id: number; token_version: number },
+  user: SessionUser,
   sessionId: number,
-  refreshToken: string,
-): Promise<TokenPair> {
-  const { accessToken, expiresIn } = await ctx.tokens.signAccessToken({
+  authTime: number,
+  enrolmentOnly = false,
+): Promise<AccessTokenOnly> {
+  const signed = await ctx.tokens.signAccessToken({
     userId: user.id,
     tokenVersion: user.token_version,
     sessionId,
+    authTime,
+    enrolmentOnly,
   });
-  return { accessToken, tokenType: "Bearer", expiresIn, refreshToken };
+  return { accessToken: signed.accessToken, tokenType: "Bearer", expiresIn: signed.expiresIn };
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { createHmac, hkdfSync, randomUUID } from "node:crypto";
 import { type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors/api-errors.ts";
@@ -18,13 +18,38 @@ const CLOCK_SKEW_SECONDS = 60;
 /** Header parameters that would let a token choose its own key; never honoured, always refused. */
 const KEY_CARRYING_HEADERS = ["jwk", "jku", "x5u", "x5c", "x5t", "crit"] as const;
 
-export type AccessTokenSubject = { userId: number; tokenVersion: number; sessionId: number };
+export type AccessTokenSubject = {
+  userId: number;
+  tokenVersion: number;
+  sessionId: number;
+  /**
+   * When the user last proved who they are in this session (sign-in, second factor or step-up),
+   * in seconds since the epoch: the `auth_time` claim (OpenID Connect's name). Kept across
+   * refreshes (it is the session's `authenticated_at`); 0 in a token signed before it existed.
+   */
+  authTime: number;
+  /**
+   * The `enrol` claim: a token good only for enrolling a second factor, given to an admin who
+   * must have one (REQUIRE_SECOND_FACTOR_FOR_ADMINS) and has none yet. It comes without a
+   * refresh token.
+   */
+  enrolmentOnly: boolean;
+};
+
+/** Every sign-in path's session time: what `auth_time` says for a session's `authenticated_at`. */
+export const authTimeOf = (authenticatedAt: Date): number =>
+  Math.floor(authenticatedAt.getTime() / 1000);
 
 export type TokenService = {
   /** A key derived from the signing key for other tamper-evident values (list cursors). */
   cursorKey: Uint8Array;
   /** A key derived from the signing key that derives each refresh token's successor. */
   refreshKey: Uint8Array;
+  /**
+   * A key derived (HKDF-SHA256) from the signing key material for second factors: it encrypts
+   * TOTP secrets (AES-256-GCM) and keys the recovery codes' hashes.
+   */
+  factorKey: Uint8Array;
   /** The public keys, when an asymmetric algorithm is configured. */
   jwks: Keyring["jwks"];
   signAccessToken: (
@@ -63,10 +88,14 @@ export async function createTokenService(
   return {
     cursorKey: keyring.derivedSecret,
     refreshKey: createHmac("sha256", keyring.derivedSecret).update("refresh-successor").digest(),
+    factorKey: new Uint8Array(
+      hkdfSync("sha256", keyring.derivedSecret, "users-api", "second-factor-secrets v1", 32),
+    ),
     jwks: keyring.jwks,
-    async signAccessToken({ userId, tokenVersion, sessionId }) {
+    async signAccessToken({ userId, tokenVersion, sessionId, authTime, enrolmentOnly }) {
       const { current } = keyring;
-      const accessToken = await new SignJWT({ sid: sessionId, ver: tokenVersion })
+      const claims = { sid: sessionId, ver: tokenVersion, auth_time: authTime };
+      const accessToken = await new SignJWT(enrolmentOnly ? { ...claims, enrol: true } : claims)
         .setProtectedHeader({ alg: current.alg, typ: TYPE, kid: current.kid })
         .setIssuer(config.JWT_ISSUER)
         .setAudience(config.JWT_AUDIENCE)
@@ -100,7 +129,13 @@ export async function createTokenService(
         const sessionId = positiveInt(payload.sid);
         const tokenVersion = positiveInt(payload.ver);
         if (!userId || !sessionId || tokenVersion === undefined) throw unauthenticated();
-        const subject = { userId, sessionId, tokenVersion };
+        const subject = {
+          userId,
+          sessionId,
+          tokenVersion,
+          authTime: positiveInt(payload.auth_time) ?? 0,
+          enrolmentOnly: payload.enrol === true,
+        };
         setBounded(verified, token, { subject, expiresAt: payload.exp as number }, MAX_REMEMBERED);
         return subject;
       } catch {

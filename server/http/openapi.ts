@@ -88,8 +88,13 @@ const ERROR_MESSAGES: Record<ApiErrorCode, string> = {
   INVALID_FILTER: "position 9: expected a value after 'eq'",
   UNAUTHENTICATED: "Invalid or expired access token",
   INVALID_CREDENTIALS: "The email or password is incorrect",
+  INVALID_SECOND_FACTOR: "The code is incorrect, expired or already used",
   UNAUTHORIZED: "Your role does not allow this operation",
   INVALID_CURRENT_PASSWORD: "The current password is incorrect",
+  STEP_UP_REQUIRED:
+    "This change needs a sign-in within the last 300 seconds: step up (POST /api/auth/step-up) and retry with the new access token",
+  SECOND_FACTOR_ENROLMENT_REQUIRED:
+    "Enrol a second factor first: this token only allows POST /api/users/me/factors/totp and its confirmation",
   USER_NOT_FOUND: "User not found",
   IMAGE_NOT_FOUND: "The user has no profile image",
   NOT_FOUND: "Organization not found",

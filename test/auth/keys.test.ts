@@ -17,7 +17,13 @@ afterAll(() => ed.close());
 const tokenService = (env: Record<string, string>) =>
   createTokenService(loadConfig({ DATA_DIR: "memory://", ...env }));
 
-const subject = { userId: 7, tokenVersion: 0, sessionId: 3 };
+const subject = {
+  userId: 7,
+  tokenVersion: 0,
+  sessionId: 3,
+  authTime: 1_700_000_000,
+  enrolmentOnly: false,
+};
 
 const me = (t: TestApp, token: string) =>
   t.app.inject({

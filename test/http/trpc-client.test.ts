@@ -33,6 +33,7 @@ describe.each(["httpLink", "httpBatchLink"] as const)("@trpc/client with %s", (l
     });
     expect(created.status).toBe("pending");
     const pair = await anonymous.auth.token.mutate({ email, password: PASSWORD });
+    if (!("accessToken" in pair)) throw new Error("expected a token pair");
     const api = clients(pair.accessToken)[link];
     const [me, page] = await Promise.all([api.users.me.query(), api.users.list.query({ $top: 5 })]);
     expect(me.email).toBe(email);

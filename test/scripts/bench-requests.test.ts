@@ -51,6 +51,8 @@ describe("bench", () => {
       userId: 42,
       sessionId: 7,
       tokenVersion: 3,
+      authTime: expect.any(Number),
+      enrolmentOnly: false,
     });
   });
 

@@ -39,14 +39,17 @@ const CONSUMER_TSCONFIG = {
 // keeps this session's refresh token), then six calls at once through both doors: all refused,
 // one refresh, all retried. The @ts-expect-error lines fail the build if the types went `any`.
 const CONSUMER_MAIN = `
-import { createRestClient, createSession, createTrpcClient } from "${PACKAGE.name}/client";
+import { createRestClient, createSession, createTrpcClient, isTokenPair } from "${PACKAGE.name}/client";
 
 const [baseUrl = "", email = "", password = "", newPassword = ""] = process.argv.slice(2);
 const session = createSession({ baseUrl });
 const trpc = createTrpcClient(session);
 const rest = createRestClient(session);
 
-session.use(await trpc.auth.token.mutate({ email, password }));
+const signedIn = await trpc.auth.token.mutate({ email, password });
+// A user with a second factor would get a challenge: the types make the caller tell them apart.
+if (!isTokenPair(signedIn)) throw new Error("expected the token pair");
+session.use(signedIn);
 const viaTrpc = await trpc.users.me.query();
 const viaRest = await rest.GET("/users/me");
 // @ts-expect-error an error answer has no data, and the types say so

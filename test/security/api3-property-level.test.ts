@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../db/database.ts";
 import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { testWorker } from "../helpers/mail-harness.ts";
+import { authenticator, enrolTotp } from "../helpers/second-factor.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import {
   listOperations,
@@ -205,6 +206,38 @@ const REPRESENTATIVE: Record<string, Setup> = {
   "GET /users/{id}/profile/image": async (caller, targets) => {
     await uploadImage((await t.login(targets.user)).accessToken);
     return asAppAdmin("GET /users/{id}/profile/image")(caller, targets);
+  },
+  "POST /users/me/factors/totp/confirm": async (caller) => {
+    const started = await send(
+      t,
+      { method: "POST", url: "/api/users/me/factors/totp" },
+      caller.accessToken,
+    );
+    const phone = authenticator(started.json().otpauthUri);
+    return {
+      spec: {
+        method: "POST",
+        url: "/api/users/me/factors/totp/confirm",
+        payload: { code: phone.code() },
+      },
+      accessToken: caller.accessToken,
+    };
+  },
+  "DELETE /users/me/factors/totp": async (caller, targets) => {
+    await enrolTotp(t, caller.user);
+    return asAppAdmin("DELETE /users/me/factors/totp")(caller, targets);
+  },
+  "POST /users/me/factors/recovery-codes": async (caller, targets) => {
+    await enrolTotp(t, caller.user);
+    return asAppAdmin("POST /users/me/factors/recovery-codes")(caller, targets);
+  },
+  "GET /users/me/factors #with TOTP": async (caller, targets) => {
+    await enrolTotp(t, caller.user);
+    return asAppAdmin("GET /users/me/factors")(caller, targets);
+  },
+  "GET /users/{id}/factors #with TOTP": async (caller, targets) => {
+    await enrolTotp(t, targets.user);
+    return asAppAdmin("GET /users/{id}/factors")(caller, targets);
   },
   "GET /users #as a User, $select": async (_caller, targets) => ({
     spec: { method: "GET", url: "/api/users?$select=id,email,role" },

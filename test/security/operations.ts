@@ -10,9 +10,13 @@ import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
 import type { UserRow } from "../../db/users.ts";
 import { appRouter } from "../../routers/router.ts";
+import { issueSignInChallenge } from "../../server/auth/second-factor/sign-in-challenge.ts";
+import { checkTotpCode, startTotpEnrolment } from "../../server/auth/second-factor/totp-factor.ts";
+import { createContext } from "../../server/context.ts";
 import { procedureSchemas, proceduresOf } from "../../server/http/trpc-wire.ts";
 import type { Meta } from "../../server/trpc.ts";
 import { imagePart, makeImage } from "../helpers/image-fixtures.ts";
+import { authenticator, awayFromStepEdge } from "../helpers/second-factor.ts";
 import { PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -73,6 +77,9 @@ export type Targets = {
   sessionId: number;
   /** An organization (with `user` as a member, so member routes find a membership). */
   organizationId: number;
+  /** A live sign-in challenge of another user, who has TOTP, and that user's current code. */
+  challenge: string;
+  totpCode: string;
 };
 
 export type RequestSpec = {
@@ -94,6 +101,18 @@ export const VALID_REQUESTS: Record<string, (t: Targets) => Omit<RequestSpec, "m
   "POST /auth/refresh": (t) => ({ payload: { refreshToken: t.refreshToken } }),
   "POST /auth/logout": (t) => ({ payload: { refreshToken: t.refreshToken } }),
   "POST /auth/logout-all": () => ({}),
+  "POST /auth/token/second-factor": (t) => ({
+    payload: { challenge: t.challenge, factor: "totp", code: t.totpCode },
+  }),
+  "POST /auth/step-up": () => ({ payload: { password: PASSWORD } }),
+  "GET /users/me/factors": () => ({}),
+  "POST /users/me/factors/totp": () => ({}),
+  // No enrolment is pending for a fresh caller: a 409, past every authorization check.
+  "POST /users/me/factors/totp/confirm": () => ({ payload: { code: "123456" } }),
+  "DELETE /users/me/factors/totp": () => ({}),
+  "POST /users/me/factors/recovery-codes": () => ({}),
+  "GET /users/{id}/factors": () => ({}),
+  "DELETE /users/{id}/factors": () => ({}),
   "POST /auth/password-reset": (t) => ({ payload: { email: t.user.email } }),
   "POST /auth/password-reset/confirm": () => ({
     payload: { token: `no-such-token-${tag()}`, newPassword: NEW_PASSWORD },
@@ -194,12 +213,28 @@ export async function makeTargets(
     .insertInto("memberships")
     .values({ user_id: user.id, organization_id: organization.id, role: "Member" })
     .execute();
+  const { challenge, totpCode } = await signInChallenge(app);
   return {
     user,
     refreshToken: tokens.refreshToken,
     sessionId,
     organizationId: organization.id,
+    challenge,
+    totpCode,
   };
+}
+
+/** A user with TOTP halfway through signing in: the challenge, and the code that completes it. */
+async function signInChallenge(app: TestApp): Promise<{ challenge: string; totpCode: string }> {
+  const user = await app.createUser();
+  const ctx = createContext(app.deps);
+  const enrolment = await startTotpEnrolment(ctx, user);
+  if (!enrolment) throw new Error("a new user has no TOTP yet");
+  const phone = authenticator(enrolment.otpauthUri);
+  await awayFromStepEdge();
+  if (!(await checkTotpCode(ctx, user.id, phone.code(-1), true))) throw new Error("not confirmed");
+  const { challenge } = await issueSignInChallenge(ctx, user.id, ["totp"]);
+  return { challenge, totpCode: phone.code() };
 }
 
 /** Sends a request through the REST door, with an optional bearer token. */
