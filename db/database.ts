@@ -144,6 +144,39 @@ export type LiveUserCountsTable = {
   users: number;
 };
 
+export const WEBAUTHN_PURPOSES = ["registration", "sign-in", "second-factor"] as const;
+export type WebauthnPurpose = (typeof WEBAUTHN_PURPOSES)[number];
+
+export type PasskeysTable = {
+  id: Generated<number>;
+  user_id: number;
+  /** base64url, as WebAuthn's JSON carries it. */
+  credential_id: string;
+  /** The COSE public key; a Buffer from pg, a Uint8Array from PGlite. */
+  public_key: Uint8Array;
+  /** The authenticator's sign counter (a uint32; bigint comes back as a string from pg). */
+  counter: ColumnType<string | number | bigint, number | undefined, number>;
+  /** Comma-separated transport hints (`internal,hybrid`). */
+  transports: ColumnType<string, string | undefined, string>;
+  /** The WebAuthn user.id (base64url) this credential was made for. */
+  user_handle: string;
+  name: string;
+  backed_up: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+};
+
+export type WebauthnChallengesTable = {
+  /** sha256 of the challenge, hex: the challenge itself is never stored. */
+  challenge_hash: string;
+  purpose: WebauthnPurpose;
+  /** The user a registration or second-factor ceremony is bound to; null for a sign-in. */
+  user_id: number | null;
+  /** Registration: the WebAuthn user.id the options named. */
+  user_handle: string | null;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+};
+
 export type Database = {
   users: UsersTable;
   sessions: SessionsTable;
@@ -156,6 +189,8 @@ export type Database = {
   rate_limits: RateLimitsTable;
   audit_log: AuditLogTable;
   live_user_counts: LiveUserCountsTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
 };
 
 export type NewUser = Insertable<UsersTable>;

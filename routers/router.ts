@@ -3,6 +3,7 @@ import { auditRouter } from "./audit/router.ts";
 import { authRouter } from "./auth/router.ts";
 import { imagesRouter } from "./images/router.ts";
 import { organizationsRouter } from "./organizations/router.ts";
+import { passkeysRouter } from "./passkeys/router.ts";
 import { usersRouter } from "./users/router.ts";
 
 export const appRouter = router({
@@ -11,6 +12,7 @@ export const appRouter = router({
   organizations: organizationsRouter,
   audit: auditRouter,
   images: imagesRouter,
+  passkeys: passkeysRouter,
 });
 
 /** The type TypeScript clients import for `@trpc/client`. */
