@@ -54,7 +54,8 @@ describe("registration", () => {
       userVerification: "preferred",
     });
     expect(options.user.name).toBe(user.email);
-    expect(options.user.id).not.toContain(String(user.id));
+    // An opaque 256-bit handle, not the database id.
+    expect(Buffer.from(options.user.id, "base64url")).toHaveLength(32);
     expect(Buffer.from(options.challenge, "base64url")).toHaveLength(32);
     expect(options.excludeCredentials).toEqual([]);
     expect(options.pubKeyCredParams.map((p: { alg: number }) => p.alg)).toContain(-7);
@@ -129,6 +130,23 @@ describe("registration", () => {
       400,
       "VALIDATION_ERROR",
     );
+  });
+
+  it("stores one passkey when one attestation arrives many times at once, round after round", async () => {
+    const { auth, user } = await t.userWithToken();
+    for (let round = 0; round < 4; round += 1) {
+      const webauthn = authenticator().create(await registrationOptions(auth));
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => post("/api/users/me/passkeys", { webauthn }, auth)),
+      );
+      expect(answers.map((res) => res.statusCode).sort()).toEqual([201, 400, 400, 400, 400]);
+    }
+    const stored = await t.db
+      .selectFrom("passkeys")
+      .select("id")
+      .where("user_id", "=", user.id)
+      .execute();
+    expect(stored).toHaveLength(4);
   });
 
   it("refuses an attestation made for another origin", async () => {
