@@ -196,3 +196,9 @@ export async function deletePasskey(
     .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+/** Removes every passkey of a user (an admin's factor reset); returns how many there were. */
+export async function deleteUserPasskeys(db: Kysely<Database>, userId: number): Promise<number> {
+  const result = await db.deleteFrom("passkeys").where("user_id", "=", userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

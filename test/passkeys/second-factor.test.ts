@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   countPasskeys,
   createPasskeyAssertionOptions,
+  deleteUserPasskeys,
   verifyPasskeyAssertion,
 } from "../../server/auth/passkeys/index.ts";
 import { expectError } from "../helpers/expect-error.ts";
@@ -81,6 +82,17 @@ describe("a passkey as the second factor of a known user", () => {
       payload: { webauthn: device.get(await options(user.id)) },
     });
     expectError(res, 401, "INVALID_CREDENTIALS");
+  });
+
+  it("removes all of a user's passkeys (an admin's reset), and no one else's", async () => {
+    const { user, device } = await userWithPasskey();
+    const other = await userWithPasskey();
+    expect(await deleteUserPasskeys(t.db, user.id)).toBe(1);
+    expect(await countPasskeys(t.db, user.id)).toBe(0);
+    expect(await countPasskeys(t.db, other.user.id)).toBe(1);
+    await expect(verify(user.id, device.get(await options(user.id)))).rejects.toMatchObject(
+      refused,
+    );
   });
 
   it("refuses an expired challenge", async () => {

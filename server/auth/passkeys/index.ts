@@ -2,9 +2,11 @@
  * Passkeys (WebAuthn), for the procedures and for the two-step sign-in: a second step accepts
  * `{ challenge, webauthn }` by calling `createPasskeyAssertionOptions(db, config, userId)` when it
  * offers the factor and `verifyPasskeyAssertion(db, config, { userId, response })` when it checks
- * it; `countPasskeys(db, userId)` tells whether a user has this factor.
+ * it; `countPasskeys(db, userId)` tells whether a user has this factor, and
+ * `deleteUserPasskeys(db, userId)` removes them all (an admin's reset of a user's factors; the
+ * caller audits it and ends the sessions).
  */
-export { countPasskeys } from "../../../db/passkeys.ts";
+export { countPasskeys, deleteUserPasskeys } from "../../../db/passkeys.ts";
 export {
   createPasskeyAssertionOptions,
   verifyPasskeyAssertion,
