@@ -7,7 +7,11 @@ import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ RATE_LIMIT: "on", LOGIN_LOCK_AFTER_FAILURES: "3" });
+  t = await createTestApp({
+    RATE_LIMIT: "on",
+    LOGIN_LOCK_AFTER_FAILURES: "3",
+    LOGIN_LIMIT_PER_IP: "30",
+  });
 });
 afterAll(() => t.close());
 
@@ -83,5 +87,23 @@ describe("the login lock", () => {
     const owner = from("203.0.113.20");
     expect((await owner.signIn(device.get(await owner.signInOptions()))).statusCode).toBe(200);
     expect((await owner.login(user.email)).statusCode).toBe(200);
+  });
+
+  it("limits passkey ceremonies per address with the login limit (429, Retry-After)", async () => {
+    const remoteAddress = "192.0.2.44";
+    const options = () =>
+      t.app.inject({ method: "POST", url: "/api/auth/passkey/options", remoteAddress });
+    for (let i = 0; i < 30; i += 1) expect((await options()).statusCode).toBe(200);
+    const limited = await options();
+    expectError(limited, 429, "RATE_LIMITED");
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+    // The same budget as password logins from that address.
+    const login = await t.app.inject({
+      method: "POST",
+      url: "/api/auth/token",
+      payload: { email: "nobody@example.com", password: PASSWORD },
+      remoteAddress,
+    });
+    expectError(login, 429, "RATE_LIMITED");
   });
 });
