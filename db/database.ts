@@ -178,6 +178,39 @@ export type SecondFactorChallengesTable = {
   used_at: NullableTimestamp;
 };
 
+export const WEBAUTHN_PURPOSES = ["registration", "sign-in", "second-factor"] as const;
+export type WebauthnPurpose = (typeof WEBAUTHN_PURPOSES)[number];
+
+export type PasskeysTable = {
+  id: Generated<number>;
+  user_id: number;
+  /** base64url, as WebAuthn's JSON carries it. */
+  credential_id: string;
+  /** The COSE public key; a Buffer from pg, a Uint8Array from PGlite. */
+  public_key: Uint8Array;
+  /** The authenticator's sign counter (a uint32; bigint comes back as a string from pg). */
+  counter: ColumnType<string | number | bigint, number | undefined, number>;
+  /** Comma-separated transport hints (`internal,hybrid`). */
+  transports: ColumnType<string, string | undefined, string>;
+  /** The WebAuthn user.id (base64url) this credential was made for. */
+  user_handle: string;
+  name: string;
+  backed_up: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+};
+
+export type WebauthnChallengesTable = {
+  /** sha256 of the challenge, hex: the challenge itself is never stored. */
+  challenge_hash: string;
+  purpose: WebauthnPurpose;
+  /** The user a registration or second-factor ceremony is bound to; null for a sign-in. */
+  user_id: number | null;
+  /** Registration: the WebAuthn user.id the options named. */
+  user_handle: string | null;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+};
+
 export type Database = {
   users: UsersTable;
   sessions: SessionsTable;
@@ -193,6 +226,8 @@ export type Database = {
   totp_factors: TotpFactorsTable;
   recovery_codes: RecoveryCodesTable;
   second_factor_challenges: SecondFactorChallengesTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
 };
 
 export type NewUser = Insertable<UsersTable>;

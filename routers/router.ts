@@ -4,6 +4,7 @@ import { authRouter } from "./auth/router.ts";
 import { factorsRouter } from "./factors/router.ts";
 import { imagesRouter } from "./images/router.ts";
 import { organizationsRouter } from "./organizations/router.ts";
+import { passkeysRouter } from "./passkeys/router.ts";
 import { usersRouter } from "./users/router.ts";
 
 export const appRouter = router({
@@ -13,6 +14,7 @@ export const appRouter = router({
   audit: auditRouter,
   factors: factorsRouter,
   images: imagesRouter,
+  passkeys: passkeysRouter,
 });
 
 /** The type TypeScript clients import for `@trpc/client`. */

@@ -12,6 +12,14 @@ const ZEnv = z.object({
   APP_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Where the landing pages send a person once their link has done its work. */
   SIGN_IN_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** WebAuthn's relying-party id: APP_URL's host, or a parent domain of it (passkeys). */
+  WEBAUTHN_RP_ID: z
+    .string()
+    .max(253)
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be a lower-case host name")
+    .optional(),
+  /** The name authenticators show beside a passkey. */
+  WEBAUTHN_RP_NAME: z.string().min(1).max(64).default("Users API"),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Where LISTEN connects: a session of its own, so it may bypass a transaction-mode pooler. */
   DATABASE_LISTEN_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -150,10 +158,11 @@ export type Env = z.infer<typeof ZEnv>;
 export const SETTING_NAMES = Object.keys(ZEnv.shape);
 
 export type Config = Readonly<
-  Omit<Env, "PUBLIC_URL" | "APP_URL" | "SIGN_IN_URL"> & {
+  Omit<Env, "PUBLIC_URL" | "APP_URL" | "SIGN_IN_URL" | "WEBAUTHN_RP_ID"> & {
     PUBLIC_URL: string;
     APP_URL: string;
     SIGN_IN_URL: string;
+    WEBAUTHN_RP_ID: string;
   }
 >;
 
@@ -219,12 +228,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = environment()): Config {
   }
   const publicUrl = stripSlash(values.PUBLIC_URL ?? `http://localhost:${values.PORT}`);
   const appUrl = stripSlash(values.APP_URL ?? publicUrl);
+  const appHost = new URL(appUrl).hostname;
+  const rpId = values.WEBAUTHN_RP_ID ?? appHost;
+  if (appHost !== rpId && !appHost.endsWith(`.${rpId}`)) {
+    throw new ConfigError(
+      "Invalid setting WEBAUTHN_RP_ID: must be APP_URL's host name or a parent domain of it",
+    );
+  }
   return Object.freeze({
     ...values,
     PUBLIC_URL: publicUrl,
     APP_URL: appUrl,
     // Kept as written (a path may need its trailing slash); the app's root by default.
     SIGN_IN_URL: values.SIGN_IN_URL ?? appUrl,
+    WEBAUTHN_RP_ID: rpId,
   });
 }
 

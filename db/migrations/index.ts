@@ -8,6 +8,7 @@ import * as coveringListIndexes from "./2026-11-26T1010-covering-list-indexes.ts
 import * as profileImageFallbacks from "./2026-11-28T1200-profile-image-fallbacks.ts";
 import * as liveUserCounts from "./2026-11-28T1450-live-user-counts.ts";
 import * as secondFactors from "./2026-11-28T1630-second-factors.ts";
+import * as passkeys from "./2026-11-28T1640-passkeys.ts";
 
 /** Every migration, by name (names sort in the order they apply). Add new ones here. */
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-28T1200-profile-image-fallbacks": profileImageFallbacks,
   "2026-11-28T1450-live-user-counts": liveUserCounts,
   "2026-11-28T1630-second-factors": secondFactors,
+  "2026-11-28T1640-passkeys": passkeys,
 };
 
 export const migrationProvider: MigrationProvider = {

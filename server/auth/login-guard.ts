@@ -84,6 +84,22 @@ export async function guardLogin(ctx: GuardContext, email: string): Promise<Pass
 }
 
 /**
+ * A passkey sign-in's guard: the same per-address request limit as a password login, then, when
+ * the credential names an account, an attempt reserved against that account and address as for a
+ * password (so failed assertions share the lock's budget). An unknown credential cannot succeed
+ * and reserves nothing.
+ */
+export async function guardPasskeyLogin(
+  ctx: GuardContext,
+  email: string | undefined,
+): Promise<PasswordAttempt> {
+  if (ctx.config.RATE_LIMIT === "on") {
+    await enforceRate(ctx, rateRules(ctx.config).loginPerIp, ctx.request.ip);
+  }
+  return email === undefined ? UNGUARDED : reservePasswordAttempt(ctx, email);
+}
+
+/**
  * Forgets the account's failures (and the caller's address's): a successful password reset
  * proves the mailbox, so it lifts the account lock.
  */

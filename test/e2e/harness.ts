@@ -20,11 +20,15 @@ export type E2eServer = Awaited<ReturnType<typeof startE2eServer>>;
  * The whole service listening on loopback, on a database of its own, with SMTP unset: mails are
  * delivered by a mail worker into memory (DATA_DIR is memory://) and read from there. APP_URL
  * and PUBLIC_URL are the server's own origin, so mailed links and the docs' server URL work;
- * `settings` adds others.
+ * `settings` adds others. `hostName` names that origin: WebAuthn refuses an IP address, so the
+ * passkey tests use `localhost` (a secure context too); the server listens on 127.0.0.1 either way.
  */
-export async function startE2eServer(settings: Record<string, string> = {}) {
+export async function startE2eServer(
+  settings: Record<string, string> = {},
+  { hostName = "127.0.0.1" }: { hostName?: "127.0.0.1" | "localhost" } = {},
+) {
   const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `http://${hostName}:${port}`;
   const t: TestApp = await createTestApp({ PUBLIC_URL: origin, APP_URL: origin, ...settings });
   await t.app.listen({ port, host: "127.0.0.1" });
   const transport = createMailTransport(t.config, silent);

@@ -76,6 +76,11 @@ const snapshot = async (targets: Targets) => ({
     .select("user_id")
     .where("user_id", "=", targets.user.id)
     .execute(),
+  passkeys: await t.db
+    .selectFrom("passkeys")
+    .select(["id", "name", "counter"])
+    .where("user_id", "=", targets.user.id)
+    .execute(),
 });
 
 describe("API1 BOLA: a plain User aimed at another user's objects", () => {

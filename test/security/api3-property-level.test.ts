@@ -21,6 +21,7 @@ import type { Role } from "../../db/database.ts";
 import { ZApiErrorBody } from "../../server/errors/api-errors.ts";
 import { testWorker } from "../helpers/mail-harness.ts";
 import { authenticator, enrolTotp } from "../helpers/second-factor.ts";
+import { softAuthenticator } from "../helpers/soft-authenticator.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import {
   listOperations,
@@ -83,6 +84,13 @@ const asAppAdmin = (key: string): Setup => {
   return async (caller, targets) => ({
     spec: await requestFor(op(key), targets),
     accessToken: caller.accessToken,
+  });
+};
+
+const asTarget = (key: string): Setup => {
+  return async (_caller, targets) => ({
+    spec: await requestFor(op(key), targets),
+    accessToken: (await t.login(targets.user)).accessToken,
   });
 };
 
@@ -271,6 +279,22 @@ const REPRESENTATIVE: Record<string, Setup> = {
       accessToken: caller.accessToken,
     };
   },
+  "POST /users/me/passkeys": async (caller) => {
+    const options = await send(
+      t,
+      { method: "POST", url: "/api/users/me/passkeys/registration-options" },
+      caller.accessToken,
+    );
+    const webauthn = softAuthenticator(t.config.APP_URL).create(options.json());
+    return {
+      spec: { method: "POST", url: "/api/users/me/passkeys", payload: { name: "New", webauthn } },
+      accessToken: caller.accessToken,
+    };
+  },
+  // The target's own passkey, acted on by the target.
+  "PATCH /users/me/passkeys/{id}": asTarget("PATCH /users/me/passkeys/{id}"),
+  "DELETE /users/me/passkeys/{id}": asTarget("DELETE /users/me/passkeys/{id}"),
+  "GET /users/me/passkeys": asTarget("GET /users/me/passkeys"),
   "GET /users/{id}/mail #after mails": async (caller, targets) => {
     await send(t, await requestFor(op("POST /auth/password-reset"), targets));
     await (await testWorker(t)).drainOnce();

@@ -93,6 +93,14 @@ const EXPECTED: Record<string, Cell> = {
   "GET /users/profile/image": AUTHENTICATED,
   "DELETE /users/profile/image": AUTHENTICATED,
   "GET /users/{id}/profile/image": VISIBLE,
+  "POST /users/me/passkeys/registration-options": AUTHENTICATED,
+  "POST /users/me/passkeys": AUTHENTICATED,
+  "GET /users/me/passkeys": AUTHENTICATED,
+  "PATCH /users/me/passkeys/{id}": AUTHENTICATED, // another user's passkey here: 404
+  "DELETE /users/me/passkeys/{id}": AUTHENTICATED,
+  "GET /users/{id}/passkeys": ADMINS,
+  "POST /auth/passkey/options": PUBLIC,
+  "POST /auth/passkey/token": PUBLIC,
 };
 
 const document = buildOpenApiDocument(appRouter, "http://localhost", "0.0.0");

@@ -10,6 +10,11 @@ import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
 import type { UserRow } from "../../db/users.ts";
 import { appRouter } from "../../routers/router.ts";
+import {
+  createPasskeyAssertionOptions,
+  createRegistrationOptions,
+  registerPasskey,
+} from "../../server/auth/passkeys/index.ts";
 import { issueSignInChallenge } from "../../server/auth/second-factor/sign-in-challenge.ts";
 import { checkTotpCode, startTotpEnrolment } from "../../server/auth/second-factor/totp-factor.ts";
 import { createContext } from "../../server/context.ts";
@@ -17,6 +22,7 @@ import { procedureSchemas, proceduresOf } from "../../server/http/trpc-wire.ts";
 import type { Meta } from "../../server/trpc.ts";
 import { imagePart, makeImage } from "../helpers/image-fixtures.ts";
 import { authenticator, awayFromStepEdge } from "../helpers/second-factor.ts";
+import { softAuthenticator } from "../helpers/soft-authenticator.ts";
 import { PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -80,6 +86,10 @@ export type Targets = {
   /** A live sign-in challenge of another user, who has TOTP, and that user's current code. */
   challenge: string;
   totpCode: string;
+  /** A passkey of `user`, on a software authenticator. */
+  passkeyId: number;
+  /** A fresh assertion by that passkey, answering a new sign-in challenge. */
+  passkeySignIn: () => Promise<unknown>;
 };
 
 export type RequestSpec = {
@@ -164,6 +174,27 @@ export const VALID_REQUESTS: Record<string, (t: Targets) => Omit<RequestSpec, "m
   "DELETE /organizations/{id}/members/{userId}": () => ({}),
   "GET /organizations/{id}/members": () => ({}),
   "GET /audit": () => ({}),
+  "POST /users/me/passkeys/registration-options": () => ({}),
+  // Well-formed, but answering no challenge of the caller's (a 400); API3 registers for real.
+  "POST /users/me/passkeys": () => ({
+    payload: {
+      name: "Security key",
+      webauthn: {
+        id: "AAAA",
+        rawId: "AAAA",
+        type: "public-key",
+        clientExtensionResults: {},
+        response: { clientDataJSON: "e30", attestationObject: "oA", transports: ["usb"] },
+      },
+    },
+  }),
+  "GET /users/me/passkeys": () => ({}),
+  "PATCH /users/me/passkeys/{id}": () => ({ payload: { name: `Renamed ${tag()}` } }),
+  "DELETE /users/me/passkeys/{id}": () => ({}),
+  "GET /users/{id}/passkeys": () => ({}),
+  "POST /auth/passkey/options": () => ({}),
+  // Filled in by requestFor (the assertion needs a fresh challenge).
+  "POST /auth/passkey/token": () => ({}),
   // Filled in by requestFor (multipart needs async work).
   "POST /users/profile/image": () => ({}),
   "GET /users/profile/image": () => ({}),
@@ -175,10 +206,12 @@ export const VALID_REQUESTS: Record<string, (t: Targets) => Omit<RequestSpec, "m
 export function urlFor(operation: Operation, t: Targets): string {
   const isOrganization = operation.path.startsWith("/organizations/");
   const isSession = operation.path.startsWith("/users/me/sessions/");
+  const isPasskey = operation.path.startsWith("/users/me/passkeys/");
   return `/api${operation.path.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (name === "userId") return String(t.user.id);
     if (isOrganization) return String(t.organizationId);
     if (isSession) return String(t.sessionId);
+    if (isPasskey) return String(t.passkeyId);
     return String(t.user.id);
   })}`;
 }
@@ -193,10 +226,16 @@ export async function requestFor(operation: Operation, t: Targets): Promise<Requ
     spec.payload = payload;
     spec.headers = { "content-type": contentType };
   }
+  if (operation.key === "POST /auth/passkey/token") {
+    spec.payload = { webauthn: await t.passkeySignIn() };
+  }
   return spec;
 }
 
-/** Fresh targets: a user (role as given), one session of theirs, an organization they belong to. */
+/**
+ * Fresh targets: a user (role as given), one session of theirs, an organization they belong to,
+ * a passkey of theirs.
+ */
 export async function makeTargets(
   app: TestApp,
   overrides: Parameters<TestApp["createUser"]>[0] = {},
@@ -214,6 +253,12 @@ export async function makeTargets(
     .values({ user_id: user.id, organization_id: organization.id, role: "Member" })
     .execute();
   const { challenge, totpCode } = await signInChallenge(app);
+  const device = softAuthenticator(app.config.APP_URL);
+  const passkey = await registerPasskey(app.db, app.config, {
+    userId: user.id,
+    name: "Target's key",
+    response: device.create(await createRegistrationOptions(app.db, app.config, user)),
+  });
   return {
     user,
     refreshToken: tokens.refreshToken,
@@ -221,6 +266,8 @@ export async function makeTargets(
     organizationId: organization.id,
     challenge,
     totpCode,
+    passkeyId: passkey.id,
+    passkeySignIn: async () => device.get(await createPasskeyAssertionOptions(app.db, app.config)),
   };
 }
 

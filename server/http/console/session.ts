@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { createCaller } from "../../../routers/router.ts";
+import type { TokenPair } from "../../auth/sessions.ts";
 import { createContext, type Deps } from "../../context.ts";
 import { AppError } from "../../errors/api-errors.ts";
 import { requestInfo } from "../rest.ts";
 import { CONSOLE_PATH } from "./serve.ts";
 
 // The admin console's sign-in. A browser must never hold a refresh token where a script can read
-// it: here it lives in an HttpOnly, SameSite=Strict cookie sent only to these three paths, and
+// it: here it lives in an HttpOnly, SameSite=Strict cookie sent only to these paths, and
 // the page keeps the access token in memory. The work is the auth procedures' own (called as
 // they are through the doors); this door only moves the refresh token between body and cookie.
 
@@ -76,13 +77,10 @@ export function registerConsoleSession(app: FastifyInstance, deps: Deps): void {
       createContext(deps, { ...requestInfo(req), ...(authorization && { authorization }) }),
     );
 
-  app.post(`${CONSOLE_AUTH_PATH}/token`, async (req, reply) => {
-    requireOwnOrigin(req, deps);
-    const body = (req.body ?? {}) as Parameters<ReturnType<typeof callerOf>["auth"]["token"]>[0];
-    const pair = await callerOf(req).auth.token(body);
+  /** Only Admin and AppAdmin get a console session; anyone else's new session ends at once. */
+  const openSession = async (req: FastifyRequest, reply: FastifyReply, pair: TokenPair) => {
     const me = await callerOf(req, `Bearer ${pair.accessToken}`).users.me();
     if (!CONSOLE_ROLES.has(me.role)) {
-      // Signed in correctly, but not for here: the session just made ends at once.
       await callerOf(req).auth.logout({ refreshToken: pair.refreshToken });
       throw new AppError(
         "UNAUTHORIZED",
@@ -90,6 +88,30 @@ export function registerConsoleSession(app: FastifyInstance, deps: Deps): void {
       );
     }
     return answerTokens(reply, deps, pair);
+  };
+
+  app.post(`${CONSOLE_AUTH_PATH}/token`, async (req, reply) => {
+    requireOwnOrigin(req, deps);
+    const body = (req.body ?? {}) as Parameters<ReturnType<typeof callerOf>["auth"]["token"]>[0];
+    const answer = await callerOf(req).auth.token(body);
+    if ("refreshToken" in answer) return openSession(req, reply, answer);
+    if ("challenge" in answer) {
+      // A second factor is due: the challenge goes back to the page, no cookie yet.
+      reply.header("cache-control", "no-store");
+      return answer;
+    }
+    throw new AppError(
+      "SECOND_FACTOR_ENROLMENT_REQUIRED",
+      "Enrol a second factor (POST /api/users/me/factors/totp) before using the console",
+    );
+  });
+
+  app.post(`${CONSOLE_AUTH_PATH}/second-factor`, async (req, reply) => {
+    requireOwnOrigin(req, deps);
+    const body = (req.body ?? {}) as Parameters<
+      ReturnType<typeof callerOf>["auth"]["secondFactor"]
+    >[0];
+    return openSession(req, reply, await callerOf(req).auth.secondFactor(body));
   });
 
   app.post(`${CONSOLE_AUTH_PATH}/refresh`, async (req, reply) => {

@@ -1,4 +1,5 @@
-// The landing pages that mails link to (/verify-email, /accept-invitation, /reset-password).
+// The landing pages that mails link to (/verify-email, /accept-invitation, /reset-password), and
+// /passkeys, where a person signs in with a passkey and manages theirs.
 // Served as a static file: the pages' CSP allows scripts from this origin only, never inline.
 // Opening a page changes nothing: the invitation and reset pages only ask whether the link still
 // works (POST /api/auth/link-state reads, never spends); the token is used when the person submits.
@@ -10,16 +11,20 @@
   const result = byId("result");
 
   /**
-   * POSTs JSON to the API; never throws. `data` is the answer's body, `code` the API's error code
-   * (or NETWORK).
+   * Calls the API with a JSON body (if any) and a bearer token (if any); never throws. `data` is
+   * the answer's body, `code` the API's error code (or NETWORK).
    */
-  async function post(path, body) {
+  async function call(method, path, body, accessToken) {
     let response;
     try {
       response = await fetch(path, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
-        body: JSON.stringify(body),
+        method,
+        headers: {
+          accept: "application/json",
+          ...(body !== undefined && { "content-type": "application/json" }),
+          ...(accessToken && { authorization: `Bearer ${accessToken}` }),
+        },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
         credentials: "omit",
         cache: "no-store",
       });
@@ -42,6 +47,8 @@
       retryAfter: Number(response.headers.get("retry-after")) || undefined,
     };
   }
+
+  const post = (path, body) => call("POST", path, body);
 
   /**
    * Shows an outcome in a live region, built from text nodes only (a server message is never
@@ -456,7 +463,187 @@
     });
   }
 
+  // ---- /passkeys: sign in (with a passkey, or a password), then add, list and remove ----
+  function passkeys() {
+    const signedOut = byId("signed-out");
+    const signedIn = byId("signed-in");
+    const list = byId("passkey-list");
+    const addForm = byId("add-form");
+    const addButton = byId("add-button");
+    const passwordForm = byId("password-sign-in");
+    const passkeyButton = byId("passkey-sign-in");
+    // The session lives in this page only: a reload signs out, and no token is ever stored.
+    let session;
+
+    const supported =
+      window.PublicKeyCredential &&
+      typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function" &&
+      typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function";
+    const unsupported = {
+      tone: "error",
+      title: "This browser cannot use passkeys",
+      lines: ["Use a current version of Chrome, Edge, Firefox or Safari."],
+    };
+    const date = (iso) => new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
+
+    /** The browser's own dialog; undefined when the person cancelled or it failed. */
+    async function ask(kind, options) {
+      try {
+        const credential =
+          kind === "create"
+            ? await navigator.credentials.create({
+                publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options),
+              })
+            : await navigator.credentials.get({
+                publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options),
+              });
+        return credential?.toJSON();
+      } catch {
+        show(result, {
+          tone: "error",
+          title: "No passkey was used",
+          lines: ["The request was cancelled or timed out. Try again when you are ready."],
+          focus: true,
+        });
+        return undefined;
+      }
+    }
+
+    async function render() {
+      const outcome = await call("GET", "/api/users/me/passkeys", undefined, session.accessToken);
+      if (!outcome.ok) {
+        show(result, { tone: "error", ...trouble(outcome, false) });
+        return;
+      }
+      const items = outcome.data.passkeys.map((passkey) => {
+        const item = document.createElement("li");
+        item.className = "passkey";
+        const text = document.createElement("span");
+        const name = document.createElement("strong");
+        name.textContent = passkey.name;
+        const when = document.createElement("span");
+        when.className = "hint";
+        when.textContent = `Added ${date(passkey.createdAt)}${
+          passkey.lastUsedAt ? ` · last used ${date(passkey.lastUsedAt)}` : " · never used"
+        }`;
+        text.append(name, when);
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.textContent = "Remove";
+        remove.setAttribute("aria-label", `Remove ${passkey.name}`);
+        remove.addEventListener("click", async () => {
+          remove.disabled = true;
+          const path = `/api/users/me/passkeys/${passkey.id}`;
+          const gone = await call("DELETE", path, undefined, session.accessToken);
+          show(
+            result,
+            gone.ok
+              ? { tone: "success", title: `${passkey.name} was removed`, lines: [] }
+              : { tone: "error", ...trouble(gone, false) },
+          );
+          await render();
+        });
+        item.append(text, remove);
+        return item;
+      });
+      list.replaceChildren(...items);
+      byId("no-passkeys").hidden = items.length > 0;
+    }
+
+    async function start(tokens) {
+      session = tokens;
+      const me = await call("GET", "/api/users/me", undefined, session.accessToken);
+      byId("account-email").textContent = me.ok ? me.data.email : "";
+      signedOut.hidden = true;
+      signedIn.hidden = false;
+      await render();
+    }
+
+    passkeyButton.addEventListener("click", async () => {
+      clear(result);
+      if (!supported) return show(result, unsupported);
+      const options = await post("/api/auth/passkey/options", {});
+      if (!options.ok) return show(result, { tone: "error", ...trouble(options, false) });
+      const webauthn = await ask("get", options.data);
+      if (!webauthn) return;
+      const outcome = await post("/api/auth/passkey/token", { webauthn });
+      if (outcome.ok) return start(outcome.data);
+      if (outcome.code === "INVALID_CREDENTIALS") {
+        return show(result, {
+          tone: "error",
+          title: "This passkey was not accepted",
+          lines: ["It may have been removed from your account. Sign in with your password."],
+          focus: true,
+        });
+      }
+      show(result, { tone: "error", ...trouble(outcome, false), focus: true });
+    });
+
+    passwordForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clear(result);
+      const button = byId("password-button");
+      setBusy(passwordForm, button, true, "Signing in…");
+      const outcome = await post("/api/auth/token", {
+        email: byId("email").value.trim(),
+        password: byId("password").value,
+      });
+      setBusy(passwordForm, button, false);
+      if (outcome.ok) {
+        byId("password").value = "";
+        return start(outcome.data);
+      }
+      if (outcome.code === "INVALID_CREDENTIALS" || outcome.code === "VALIDATION_ERROR") {
+        return show(result, {
+          tone: "error",
+          title: "The email or password is incorrect",
+          lines: ["Check both and try again."],
+          focus: true,
+        });
+      }
+      show(result, { tone: "error", ...trouble(outcome, false), focus: true });
+    });
+
+    addForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (addButton.disabled) return;
+      clear(result);
+      if (!supported) return show(result, unsupported);
+      setBusy(addForm, addButton, true, "Waiting for your passkey…");
+      const path = "/api/users/me/passkeys/registration-options";
+      const options = await call("POST", path, {}, session.accessToken);
+      const webauthn = options.ok ? await ask("create", options.data) : undefined;
+      const name = byId("passkey-name").value.trim() || "Passkey";
+      const outcome = webauthn
+        ? await call("POST", "/api/users/me/passkeys", { name, webauthn }, session.accessToken)
+        : options;
+      setBusy(addForm, addButton, false);
+      if (!webauthn && options.ok) return;
+      if (outcome.ok) {
+        byId("passkey-name").value = "";
+        show(result, { tone: "success", title: `${name} was added`, lines: [] });
+        return render();
+      }
+      const title =
+        outcome.code === "CONFLICT" ? outcome.message : "This passkey could not be added";
+      show(result, { tone: "error", title, lines: ["Nothing was changed."], focus: true });
+    });
+
+    byId("sign-out").addEventListener("click", async () => {
+      await post("/api/auth/logout", { refreshToken: session.refreshToken });
+      session = undefined;
+      list.replaceChildren();
+      byId("account-email").textContent = "";
+      signedIn.hidden = true;
+      signedOut.hidden = false;
+      show(result, { tone: "success", title: "You are signed out", lines: [] });
+    });
+
+    signedOut.hidden = false;
+  }
+
   if (page === "verify-email") verifyEmail();
   else if (page === "accept-invitation") acceptInvitation();
   else if (page === "reset-password") resetPassword();
+  else if (page === "passkeys") passkeys();
 })();

@@ -18,13 +18,15 @@ export const PAGES_CSP = [
 ].join("; ");
 
 /**
- * The pages mails link to (APP_URL + path, see server/mail/token-mail.ts), by path: each file
- * holds what goes inside layout.html's card.
+ * The pages mails link to (APP_URL + path, see server/mail/token-mail.ts), and the passkeys page,
+ * by path: each file holds what goes inside layout.html's card.
  */
 export const PAGES = {
   "/verify-email": { page: "verify-email", title: "Confirm your email address" },
   "/accept-invitation": { page: "accept-invitation", title: "Accept your invitation" },
   "/reset-password": { page: "reset-password", title: "Choose a new password" },
+  // Not linked from mails: where a person signs in with a passkey and manages theirs.
+  "/passkeys": { page: "passkeys", title: "Your passkeys" },
 } as const;
 
 const ASSETS = {
@@ -59,7 +61,8 @@ const HTML_ESCAPES: Record<string, string> = {
 const escapeHtml = (text: string) => text.replace(/[&"'<>]/g, (c) => HTML_ESCAPES[c] as string);
 
 /**
- * Serves the landing pages (`GET /verify-email`, `/accept-invitation`, `/reset-password`) and
+ * Serves the landing pages (`GET /verify-email`, `/accept-invitation`, `/reset-password`,
+ * `/passkeys`) and
  * their static script, style and icon. The files are read once, here, at start-up. A GET only
  * returns HTML: the token is sent to the API by the page's script when the person submits.
  */
