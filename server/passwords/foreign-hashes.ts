@@ -55,7 +55,7 @@ export function parseForeignHash(encoded: string): ForeignHash | undefined {
   }
   const scryptMatch = SCRYPT.exec(encoded);
   if (scryptMatch) {
-    const [, ln, r, p, salt, hash] = scryptMatch.map(String);
+    const [, ln = "", r = "", p = "", salt = "", hash = ""] = scryptMatch;
     const parsed = {
       kind: "scrypt" as const,
       n: 2 ** Number(ln),
@@ -78,7 +78,7 @@ export function parseForeignHash(encoded: string): ForeignHash | undefined {
   }
   const pbkdf2Match = PBKDF2.exec(encoded);
   if (pbkdf2Match) {
-    const [, iterations, salt, hash] = pbkdf2Match.map(String);
+    const [, iterations = "", salt = "", hash = ""] = pbkdf2Match;
     const parsed = {
       kind: "pbkdf2-sha256" as const,
       iterations: Number(iterations),
