@@ -8,6 +8,7 @@ import type { ImageProcessor } from "./images/processing.ts";
 import type { RateLimitStore } from "./limits/rate-limit.ts";
 import type { PasswordHasher } from "./passwords/hash.ts";
 import type { PasswordPolicy } from "./passwords/policy.ts";
+import type { ImportRunner } from "./porting/runner.ts";
 
 /**
  * What the service is built from and the procedures run with: made by buildDeps (server/deps.ts)
@@ -26,6 +27,8 @@ export type Deps = {
   passwordPolicy: PasswordPolicy;
   /** Decodes and re-encodes uploads through one limiter (IMAGE_CONCURRENCY, IMAGE_MAX_QUEUE). */
   images: ImageProcessor;
+  /** Runs bulk imports in the background, and resumes those a dead process left. */
+  imports: ImportRunner;
 };
 
 /** The parts of an HTTP request that procedures may use; the same for both doors. */

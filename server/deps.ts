@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import { pino } from "pino";
 import type { Database } from "../db/database.ts";
 import { type DatabaseHandle, openDatabase, type PoolStats } from "../db/open.ts";
+import { type Purger, startPurging } from "./accounts/purge.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
@@ -14,6 +15,7 @@ import { createMailTransport, type MailTransport } from "./mail/transport.ts";
 import { createMailWorker, type MailWorker } from "./mail/worker.ts";
 import { createPasswordHasher } from "./passwords/hash.ts";
 import { createPasswordPolicy } from "./passwords/policy.ts";
+import { createImportRunner } from "./porting/import-runner.ts";
 
 /** Deps, and what only the process handles: mail delivery and closing the database. */
 export type ProcessDeps = Deps & {
@@ -21,6 +23,8 @@ export type ProcessDeps = Deps & {
   mail: { transport: MailTransport; worker: MailWorker } | undefined;
   /** The PostgreSQL pool's connections, when these deps opened one (a metric). */
   poolStats: (() => PoolStats) | undefined;
+  /** Purges users soft-deleted more than PURGE_DELETED_AFTER_DAYS ago, in the background. */
+  purge: Purger;
   /** Closes the database if these deps opened it (closeDeps calls it last). */
   closeDatabase: () => Promise<void>;
 };
@@ -73,6 +77,7 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
     }),
     passwordPolicy: createPasswordPolicy(),
     images: createImageProcessor(imageSettingsFrom(config)),
+    imports: createImportRunner({ db, config, log: log.child({ component: "import" }) }),
     mail: transport && {
       transport,
       worker: createMailWorker({
@@ -85,6 +90,7 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
         leaseSeconds: config.MAIL_LEASE_SECONDS,
       }),
     },
+    purge: startPurging({ db, afterDays: config.PURGE_DELETED_AFTER_DAYS, log }),
     poolStats: "poolStats" in database ? database.poolStats : undefined,
     closeDatabase: database.close,
   };
@@ -98,6 +104,8 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
 export async function closeDeps(deps: ProcessDeps): Promise<void> {
   await deps.mail?.worker.stop();
   deps.mail?.transport.close();
+  await deps.imports.close();
+  await deps.purge.stop();
   await deps.limits.close();
   await deps.authStates.close();
   await deps.passwordPolicy.close();
