@@ -139,6 +139,14 @@ export async function runImportJob(
   }
 }
 
+const BATCH_ATTEMPTS = 4;
+
+/** A statement timeout (57014), deadlock (40P01) or serialization failure (40001). */
+const isLockWait = (error: unknown) => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "57014" || code === "40P01" || code === "40001";
+};
+
 type BatchRange = { from: number; to: number; staged: number; earlier: number };
 
 /**
@@ -152,13 +160,20 @@ async function importBatch(
   candidates: Candidate[],
   range: BatchRange,
 ): Promise<void> {
-  try {
-    await deps.db
-      .transaction()
-      .execute((tx) => writeBatch({ ...deps, db: tx }, job, candidates, range));
-    return;
-  } catch (error) {
-    if (error instanceof ImportSuperseded || isDatabaseUnavailable(error)) throw error;
+  // A batch waiting on a concurrent import's rows can exceed the statement timeout or meet it in
+  // a deadlock: both are retried (the other batch has committed by then) before going row by row.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.db
+        .transaction()
+        .execute((tx) => writeBatch({ ...deps, db: tx }, job, candidates, range));
+      return;
+    } catch (error) {
+      if (error instanceof ImportSuperseded) throw error;
+      if (isLockWait(error) && attempt < BATCH_ATTEMPTS) continue;
+      if (isDatabaseUnavailable(error) && !isLockWait(error)) throw error;
+      break;
+    }
   }
   // Each row tried alone (and undone) to learn its fate; the storable ones are then stored
   // together with the batch's progress.

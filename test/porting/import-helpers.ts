@@ -36,7 +36,7 @@ export async function waitForImport(
   t: TestApp,
   auth: Record<string, string>,
   jobId: number,
-  timeoutMs = 120_000,
+  timeoutMs = Number(process.env.IMPORT_WAIT_MS ?? 120_000),
 ): Promise<ImportJobBody> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -48,7 +48,10 @@ export async function waitForImport(
     expect(res.statusCode, res.body).toBe(200);
     const job = res.json() as ImportJobBody;
     if (job.status === "succeeded" || job.status === "failed") return job;
-    if (Date.now() > deadline) throw new Error(`import ${jobId} still ${job.status}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `import ${jobId} still ${JSON.stringify({ ...job, rejections: job.rejections.length })}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
