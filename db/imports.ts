@@ -362,3 +362,12 @@ export const importRejections = (db: Kysely<Database>, jobId: number, limit: num
     .orderBy("line")
     .limit(limit)
     .execute();
+
+/**
+ * Refreshes the planner's statistics of users after a large import: until autovacuum gets to it,
+ * a table that grew by many rows at once gets poor plans (a keyset page of an export took seconds
+ * instead of a millisecond at a million freshly imported users).
+ */
+export async function analyzeUsers(db: Kysely<Database>): Promise<void> {
+  await sql`analyze users`.execute(db);
+}

@@ -1,6 +1,7 @@
 // npx tsx scripts/bench/export-memory.ts — measures the process's peak RSS while it streams
 // GET /api/users/export (with password hashes) of every user in DATABASE_URL to a client that
 // reads it as it comes. Fill the database first (e.g. a million users); prints one line of figures.
+// EXPORT_FILTER (a $filter) exports part of them: the peak should not grow with the count.
 import { get } from "node:http";
 import { sql } from "kysely";
 import { migrateToLatest } from "../../db/open.ts";
@@ -37,7 +38,9 @@ const sampler = setInterval(() => {
 const started = performance.now();
 const { bytes, lines } = await new Promise<{ bytes: number; lines: number }>((resolve, reject) => {
   get(
-    `http://127.0.0.1:${port}/api/users/export?includePasswordHashes=true`,
+    `http://127.0.0.1:${port}/api/users/export?includePasswordHashes=true${
+      process.env.EXPORT_FILTER ? `&$filter=${encodeURIComponent(process.env.EXPORT_FILTER)}` : ""
+    }`,
     { headers: { authorization: `Bearer ${accessToken}` } },
     (res) => {
       let total = 0;

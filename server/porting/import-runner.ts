@@ -2,9 +2,11 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.ts";
 import {
+  analyzeUsers,
   claimImportJob,
   failImportJob,
   failStaleUploads,
+  findImportJob,
   finishImportJob,
   type ImportJob,
 } from "../../db/imports.ts";
@@ -16,6 +18,8 @@ import type { ImportRunner } from "./runner.ts";
 /** A job nobody has touched for this long lost its process: resumed (or, still uploading, failed). */
 export const IMPORT_STALE_SECONDS = 60;
 const SWEEP_MS = 20_000;
+/** Imports of at least this many users refresh the planner's statistics of users. */
+const ANALYZE_AFTER_ROWS = 10_000;
 
 export function createImportRunner(deps: {
   db: Kysely<Database>;
@@ -34,7 +38,11 @@ export function createImportRunner(deps: {
   async function run(job: ImportJob): Promise<void> {
     try {
       const outcome = await runImportJob(deps, job, () => closed);
-      if (outcome === "finished") await finishImportJob(deps.db, job.id, MAX_REPORTED_REJECTIONS);
+      if (outcome !== "finished") return;
+      await finishImportJob(deps.db, job.id, MAX_REPORTED_REJECTIONS);
+      const done = await findImportJob(deps.db, job.id);
+      if (!job.dry_run && (done?.imported_rows ?? 0) >= ANALYZE_AFTER_ROWS)
+        await analyzeUsers(deps.db);
     } catch (error) {
       // Taken over, or the database is away: the job stays as it is, for a sweep to resume.
       if (error instanceof ImportSuperseded || isDatabaseUnavailable(error)) return;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
-import { uploadImport, waitForImport } from "./import-helpers.ts";
+import { waitForImport } from "./import-helpers.ts";
 
 // 100,000 rows on PostgreSQL; 5,000 on the embedded PGlite, whose single connection makes the
 // full size take minutes on a shared machine (README, "Importing users", has the figures).
