@@ -84,6 +84,11 @@ const EXPECTED: Record<string, Cell> = {
   "GET /users/profile/image": AUTHENTICATED,
   "DELETE /users/profile/image": AUTHENTICATED,
   "GET /users/{id}/profile/image": VISIBLE,
+  "POST /users/import": APP_ADMIN,
+  "GET /users/import/{jobId}": APP_ADMIN,
+  "GET /users/export": APP_ADMIN,
+  "GET /users/me/export": AUTHENTICATED,
+  "DELETE /users/me": AUTHENTICATED,
 };
 
 const document = buildOpenApiDocument(appRouter, "http://localhost", "0.0.0");
