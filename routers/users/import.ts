@@ -24,7 +24,7 @@ export const importUsersRoute = appAdminProcedure
       tags: ["users"],
       summary: "Import users from an NDJSON or CSV file (a background job; poll its status)",
       description:
-        "REST: the file is the body (`Content-Type: application/x-ndjson` or `text/csv`), streamed, at most IMPORT_MAX_BYTES; `?format=ndjson|csv` (else from the content type) and `?dryRun=true`. Native tRPC: `{format, dryRun, content}` with the file as text (at most 8 MiB). Each row is checked like an admin create; rows are stored 500 per statement, each with its memberships or not at all; duplicates (by email or username, in the file or in the database) are rejected per row. Answers 202 with the job; `GET /users/import/{jobId}` tells its progress and the rejected rows. README, 'Importing users', documents the columns and the accepted password hashes.",
+        "REST: the file is the body (`Content-Type: application/x-ndjson` or `text/csv`), streamed, at most IMPORT_MAX_BYTES; `?format=ndjson|csv` (else from the content type) and `?dryRun=true`. Native tRPC: `{format, dryRun, content}` with the file as text (at most 8 MiB, and over HTTP within BODY_LIMIT_BYTES like every tRPC body: send files to the REST door). Each row is checked like an admin create; rows are stored 500 per statement, each with its memberships or not at all; duplicates (by email or username, in the file or in the database) are rejected per row. Answers 202 with the job; `GET /users/import/{jobId}` tells its progress and the rejected rows. README, 'Importing users', documents the columns and the accepted password hashes.",
     },
     successStatus: 202,
     errors: ["UNAUTHORIZED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
