@@ -18,7 +18,7 @@ export const deleteMeRoute = authedProcedure
       description:
         "The body is JSON `{currentPassword}`. The account is soft-deleted at once (its email and username are free again) and purged for good PURGE_DELETED_AFTER_DAYS later, unless an admin restores it before. The last AppAdmin cannot delete their account (409).",
     },
-    errors: ["INVALID_CURRENT_PASSWORD", "RATE_LIMITED", "CONFLICT"],
+    errors: ["INVALID_CURRENT_PASSWORD", "RATE_LIMITED", "CONFLICT", "PAYLOAD_TOO_LARGE"],
   })
   .input(z.strictObject({ currentPassword: ZPassword }))
   .output(ZSuccess)
