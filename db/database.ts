@@ -211,6 +211,39 @@ export type WebauthnChallengesTable = {
   expires_at: ColumnType<Date, Date | string, Date | string>;
 };
 
+export const IMPORT_STATUSES = ["receiving", "queued", "running", "succeeded", "failed"] as const;
+export type ImportStatus = (typeof IMPORT_STATUSES)[number];
+
+export type ImportJobsTable = {
+  id: Generated<number>;
+  created_by: number | null;
+  format: "ndjson" | "csv";
+  dry_run: boolean;
+  status: ImportStatus;
+  total_rows: ColumnType<number, number | undefined, number>;
+  processed_rows: ColumnType<number, number | undefined, number>;
+  imported_rows: ColumnType<number, number | undefined, number>;
+  rejected_rows: ColumnType<number, number | undefined, number>;
+  /** Staged rows before this line are handled (committed with them): where a resume starts. */
+  next_line: ColumnType<number, number | undefined, number>;
+  error: string | null;
+  heartbeat_at: Timestamp;
+  created_at: Timestamp;
+  finished_at: NullableTimestamp;
+};
+
+export type ImportRowsTable = {
+  job_id: number;
+  line: number;
+  /** lower(email) and lower(username): in-file duplicates are found by these. */
+  email_key: string | null;
+  username_key: string | null;
+  /** The validated row (server/porting/import-row.ts); null once rejected. */
+  data: ColumnType<unknown, string | null, string | null>;
+  /** Why the row was rejected; null while it may still be imported. */
+  error: string | null;
+};
+
 export type Database = {
   users: UsersTable;
   sessions: SessionsTable;
@@ -228,6 +261,8 @@ export type Database = {
   second_factor_challenges: SecondFactorChallengesTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
+  import_jobs: ImportJobsTable;
+  import_rows: ImportRowsTable;
 };
 
 export type NewUser = Insertable<UsersTable>;

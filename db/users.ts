@@ -194,3 +194,38 @@ export async function bumpTokenVersion(db: Kysely<Database>, id: number): Promis
     .execute();
   authStateChanged(db, id);
 }
+
+/**
+ * AppAdmins not deleted nor suspended. With `lock`, their rows stay locked until the transaction
+ * ends, so two AppAdmins deleting themselves at once cannot both see the other remain.
+ */
+export async function countLiveAppAdmins(
+  db: Kysely<Database>,
+  options: { lock?: boolean } = {},
+): Promise<number> {
+  let query = db
+    .selectFrom("users")
+    .select("id")
+    .where("role", "=", "AppAdmin")
+    .where("deleted_at", "is", null)
+    .where("status", "=", "active");
+  if (options.lock) query = query.forUpdate();
+  return (await query.execute()).length;
+}
+
+/**
+ * The stored password hashes of these users: only for an AppAdmin's export that asked for them
+ * explicitly (server/porting/export-users.ts), which is audited. Login reads `findCredentials`.
+ */
+export async function passwordHashesOf(
+  db: Kysely<Database>,
+  ids: readonly number[],
+): Promise<Map<number, string | null>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom("users")
+    .select(["id", "password_hash"])
+    .where("id", "in", ids)
+    .execute();
+  return new Map(rows.map((row) => [row.id, row.password_hash]));
+}

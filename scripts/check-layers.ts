@@ -39,6 +39,7 @@ export const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
       "server/passwords/",
       "server/permissions/",
       "server/replicas/",
+      "server/porting/",
       "server/config.ts",
       "server/context.ts",
     ],

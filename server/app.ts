@@ -16,6 +16,7 @@ import { registerImageRoutes } from "./http/image-routes.ts";
 import { registerMetrics } from "./http/metrics.ts";
 import { buildOpenApiDocument } from "./http/openapi.ts";
 import { registerPages } from "./http/pages/register.ts";
+import { registerPortingRoutes } from "./http/porting-routes.ts";
 import { registerRestRoutes } from "./http/rest.ts";
 import { isTrpcUrl, registerTrpcDoor, sendTrpcError } from "./http/trpc-http.ts";
 
@@ -90,6 +91,7 @@ export async function buildApp(deps: ProcessDeps): Promise<FastifyInstance> {
   const restRoutes = [
     ...registerRestRoutes(app, deps, appRouter),
     ...(await registerImageRoutes(app, deps)),
+    ...(await registerPortingRoutes(app, deps)),
   ];
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0] ?? "";

@@ -102,6 +102,13 @@ const ZEnv = z.object({
     .min(1024)
     .max(20 * 1024 * 1024)
     .default(5 * 1024 * 1024),
+  IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024 * 1024)
+    .default(512 * 1024 * 1024),
+  PURGE_DELETED_AFTER_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
   IMAGE_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(2),
   IMAGE_MAX_QUEUE: z.coerce.number().int().min(0).default(32),

@@ -9,6 +9,7 @@ import type { RateLimitStore } from "./limits/rate-limit.ts";
 import type { PasswordHasher } from "./passwords/hash.ts";
 import type { PasswordPolicy } from "./passwords/policy.ts";
 import type { ReadRouter } from "./replicas/read-router.ts";
+import type { ImportRunner } from "./porting/runner.ts";
 
 /**
  * What the service is built from and the procedures run with: made by buildDeps (server/deps.ts)
@@ -29,6 +30,8 @@ export type Deps = {
   images: ImageProcessor;
   /** Chooses the primary or a read replica for an authenticated caller's reads (trpc.ts). */
   reads: ReadRouter;
+  /** Runs bulk imports in the background, and resumes those a dead process left. */
+  imports: ImportRunner;
 };
 
 /** The parts of an HTTP request that procedures may use; the same for both doors. */

@@ -4,6 +4,7 @@ import { pino } from "pino";
 import type { Database } from "../db/database.ts";
 import { type DatabaseHandle, openDatabase, type PoolStats } from "../db/open.ts";
 import { counted, QueryCounterPlugin } from "../db/query-counter.ts";
+import { type Purger, startPurging } from "./accounts/purge.ts";
 import { createAuthStateCache } from "./auth/auth-state-cache.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
@@ -16,6 +17,7 @@ import { createMailWorker, type MailWorker } from "./mail/worker.ts";
 import { createPasswordHasher } from "./passwords/hash.ts";
 import { createPasswordPolicy } from "./passwords/policy.ts";
 import { createReadRouter } from "./replicas/read-router.ts";
+import { createImportRunner } from "./porting/import-runner.ts";
 
 /** Deps, and what only the process handles: mail delivery and closing the database. */
 export type ProcessDeps = Deps & {
@@ -27,6 +29,8 @@ export type ProcessDeps = Deps & {
   replicaPoolStats: () => Record<string, PoolStats>;
   /** Queries made so far on each database: `primary`, `replica-1`, … (a metric). */
   queryCounts: () => Record<string, number>;
+  /** Purges users soft-deleted more than PURGE_DELETED_AFTER_DAYS ago, in the background. */
+  purge: Purger;
   /** Closes the database if these deps opened it (closeDeps calls it last). */
   closeDatabase: () => Promise<void>;
 };
@@ -90,6 +94,7 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
       checkEveryMs: config.DATABASE_REPLICA_CHECK_MS,
       log: log.child({ component: "replicas" }),
     }),
+    imports: createImportRunner({ db, config, log: log.child({ component: "import" }) }),
     mail: transport && {
       transport,
       worker: createMailWorker({
@@ -102,6 +107,7 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
         leaseSeconds: config.MAIL_LEASE_SECONDS,
       }),
     },
+    purge: startPurging({ db, afterDays: config.PURGE_DELETED_AFTER_DAYS, log }),
     poolStats: "poolStats" in database ? database.poolStats : undefined,
     replicaPoolStats: () =>
       Object.fromEntries(
@@ -126,6 +132,8 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
 export async function closeDeps(deps: ProcessDeps): Promise<void> {
   await deps.mail?.worker.stop();
   deps.mail?.transport.close();
+  await deps.imports.close();
+  await deps.purge.stop();
   await deps.limits.close();
   await deps.authStates.close();
   await deps.reads.close();

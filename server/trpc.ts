@@ -20,6 +20,11 @@ export type Meta = OpenApiMeta<{
    * presents it (server/http/rest.ts presentPage): REST as a `nextLink` URL, tRPC with both.
    */
   paged?: boolean;
+  /**
+   * A DELETE whose input is a JSON body (a password, say, which never belongs in a URL): the
+   * REST door reads the body, and the OpenAPI document shows it as one (server/http/openapi.ts).
+   */
+  bodyOnDelete?: boolean;
 }>;
 
 /**

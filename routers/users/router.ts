@@ -5,9 +5,14 @@ import { changeEmailRoute } from "./change-email.ts";
 import { confirmVerificationRoute } from "./confirm-verification.ts";
 import { createUserRoute } from "./create.ts";
 import { deleteUserRoute } from "./delete.ts";
+import { deleteMeRoute } from "./delete-me.ts";
 import { editUserRoute } from "./edit.ts";
 import { endSessionRoute } from "./end-session.ts";
+import { exportUsersRoute } from "./export.ts";
+import { exportMeRoute } from "./export-me.ts";
 import { getUserRoute } from "./get.ts";
+import { importUsersRoute } from "./import.ts";
+import { importStatusRoute } from "./import-status.ts";
 import { listUsersRoute } from "./list.ts";
 import { listSessionsRoute } from "./list-sessions.ts";
 import { meRoute } from "./me.ts";
@@ -41,4 +46,9 @@ export const usersRouter = router({
   acceptInvitation: acceptInvitationRoute,
   changeEmail: changeEmailRoute,
   mail: userMailRoute,
+  importUsers: importUsersRoute,
+  importStatus: importStatusRoute,
+  exportUsers: exportUsersRoute,
+  exportMe: exportMeRoute,
+  deleteMe: deleteMeRoute,
 });

@@ -12,6 +12,7 @@ import {
 } from "../errors/api-errors.ts";
 import { type Meta, REST_PREFIX } from "../trpc.ts";
 import { documentImageRoutes } from "./image-openapi.ts";
+import { documentPortingRoutes } from "./porting-openapi.ts";
 import { proceduresOf } from "./trpc-wire.ts";
 
 /**
@@ -78,7 +79,7 @@ export function buildOpenApiDocument(
     if (meta.paged) documentRestPage(ok);
   });
   exemplifyScalars(document);
-  return documentImageRoutes(document);
+  return documentPortingRoutes(documentImageRoutes(document));
 }
 
 /** One message per code, as the service words it, for the error examples. */

@@ -45,7 +45,8 @@ export function registerRestRoutes(
     const { input: inputSchema } = procedureSchemas(procedure);
     const coerceQuery = stringCoercer(inputSchema, QUERY_NUMBER);
     const coercePath = stringCoercer(inputSchema, PATH_ID);
-    const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
+    const takesBody =
+      method === "POST" || method === "PUT" || method === "PATCH" || meta.bodyOnDelete === true;
     routes.push({ method, pattern: routePattern(url) });
 
     app.route({

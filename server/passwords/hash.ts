@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Algorithm, Options, Version } from "@node-rs/argon2";
 import { hash, parseOptions, verify } from "@node-rs/argon2";
 import { createLimiter, type Limiter, type LimiterOptions } from "../limits/limiter.ts";
+import { parseForeignHash, verifyForeignHash } from "./foreign-hashes.ts";
 
 // argon2id, run on libuv's thread pool by @node-rs/argon2, never on the main thread. Each hash or
 // verify holds ~19 MiB for ~20–40 ms, so a limiter bounds how many run at once (memory, and the
@@ -59,14 +60,12 @@ export function createPasswordHasher(options: Partial<LimiterOptions> = {}): Pas
 
   async function verifyEncoded(encoded: string, password: string): Promise<boolean> {
     const parsed = parseHash(encoded);
-    if (
-      !parsed ||
-      parsed.memoryCost > SANE_LIMITS.memoryCost ||
-      parsed.timeCost > SANE_LIMITS.timeCost ||
-      parsed.parallelism > SANE_LIMITS.parallelism
-    ) {
-      return false;
+    if (!parsed) {
+      // Imported from elsewhere (bcrypt, scrypt, PBKDF2), cost-bounded by its parser.
+      const foreign = parseForeignHash(encoded);
+      return foreign ? limiter.run(() => verifyForeignHash(foreign, password)) : false;
     }
+    if (!isSaneArgon2(parsed)) return false;
     return limiter.run(async () => {
       try {
         return await verify(encoded, password);
@@ -93,6 +92,24 @@ export function createPasswordHasher(options: Partial<LimiterOptions> = {}): Pas
 }
 
 type ParsedHash = ReturnType<typeof parseOptions>;
+
+const ARGON2I = 1 satisfies Algorithm.Argon2i;
+
+const isSaneArgon2 = (parsed: ParsedHash) =>
+  (parsed.algorithm === ARGON2ID || parsed.algorithm === ARGON2I) &&
+  parsed.memoryCost <= SANE_LIMITS.memoryCost &&
+  parsed.timeCost <= SANE_LIMITS.timeCost &&
+  parsed.parallelism <= SANE_LIMITS.parallelism;
+
+/**
+ * True when a stored hash is one `verify` can check: argon2id or argon2i PHC within the cost
+ * limits, or a bcrypt, scrypt or PBKDF2-SHA256 hash within theirs (foreign-hashes.ts). Imports
+ * refuse any other.
+ */
+export function isVerifiableHash(encoded: string): boolean {
+  const parsed = parseHash(encoded);
+  return parsed ? isSaneArgon2(parsed) : parseForeignHash(encoded) !== undefined;
+}
 
 function parseHash(encoded: string): ParsedHash | undefined {
   try {

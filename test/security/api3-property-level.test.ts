@@ -247,6 +247,18 @@ const REPRESENTATIVE: Record<string, Setup> = {
     await enrolTotp(t, targets.user);
     return asAppAdmin("GET /users/{id}/factors")(caller, targets);
   },
+  "GET /users/import/{jobId}": async (caller, targets) => {
+    const started = await send(
+      t,
+      await requestFor(op("POST /users/import"), targets),
+      caller.accessToken,
+    );
+    expect(started.statusCode, started.body).toBe(202);
+    return {
+      spec: { method: "GET", url: `/api/users/import/${started.json().jobId}` },
+      accessToken: caller.accessToken,
+    };
+  },
   "GET /users #as a User, $select": async (_caller, targets) => ({
     spec: { method: "GET", url: "/api/users?$select=id,email,role" },
     accessToken: (await t.login(targets.user)).accessToken,
@@ -303,6 +315,8 @@ const REPRESENTATIVE: Record<string, Setup> = {
 };
 
 const RAW_BYTES = new Set(["GET /users/profile/image", "GET /users/{id}/profile/image"]);
+/** REST answers NDJSON, one item of the native door's page (`value`) a line. */
+const NDJSON = new Set(["GET /users/export"]);
 
 /** Asserts the answer has no property its schema does not declare, at any depth. */
 function expectExactly(operation: Operation, body: unknown) {
@@ -339,6 +353,16 @@ describe("API3 every answer is exactly its schema, and holds no secret", () => {
         expectExactly(operation, await trpcCall(caller, operation, input));
         return;
       }
+      if (NDJSON.has(operation.key)) {
+        expect(res.headers["content-type"]).toMatch(/^application\/x-ndjson/);
+        const value = res.body
+          .split("\n")
+          .filter((line) => line !== "")
+          .map((line) => JSON.parse(line));
+        expect(value.length).toBeGreaterThan(0);
+        expectExactly(operation, { value });
+        return;
+      }
       expect(res.headers["content-type"]).toMatch(/^application\/json/);
       expectExactly(operation, res.json());
     });
@@ -348,10 +372,12 @@ describe("API3 every answer is exactly its schema, and holds no secret", () => {
 describe("API3 unknown input fields are refused on every operation", () => {
   for (const operation of operations) {
     const where = operation.rawRoute
-      ? operation.method === "POST"
+      ? operation.key === "POST /users/profile/image"
         ? "form field"
-        : "skipped"
-      : operation.method === "GET" || operation.method === "DELETE"
+        : operation.key.includes("/profile/image")
+          ? "skipped"
+          : "query" // the import's file body and the export take their parameters in the query
+      : operation.method === "GET" || (operation.method === "DELETE" && !operation.bodyOnDelete)
         ? "query"
         : "body";
     if (where === "skipped") continue; // raw image GETs take no input beyond the path

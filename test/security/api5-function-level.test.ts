@@ -101,6 +101,11 @@ const EXPECTED: Record<string, Cell> = {
   "GET /users/{id}/passkeys": ADMINS,
   "POST /auth/passkey/options": PUBLIC,
   "POST /auth/passkey/token": PUBLIC,
+  "POST /users/import": APP_ADMIN,
+  "GET /users/import/{jobId}": APP_ADMIN,
+  "GET /users/export": APP_ADMIN,
+  "GET /users/me/export": AUTHENTICATED,
+  "DELETE /users/me": AUTHENTICATED,
 };
 
 const document = buildOpenApiDocument(appRouter, "http://localhost", "0.0.0");

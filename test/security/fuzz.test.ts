@@ -191,10 +191,9 @@ const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff, 0xe0]);
 
 async function buildRequest(operation: Operation, targets: Targets, fuzz: Fuzzed) {
   const valid = await requestFor(operation, targets);
-  const validBody = (Buffer.isBuffer(valid.payload) ? {} : (valid.payload ?? {})) as Record<
-    string,
-    unknown
-  >;
+  const validBody = (
+    typeof valid.payload === "object" && !Buffer.isBuffer(valid.payload) ? valid.payload : {}
+  ) as Record<string, unknown>;
   // Path: a hostile segment where the fuzzer chose one, the valid target elsewhere.
   const validSegments = valid.url.split("?")[0]?.split("/") ?? [];
   const template = `/api${operation.path}`.split("/");
@@ -219,6 +218,15 @@ async function buildRequest(operation: Operation, targets: Targets, fuzz: Fuzzed
   entries.push(...fuzz.stray);
 
   const headers: Record<string, string> = {};
+  if (operation.key === "POST /users/import") {
+    // The streamed import: its parameters in the query, fuzzed bytes (or a valid line) as the file.
+    const query = entries
+      .map(([name, json]) => `${encodeSegment(name)}=${encodeSegment(json.replace(/^"|"$/g, ""))}`)
+      .join("&");
+    headers["content-type"] = "application/x-ndjson";
+    const payload = fuzz.garbage ? Buffer.from(fuzz.garbage) : String(valid.payload);
+    return { method: operation.method, url: query ? `${url}?${query}` : url, headers, payload };
+  }
   if (operation.rawRoute && operation.method === "POST") {
     // The multipart upload: fuzzed bytes as the file, sometimes behind a real magic number.
     const bytes = Buffer.concat([

@@ -37,6 +37,8 @@ export type Operation = {
   key: string;
   protect: boolean;
   rawRoute: boolean;
+  /** A DELETE that takes a JSON body (meta `bodyOnDelete`). */
+  bodyOnDelete: boolean;
   input: z.ZodType | undefined;
   output: z.ZodType | undefined;
   pathParams: string[];
@@ -56,6 +58,7 @@ export function listOperations(): Operation[] {
       key: `${method} ${meta.openapi.path}`,
       protect: meta.openapi.protect !== false,
       rawRoute: meta.rawRoute === true,
+      bodyOnDelete: meta.bodyOnDelete === true,
       input: schemas.input,
       output: schemas.output,
       successStatus: meta.successStatus ?? 200,
@@ -195,7 +198,12 @@ export const VALID_REQUESTS: Record<string, (t: Targets) => Omit<RequestSpec, "m
   "POST /auth/passkey/options": () => ({}),
   // Filled in by requestFor (the assertion needs a fresh challenge).
   "POST /auth/passkey/token": () => ({}),
-  // Filled in by requestFor (multipart needs async work).
+  "GET /users/import/{jobId}": () => ({}),
+  "GET /users/export": () => ({}),
+  "GET /users/me/export": () => ({}),
+  "DELETE /users/me": () => ({ payload: { currentPassword: PASSWORD } }),
+  // Filled in by requestFor (multipart needs async work; the import's body is a file).
+  "POST /users/import": () => ({}),
   "POST /users/profile/image": () => ({}),
   "GET /users/profile/image": () => ({}),
   "DELETE /users/profile/image": () => ({}),
@@ -221,6 +229,15 @@ export async function requestFor(operation: Operation, t: Targets): Promise<Requ
   const build = VALID_REQUESTS[operation.key];
   if (!build) throw new Error(`No valid request known for ${operation.key}: add one`);
   const spec: RequestSpec = { method: operation.method, url: urlFor(operation, t), ...build(t) };
+  if (operation.key === "POST /users/import") {
+    spec.payload = `${JSON.stringify({
+      email: `imported-${tag()}@example.com`,
+      username: `imported-${tag()}`,
+      firstName: "Imported",
+      lastName: "User",
+    })}\n`;
+    spec.headers = { "content-type": "application/x-ndjson" };
+  }
   if (operation.key === "POST /users/profile/image") {
     const { payload, contentType } = await multipartImage();
     spec.payload = payload;

@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { countLiveAppAdmins, softDeleteUser } from "../../db/users.ts";
+import { confirmOwnDeletion } from "../../server/accounts/confirm-deletion.ts";
+import { cutOffAccess } from "../../server/auth/sessions.ts";
+import { AppError } from "../../server/errors/api-errors.ts";
+import { audit } from "../../server/permissions/audit.ts";
+import { authedProcedure } from "../../server/trpc.ts";
+import { success, ZPassword, ZSuccess } from "../shared-schema.ts";
+
+export const deleteMeRoute = authedProcedure
+  .meta({
+    bodyOnDelete: true,
+    openapi: {
+      method: "DELETE",
+      path: "/users/me",
+      tags: ["users"],
+      summary: "Delete my account (soft, like an admin delete; every session ends)",
+      description:
+        "The body is JSON `{currentPassword}`. The account is soft-deleted at once (its email and username are free again) and purged for good PURGE_DELETED_AFTER_DAYS later, unless an admin restores it before. The last AppAdmin cannot delete their account (409).",
+    },
+    errors: ["INVALID_CURRENT_PASSWORD", "RATE_LIMITED", "CONFLICT", "PAYLOAD_TOO_LARGE"],
+  })
+  .input(z.strictObject({ currentPassword: ZPassword }))
+  .output(ZSuccess)
+  .mutation(async ({ ctx, input }) => {
+    await confirmOwnDeletion(ctx, ctx.user.id, input);
+    await ctx.db.transaction().execute(async (tx) => {
+      if (ctx.user.role === "AppAdmin" && (await countLiveAppAdmins(tx, { lock: true })) <= 1) {
+        throw new AppError("CONFLICT", "The last AppAdmin cannot delete their account");
+      }
+      if (!(await softDeleteUser(tx, ctx.user.id))) return;
+      await cutOffAccess(tx, ctx.user.id);
+      await audit({ ...ctx, db: tx }, "user.delete.self", { userId: ctx.user.id });
+    });
+    return success("Account deleted");
+  });
