@@ -1,9 +1,11 @@
 import { createCallerFactory, router } from "../server/trpc.ts";
 import { auditRouter } from "./audit/router.ts";
 import { authRouter } from "./auth/router.ts";
+import { eventsRouter } from "./events/router.ts";
 import { imagesRouter } from "./images/router.ts";
 import { organizationsRouter } from "./organizations/router.ts";
 import { usersRouter } from "./users/router.ts";
+import { webhooksRouter } from "./webhooks/router.ts";
 
 export const appRouter = router({
   auth: authRouter,
@@ -11,6 +13,8 @@ export const appRouter = router({
   organizations: organizationsRouter,
   audit: auditRouter,
   images: imagesRouter,
+  events: eventsRouter,
+  webhooks: webhooksRouter,
 });
 
 /** The type TypeScript clients import for `@trpc/client`. */

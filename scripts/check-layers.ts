@@ -36,6 +36,7 @@ export const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
       "server/mail/",
       "server/passwords/",
       "server/permissions/",
+      "server/webhooks/",
       "server/config.ts",
       "server/context.ts",
     ],

@@ -14,11 +14,15 @@ import { createMailTransport, type MailTransport } from "./mail/transport.ts";
 import { createMailWorker, type MailWorker } from "./mail/worker.ts";
 import { createPasswordHasher } from "./passwords/hash.ts";
 import { createPasswordPolicy } from "./passwords/policy.ts";
+import { webhookPolicy } from "./webhooks/policy.ts";
+import { createWebhookWorker, type WebhookWorker } from "./webhooks/worker.ts";
 
 /** Deps, and what only the process handles: mail delivery and closing the database. */
 export type ProcessDeps = Deps & {
   /** The server's mail delivery (absent where nothing sends mail: tests, scripts). */
   mail: { transport: MailTransport; worker: MailWorker } | undefined;
+  /** The server's webhook delivery and event pruning (absent in tests and scripts). */
+  webhooks: WebhookWorker | undefined;
   /** The PostgreSQL pool's connections, when these deps opened one (a metric). */
   poolStats: (() => PoolStats) | undefined;
   /** Closes the database if these deps opened it (closeDeps calls it last). */
@@ -37,6 +41,8 @@ export type DepsOptions = {
   logger?: Awaited<ReturnType<typeof loggerOptions>>;
   /** Builds the mail transport and worker (the server); the worker is started by its caller. */
   mail?: boolean;
+  /** Builds the webhook worker (the server); started by its caller, like the mail worker. */
+  webhooks?: boolean;
 };
 
 /**
@@ -85,6 +91,17 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
         leaseSeconds: config.MAIL_LEASE_SECONDS,
       }),
     },
+    webhooks: options.webhooks
+      ? createWebhookWorker({
+          db,
+          log: log.child({ component: "webhooks" }),
+          kind: config.DATABASE_URL ? "postgres" : "pglite",
+          listenUrl,
+          policy: webhookPolicy(config),
+          retentionDays: config.EVENTS_RETENTION_DAYS,
+          disableAfterSeconds: config.WEBHOOKS_DISABLE_AFTER_HOURS * 3600,
+        })
+      : undefined,
     poolStats: "poolStats" in database ? database.poolStats : undefined,
     closeDatabase: database.close,
   };
@@ -97,6 +114,7 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
  */
 export async function closeDeps(deps: ProcessDeps): Promise<void> {
   await deps.mail?.worker.stop();
+  await deps.webhooks?.stop();
   deps.mail?.transport.close();
   await deps.limits.close();
   await deps.authStates.close();

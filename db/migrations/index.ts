@@ -7,6 +7,7 @@ import * as authStateNotify from "./2026-11-26T1000-auth-state-notify.ts";
 import * as coveringListIndexes from "./2026-11-26T1010-covering-list-indexes.ts";
 import * as profileImageFallbacks from "./2026-11-28T1200-profile-image-fallbacks.ts";
 import * as liveUserCounts from "./2026-11-28T1450-live-user-counts.ts";
+import * as eventsWebhooks from "./2026-11-28T1650-events-webhooks.ts";
 
 /** Every migration, by name (names sort in the order they apply). Add new ones here. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-26T1010-covering-list-indexes": coveringListIndexes,
   "2026-11-28T1200-profile-image-fallbacks": profileImageFallbacks,
   "2026-11-28T1450-live-user-counts": liveUserCounts,
+  "2026-11-28T1650-events-webhooks": eventsWebhooks,
 };
 
 export const migrationProvider: MigrationProvider = {

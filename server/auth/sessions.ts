@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { Transaction } from "kysely";
 import type { Database } from "../../db/database.ts";
+import { recordUserEvent } from "../../db/events.ts";
 import {
   addRefreshToken,
   createLoginSession,
@@ -48,12 +49,16 @@ export async function startSession(
   user: { id: number; token_version: number },
 ): Promise<TokenPair> {
   const refreshToken = randomToken();
-  const sessionId = await createLoginSession(ctx.db, {
-    userId: user.id,
-    userAgent: ctx.request.userAgent,
-    ip: ctx.request.ip,
-    ttlSeconds: ctx.config.REFRESH_TOKEN_TTL,
-    refreshTokenHash: hashToken(refreshToken),
+  const sessionId = await ctx.db.transaction().execute(async (tx) => {
+    const id = await createLoginSession(tx, {
+      userId: user.id,
+      userAgent: ctx.request.userAgent,
+      ip: ctx.request.ip,
+      ttlSeconds: ctx.config.REFRESH_TOKEN_TTL,
+      refreshTokenHash: hashToken(refreshToken),
+    });
+    await recordUserEvent(tx, "user.signed_in", user.id);
+    return id;
   });
   return pair(ctx, user, sessionId, refreshToken);
 }
