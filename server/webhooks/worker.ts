@@ -172,7 +172,8 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       await releaseDeliveries(db, waiting);
       const failure = results.find((result) => result.status === "rejected");
       if (failure) throw failure.reason;
-      if (batch.length < batchSize) return;
+      // Delivering a subject's event makes its next one due: claim until nothing is.
+      if (batch.length === 0) return;
     }
   }
 
