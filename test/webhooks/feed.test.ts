@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordEvent, recordUserEvent } from "../../db/events.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
+import { testWorker } from "./helpers.ts";
 
 let t: TestApp;
 let admin: Awaited<ReturnType<TestApp["userWithToken"]>>;
@@ -57,6 +59,107 @@ describe("the change feed", () => {
     for (const event of events) {
       expect(JSON.stringify(event)).not.toMatch(/password|hash|token_version/i);
     }
+  });
+
+  it("has an event for each kind of change, through the API", async () => {
+    const { cursor } = await readAll("0");
+    const caller = await t.callerFor(admin.user);
+    // Signup, then its verification link.
+    const signup = await t.app.inject({
+      method: "POST",
+      url: "/api/users/signup",
+      payload: { email: "kinds@example.com", password: PASSWORD, firstName: "K", lastName: "Inds" },
+    });
+    expect(signup.statusCode).toBe(201);
+    const userId: number = signup.json().id;
+    const mail = await t.db
+      .selectFrom("mail_outbox")
+      .select("payload")
+      .where("user_id", "=", userId)
+      .executeTakeFirstOrThrow();
+    const token = new URL(String(mail.payload?.link)).searchParams.get("token");
+    await caller.users.confirmVerification({ token: String(token) });
+    // Sign in, update own profile, sign out.
+    const login = await t.app.inject({
+      method: "POST",
+      url: "/api/auth/token",
+      payload: { email: "kinds@example.com", password: PASSWORD },
+    });
+    expect(login.statusCode).toBe(200);
+    const auth = { authorization: `Bearer ${login.json().accessToken}` };
+    const patched = await t.app.inject({
+      method: "PATCH",
+      url: "/api/users/me",
+      headers: auth,
+      payload: { lastName: "Kinds" },
+    });
+    expect(patched.statusCode).toBe(200);
+    await t.app.inject({
+      method: "POST",
+      url: "/api/auth/logout",
+      payload: { refreshToken: login.json().refreshToken },
+    });
+    await caller.users.setPassword({ id: userId, newPassword: `${PASSWORD}-2` });
+    await caller.users.delete({ id: userId });
+    await caller.users.restore({ id: userId });
+    // An organization and a membership, from birth to deletion.
+    const org = await caller.organizations.create({ name: "Kinds Inc" });
+    await caller.organizations.edit({ id: org.id, name: "Kinds Ltd" });
+    await caller.organizations.putMember({ id: org.id, userId, role: "Member" });
+    await caller.organizations.putMember({ id: org.id, userId, role: "Admin" });
+    await caller.organizations.deleteMember({ id: org.id, userId });
+    await caller.organizations.delete({ id: org.id });
+
+    const { events } = await readAll(cursor);
+    const about = (subject: string) =>
+      events.filter((e) => (e as { subject?: string }).subject === subject).map((e) => e.type);
+    expect(about(`user:${userId}`)).toEqual([
+      "user.created",
+      "user.email_verified",
+      "user.signed_in",
+      "user.updated",
+      "session.revoked",
+      "user.password_changed",
+      "user.deleted",
+      "user.restored",
+    ]);
+    expect(about(`organization:${org.id}`)).toEqual([
+      "organization.created",
+      "organization.updated",
+      "organization.deleted",
+    ]);
+    expect(about(`membership:${org.id}:${userId}`)).toEqual([
+      "membership.created",
+      "membership.updated",
+      "membership.deleted",
+    ]);
+    const updated = events.find((e) => e.type === "user.updated");
+    expect(updated?.data).toMatchObject({ lastName: "Kinds", changedFields: ["lastName"] });
+    const revoked = events.find((e) => e.type === "session.revoked");
+    expect(revoked?.data).toEqual({ sessionId: expect.any(Number), userId });
+    const membership = events.find((e) => e.type === "membership.updated");
+    expect(membership?.data).toEqual({ organizationId: org.id, userId, role: "Admin" });
+    for (const event of events) {
+      expect(JSON.stringify(event)).not.toMatch(/argon2|password_hash|refresh|token/i);
+    }
+  });
+
+  it("prunes events older than the retention, through the worker", async () => {
+    const user = await t.createUser();
+    await t.db.transaction().execute((tx) => recordUserEvent(tx, "user.updated", user.id, []));
+    await t.db
+      .updateTable("events")
+      .set({ occurred_at: sql`now() - interval '31 days'` })
+      .where("subject", "=", `user:${user.id}`)
+      .execute();
+    await t.db.transaction().execute((tx) => recordUserEvent(tx, "user.signed_in", user.id));
+    await testWorker(t.db, { retentionDays: 30 }).drainOnce();
+    const left = await t.db
+      .selectFrom("events")
+      .select("type")
+      .where("subject", "=", `user:${user.id}`)
+      .execute();
+    expect(left.map((e) => e.type)).toEqual(["user.signed_in"]);
   });
 
   it("emits nothing for a change that rolls back", async () => {
