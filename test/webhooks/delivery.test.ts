@@ -206,6 +206,23 @@ describe("webhook delivery", () => {
     expect(delivery?.last_error).toMatch(/localhost resolves to (127\.0\.0\.1|::1)/);
   });
 
+  it("connects to the address it checked for a host name, and never follows a redirect", async () => {
+    await register(["user.created"], receiver.url.replace("127.0.0.1", "localhost"));
+    await changeUsers(1, "named");
+    await testWorker(t.db).drainOnce();
+    expect(receiver.received).toHaveLength(1);
+    receiver.answer(302);
+    await changeUsers(1, "redirected");
+    await testWorker(t.db, { maxAttempts: 1 }).drainOnce();
+    const [last] = await t.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .orderBy("id", "desc")
+      .limit(1)
+      .execute();
+    expect(last).toMatchObject({ status: "failed", last_status_code: 302 });
+  });
+
   it("rotates the secret (both signatures for a while) and redelivers one delivery", async () => {
     const endpoint = await register(["user.created"]);
     const rotated = await (await t.callerFor(admin.user)).webhooks.rotateSecret({
