@@ -20,7 +20,7 @@ export const redeliverRoute = appAdminProcedure
   .input(
     z.strictObject({
       id: ZId,
-      deliveryId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+      deliveryId: ZId,
     }),
   )
   .output(z.object({ deliveryId: z.number().int() }))

@@ -6,9 +6,12 @@
 import { randomUUID } from "node:crypto";
 import type { LightMyRequestResponse } from "fastify";
 import { decodeJwt } from "jose";
+import { sql } from "kysely";
 import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
+import { recordUserEvent } from "../../db/events.ts";
 import type { UserRow } from "../../db/users.ts";
+import { insertEndpoint } from "../../db/webhooks.ts";
 import { appRouter } from "../../routers/router.ts";
 import { procedureSchemas, proceduresOf } from "../../server/http/trpc-wire.ts";
 import type { Meta } from "../../server/trpc.ts";
@@ -73,6 +76,9 @@ export type Targets = {
   sessionId: number;
   /** An organization (with `user` as a member, so member routes find a membership). */
   organizationId: number;
+  /** A webhook endpoint (for user events), and one delivery of it (about `user`). */
+  webhookId: number;
+  deliveryId: number;
 };
 
 export type RequestSpec = {
@@ -145,6 +151,17 @@ export const VALID_REQUESTS: Record<string, (t: Targets) => Omit<RequestSpec, "m
   "DELETE /organizations/{id}/members/{userId}": () => ({}),
   "GET /organizations/{id}/members": () => ({}),
   "GET /audit": () => ({}),
+  "GET /events": () => ({}),
+  "POST /webhooks": () => ({
+    payload: { url: `https://93.184.216.34/${tag()}`, eventTypes: ["user.created"] },
+  }),
+  "GET /webhooks": () => ({}),
+  "GET /webhooks/{id}": () => ({}),
+  "PATCH /webhooks/{id}": () => ({ payload: { description: `Edited ${tag()}` } }),
+  "DELETE /webhooks/{id}": () => ({}),
+  "POST /webhooks/{id}/secret": () => ({}),
+  "GET /webhooks/{id}/deliveries": () => ({}),
+  "POST /webhooks/{id}/deliveries/{deliveryId}/redeliver": () => ({}),
   // Filled in by requestFor (multipart needs async work).
   "POST /users/profile/image": () => ({}),
   "GET /users/profile/image": () => ({}),
@@ -156,8 +173,11 @@ export const VALID_REQUESTS: Record<string, (t: Targets) => Omit<RequestSpec, "m
 export function urlFor(operation: Operation, t: Targets): string {
   const isOrganization = operation.path.startsWith("/organizations/");
   const isSession = operation.path.startsWith("/users/me/sessions/");
+  const isWebhook = operation.path.startsWith("/webhooks/");
   return `/api${operation.path.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (name === "userId") return String(t.user.id);
+    if (name === "deliveryId") return String(t.deliveryId);
+    if (isWebhook) return String(t.webhookId);
     if (isOrganization) return String(t.organizationId);
     if (isSession) return String(t.sessionId);
     return String(t.user.id);
@@ -194,11 +214,25 @@ export async function makeTargets(
     .insertInto("memberships")
     .values({ user_id: user.id, organization_id: organization.id, role: "Member" })
     .execute();
+  const webhook = await insertEndpoint(app.db, {
+    url: `https://93.184.216.34/${tag()}`,
+    description: "",
+    eventTypes: ["user.updated"],
+    secret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==",
+  });
+  await app.db.transaction().execute((tx) => recordUserEvent(tx, "user.updated", user.id, []));
+  const delivery = await app.db
+    .selectFrom("webhook_deliveries")
+    .select(sql<number>`id::int`.as("id"))
+    .where("endpoint_id", "=", webhook.id)
+    .executeTakeFirstOrThrow();
   return {
     user,
     refreshToken: tokens.refreshToken,
     sessionId,
     organizationId: organization.id,
+    webhookId: webhook.id,
+    deliveryId: delivery.id,
   };
 }
 
