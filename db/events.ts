@@ -141,12 +141,10 @@ export async function listEventsAfter(
   db: Kysely<Database>,
   after: string,
   limit: number,
-  types?: readonly string[],
 ): Promise<StoredEvent[]> {
   const { rows } = await sql<StoredEvent>`
     select ${EVENT_SELECTION} from events e
      where e.position > ${after}::int8
-       ${types && types.length > 0 ? sql`and e.type = any(${types}::text[])` : sql``}
      order by e.position limit ${limit}`.execute(db);
   return rows;
 }
