@@ -2,7 +2,8 @@ import { type Kysely, sql } from "kysely";
 import type { Database } from "./database.ts";
 
 export type AuditEntry = {
-  actorId: number;
+  /** Null for what the service does by itself (the webhook worker disabling an endpoint). */
+  actorId: number | null;
   action: string;
   targetUserId?: number;
   targetOrganizationId?: number;

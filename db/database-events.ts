@@ -16,6 +16,8 @@ type DatabaseEventMap = {
   authStateChanged: [userId: number];
   /** A mail was queued; see mail-outbox.ts. */
   mailQueued: [];
+  /** Webhook deliveries were queued; see events.ts. */
+  webhooksQueued: [];
 };
 
 export type DatabaseEvents = EventEmitter<DatabaseEventMap>;

@@ -232,6 +232,53 @@ export type ImportJobsTable = {
   finished_at: NullableTimestamp;
 };
 
+export type EventsTable = {
+  id: Generated<string>;
+  public_id: Generated<string>;
+  type: string;
+  /** `user:12`, `organization:3`, `membership:3:12`: what per-subject delivery order keys on. */
+  subject: string;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  occurred_at: Timestamp;
+  /** The feed position, drawn at commit (migration 2026-11-28T1650); null only before it. */
+  position: ColumnType<string | null, never, never>;
+};
+
+export const DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export type WebhookEndpointsTable = {
+  id: Generated<number>;
+  url: string;
+  description: ColumnType<string, string | undefined, string>;
+  event_types: string[];
+  /** The signing key (`whsec_…`): it must be read to sign, so it is stored as is. */
+  secret: string;
+  /** The key before the last rotation: deliveries carry both signatures until it expires. */
+  previous_secret: string | null;
+  previous_secret_expires_at: NullableTimestamp;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  disabled_reason: string | null;
+  /** Since when every attempt has failed (null after a success). */
+  failing_since: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+export type WebhookDeliveriesTable = {
+  id: Generated<string>;
+  endpoint_id: number;
+  event_id: string;
+  subject: string;
+  status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  finished_at: NullableTimestamp;
+};
+
 export type ImportRowsTable = {
   job_id: number;
   line: number;
@@ -263,6 +310,9 @@ export type Database = {
   webauthn_challenges: WebauthnChallengesTable;
   import_jobs: ImportJobsTable;
   import_rows: ImportRowsTable;
+  events: EventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 };
 
 export type NewUser = Insertable<UsersTable>;

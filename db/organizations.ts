@@ -142,7 +142,14 @@ export const upsertMembership = (
     .onConflict((oc) =>
       oc.columns(["user_id", "organization_id"]).doUpdateSet({ role: membership.role }),
     )
-    .returning(["user_id", "organization_id", "role", "created_at"])
+    // xmax is 0 on a row this statement inserted, the updating transaction's id on one it updated.
+    .returning([
+      "user_id",
+      "organization_id",
+      "role",
+      "created_at",
+      sql<boolean>`xmax = 0`.as("created"),
+    ])
     .executeTakeFirstOrThrow();
 
 export const deleteMembership = (db: Kysely<Database>, userId: number, organizationId: number) =>

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import { authStateChanged } from "./auth-state.ts";
 import type { Database } from "./database.ts";
+import { recordEvents } from "./events.ts";
 
 /**
  * A login in one statement (so one round trip and one commit): the session, its first refresh
@@ -131,15 +132,20 @@ export const touchSession = (db: Kysely<Database>, sessionId: number) =>
 
 /** Ends one of the user's sessions (none when it is another user's). */
 export async function revokeSession(db: Kysely<Database>, sessionId: number, userId: number) {
-  const result = await db
-    .updateTable("sessions")
-    .set({ revoked_at: sql`now()` })
-    .where("id", "=", sessionId)
-    .where("user_id", "=", userId)
-    .where("revoked_at", "is", null)
-    .executeTakeFirst();
+  const revoked = await inTransaction(db, async (tx) => {
+    const rows = await tx
+      .updateTable("sessions")
+      .set({ revoked_at: sql`now()` })
+      .where("id", "=", sessionId)
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null)
+      .returning("id")
+      .execute();
+    await recordSessionsRevoked(tx, userId, rows);
+    return rows.length;
+  });
   authStateChanged(db, userId);
-  return result;
+  return { numUpdatedRows: BigInt(revoked) };
 }
 
 /** Ends every live session of the user, or every one but `exceptSessionId`. */
@@ -148,15 +154,32 @@ export async function revokeUserSessions(
   userId: number,
   exceptSessionId?: number,
 ) {
-  await db
+  const rows = await db
     .updateTable("sessions")
     .set({ revoked_at: sql`now()` })
     .where("user_id", "=", userId)
     .where("revoked_at", "is", null)
     .$if(exceptSessionId !== undefined, (q) => q.where("id", "!=", exceptSessionId as number))
+    .returning("id")
     .execute();
+  await recordSessionsRevoked(db, userId, rows);
   authStateChanged(db, userId);
 }
+
+/** One `session.revoked` event per ended session, in the caller's transaction. */
+const recordSessionsRevoked = (db: Kysely<Database>, userId: number, sessions: { id: number }[]) =>
+  recordEvents(
+    db,
+    sessions.map((session) => ({
+      type: "session.revoked" as const,
+      subject: `user:${userId}`,
+      data: { sessionId: session.id, userId },
+    })),
+  );
+
+/** Runs `work` in the caller's transaction, or in one of its own when there is none. */
+const inTransaction = <T>(db: Kysely<Database>, work: (tx: Kysely<Database>) => Promise<T>) =>
+  db.isTransaction ? work(db) : db.transaction().execute(work);
 
 export const listLiveSessions = (db: Kysely<Database>, userId: number) =>
   db

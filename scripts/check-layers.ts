@@ -40,6 +40,7 @@ export const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
       "server/permissions/",
       "server/replicas/",
       "server/porting/",
+      "server/webhooks/",
       "server/config.ts",
       "server/context.ts",
     ],

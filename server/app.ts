@@ -65,6 +65,7 @@ export async function buildApp(deps: ProcessDeps): Promise<FastifyInstance> {
   // after them; closeDeps then waits for it before closing what it uses.
   app.addHook("preClose", async () => {
     void deps.mail?.worker.stop();
+    void deps.webhooks?.stop();
   });
   app.addHook("onClose", () => closeDeps(deps));
   let draining = false;

@@ -116,6 +116,17 @@ const ZEnv = z.object({
   MAIL_FROM: z.string().min(3).default("Users API <no-reply@localhost>"),
   /** How long a mail claimed by a process that died waits for another (renewed while sending). */
   MAIL_LEASE_SECONDS: z.coerce.number().int().min(3).max(300).default(20),
+  /** Webhooks may reach loopback, private and link-local addresses (tests, private networks). */
+  WEBHOOKS_ALLOW_PRIVATE: onOff.default("off"),
+  /** An endpoint whose every delivery has failed for this long is disabled (with an audit entry). */
+  WEBHOOKS_DISABLE_AFTER_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 365)
+    .default(72),
+  /** Events are kept (in the feed, for redelivery) this many days, then pruned by the worker. */
+  EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(1).optional(),
   RATE_LIMIT: onOff.default("on"),

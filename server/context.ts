@@ -8,8 +8,8 @@ import type { ImageProcessor } from "./images/processing.ts";
 import type { RateLimitStore } from "./limits/rate-limit.ts";
 import type { PasswordHasher } from "./passwords/hash.ts";
 import type { PasswordPolicy } from "./passwords/policy.ts";
-import type { ReadRouter } from "./replicas/read-router.ts";
 import type { ImportRunner } from "./porting/runner.ts";
+import type { ReadRouter } from "./replicas/read-router.ts";
 
 /**
  * What the service is built from and the procedures run with: made by buildDeps (server/deps.ts)

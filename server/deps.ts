@@ -16,13 +16,17 @@ import { createMailTransport, type MailTransport } from "./mail/transport.ts";
 import { createMailWorker, type MailWorker } from "./mail/worker.ts";
 import { createPasswordHasher } from "./passwords/hash.ts";
 import { createPasswordPolicy } from "./passwords/policy.ts";
-import { createReadRouter } from "./replicas/read-router.ts";
 import { createImportRunner } from "./porting/import-runner.ts";
+import { createReadRouter } from "./replicas/read-router.ts";
+import { webhookPolicy } from "./webhooks/policy.ts";
+import { createWebhookWorker, type WebhookWorker } from "./webhooks/worker.ts";
 
 /** Deps, and what only the process handles: mail delivery and closing the database. */
 export type ProcessDeps = Deps & {
   /** The server's mail delivery (absent where nothing sends mail: tests, scripts). */
   mail: { transport: MailTransport; worker: MailWorker } | undefined;
+  /** The server's webhook delivery and event pruning (absent in tests and scripts). */
+  webhooks: WebhookWorker | undefined;
   /** The PostgreSQL pool's connections, when these deps opened one (a metric). */
   poolStats: (() => PoolStats) | undefined;
   /** Each read replica's pool connections now, by its name (a metric). */
@@ -47,6 +51,8 @@ export type DepsOptions = {
   logger?: Awaited<ReturnType<typeof loggerOptions>>;
   /** Builds the mail transport and worker (the server); the worker is started by its caller. */
   mail?: boolean;
+  /** Builds the webhook worker (the server); started by its caller, like the mail worker. */
+  webhooks?: boolean;
 };
 
 /**
@@ -108,6 +114,17 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
       }),
     },
     purge: startPurging({ db, afterDays: config.PURGE_DELETED_AFTER_DAYS, log }),
+    webhooks: options.webhooks
+      ? createWebhookWorker({
+          db,
+          log: log.child({ component: "webhooks" }),
+          kind: config.DATABASE_URL ? "postgres" : "pglite",
+          listenUrl,
+          policy: webhookPolicy(config),
+          retentionDays: config.EVENTS_RETENTION_DAYS,
+          disableAfterSeconds: config.WEBHOOKS_DISABLE_AFTER_HOURS * 3600,
+        })
+      : undefined,
     poolStats: "poolStats" in database ? database.poolStats : undefined,
     replicaPoolStats: () =>
       Object.fromEntries(
@@ -131,6 +148,7 @@ export async function buildDeps(config: Config, options: DepsOptions = {}): Prom
  */
 export async function closeDeps(deps: ProcessDeps): Promise<void> {
   await deps.mail?.worker.stop();
+  await deps.webhooks?.stop();
   deps.mail?.transport.close();
   await deps.imports.close();
   await deps.purge.stop();

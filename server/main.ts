@@ -24,6 +24,7 @@ async function main() {
   const deps = await buildDeps(config, {
     logger: await loggerOptions(config, process.stdout.isTTY === true),
     mail: true,
+    webhooks: true,
   }).catch((error: unknown) => {
     if (error instanceof DataDirInUseError) fail(error.message);
     throw error;
@@ -39,6 +40,7 @@ async function main() {
   // Started once the first admin exists; buildDeps leaves it to the caller, so a script or test
   // building the same world sends no mail.
   deps.mail?.worker.start();
+  deps.webhooks?.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -9,6 +9,7 @@ import * as profileImageFallbacks from "./2026-11-28T1200-profile-image-fallback
 import * as liveUserCounts from "./2026-11-28T1450-live-user-counts.ts";
 import * as secondFactors from "./2026-11-28T1630-second-factors.ts";
 import * as passkeys from "./2026-11-28T1640-passkeys.ts";
+import * as eventsWebhooks from "./2026-11-28T1650-events-webhooks.ts";
 import * as imports from "./2026-11-28T1700-imports.ts";
 
 /** Every migration, by name (names sort in the order they apply). Add new ones here. */
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-28T1630-second-factors": secondFactors,
   "2026-11-28T1640-passkeys": passkeys,
   "2026-11-28T1700-imports": imports,
+  "2026-11-28T1650-events-webhooks": eventsWebhooks,
 };
 
 export const migrationProvider: MigrationProvider = {

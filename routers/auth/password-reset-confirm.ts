@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { recordUserEvent } from "../../db/events.ts";
 import { hashPasswordForUser, reclaimPendingAccount } from "../../server/accounts/accounts.ts";
 import { clearLoginFailures } from "../../server/auth/login-guard.ts";
 import { findLinkUser, spendLinkToken } from "../../server/mail/email-links.ts";
@@ -37,6 +38,7 @@ export const passwordResetConfirmRoute = publicProcedure
         emailVerified: true,
         ...(spent.status !== "active" && { status: "active" }),
       });
+      if (!spent.email_verified) await recordUserEvent(tx, "user.email_verified", spent.id);
       return spent;
     });
     // The mailbox is proven: the account lock that guessers may have caused is lifted.

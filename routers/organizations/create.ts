@@ -3,6 +3,7 @@ import { insertOrganization } from "../../db/organizations.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import { ZId } from "../shared-schema.ts";
+import { recordOrganizationEvent } from "./organization-events.ts";
 import {
   lockExistingOrganization,
   toOrganization,
@@ -30,6 +31,7 @@ export const createOrganizationRoute = appAdminProcedure
       if (parentId !== null) await lockExistingOrganization(tx, parentId, "forReference");
       const created = await insertOrganization(tx, { name: input.name, parentId });
       await audit({ ...ctx, db: tx }, "organization.create", { organizationId: created.id }, input);
+      await recordOrganizationEvent(tx, "organization.created", created);
       return created;
     });
     return toOrganization(organization);

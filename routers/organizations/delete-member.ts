@@ -4,6 +4,7 @@ import { AppError } from "../../server/errors/api-errors.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import { ZDone, ZId } from "../shared-schema.ts";
+import { recordMembershipEvent } from "./organization-events.ts";
 
 export const deleteMemberRoute = appAdminProcedure
   .meta({
@@ -25,6 +26,10 @@ export const deleteMemberRoute = appAdminProcedure
       await audit({ ...ctx, db: tx }, "membership.delete", {
         userId: input.userId,
         organizationId: input.id,
+      });
+      await recordMembershipEvent(tx, "membership.deleted", {
+        organizationId: input.id,
+        userId: input.userId,
       });
     });
     return { success: true as const };

@@ -8,6 +8,7 @@ import { AppError } from "../../server/errors/api-errors.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import { ZId } from "../shared-schema.ts";
+import { recordOrganizationEvent } from "./organization-events.ts";
 import {
   lockExistingOrganization,
   organizationNotFound,
@@ -52,6 +53,7 @@ export const editOrganizationRoute = appAdminProcedure
       const row = await updateOrganization(tx, id, changes);
       if (!row) throw organizationNotFound();
       await audit({ ...ctx, db: tx }, "organization.edit", { organizationId: id }, changes);
+      await recordOrganizationEvent(tx, "organization.updated", row, Object.keys(changes));
       return row;
     });
     return toOrganization(updated);

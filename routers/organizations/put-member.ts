@@ -4,6 +4,7 @@ import { audit } from "../../server/permissions/audit.ts";
 import { loadVisibleUser } from "../../server/permissions/permissions.ts";
 import { appAdminProcedure } from "../../server/trpc.ts";
 import { ZId, ZMembershipRole } from "../shared-schema.ts";
+import { recordMembershipEvent } from "./organization-events.ts";
 import { lockExistingOrganization } from "./organization-schema.ts";
 
 const ZMembership = z
@@ -42,6 +43,15 @@ export const putMemberRoute = appAdminProcedure
         "membership.put",
         { userId: input.userId, organizationId: input.id },
         { role: input.role },
+      );
+      await recordMembershipEvent(
+        tx,
+        membership.created ? "membership.created" : "membership.updated",
+        {
+          organizationId: input.id,
+          userId: input.userId,
+          role: membership.role,
+        },
       );
       return membership;
     });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { recordUserEvent } from "../../db/events.ts";
 import { hashPasswordForUser } from "../../server/accounts/accounts.ts";
 import { findLinkUser, LINK_HOLDERS, spendLinkToken } from "../../server/mail/email-links.ts";
 import { writePassword } from "../../server/passwords/replace.ts";
@@ -31,6 +32,7 @@ export const acceptInvitationRoute = publicProcedure
     await ctx.db.transaction().execute(async (tx) => {
       const invited = await spendLinkToken(tx, "invitation", input.token, INVITED);
       await writePassword(tx, invited.id, hash, { status: "active", emailVerified: true });
+      if (!invited.email_verified) await recordUserEvent(tx, "user.email_verified", invited.id);
     });
     return success("Invitation accepted; you can log in now");
   });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { discardEmailTokens, spendEmailToken } from "../../db/email-tokens.ts";
+import { recordUserEvent } from "../../db/events.ts";
 import { findUserByEmail, findUserById, type UserRow, updateUser } from "../../db/users.ts";
 import { refuseTaken, takenError } from "../../server/accounts/taken.ts";
 import { hashToken } from "../../server/auth/opaque-tokens.ts";
@@ -36,6 +37,7 @@ export const confirmVerificationRoute = publicProcedure
           email_verified: true,
           ...(user.status === "pending" && { status: "active" }),
         });
+        await recordUserEvent(tx, "user.email_verified", user.id);
         return success("Your email address is confirmed");
       }
 
@@ -58,6 +60,7 @@ export const confirmVerificationRoute = publicProcedure
       );
       // Links mailed to the old address stop working.
       await discardEmailTokens(tx, user.id, ["verification", "password_reset", "email_change"]);
+      await recordUserEvent(tx, "user.updated", user.id, ["email", "email_verified", "status"]);
       await queueEmailChangedNotice(tx, ctx.config, {
         user,
         oldEmail: user.email,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { recordUserEvent } from "../../db/events.ts";
 import { softDeleteUser } from "../../db/users.ts";
 import { cutOffAccess } from "../../server/auth/sessions.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
@@ -30,6 +31,7 @@ export const deleteUserRoute = adminProcedure
       if (!(await softDeleteUser(tx, target.id))) return;
       await cutOffAccess(tx, target.id);
       await audit({ ...ctx, db: tx }, "user.delete", { userId: target.id });
+      await recordUserEvent(tx, "user.deleted", target.id);
     });
     return success("User deleted");
   });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { recordUserEvent } from "../../db/events.ts";
 import { lockUser, type UserRow, updateUser } from "../../db/users.ts";
 import { refuseTaken } from "../../server/accounts/taken.ts";
 import { cutOffAccess } from "../../server/auth/sessions.ts";
@@ -87,6 +88,7 @@ export const editUserRoute = adminProcedure
         }),
       );
       await audit({ ...ctx, db: tx }, "user.edit", { userId: current.id }, changes);
+      await recordUserEvent(tx, "user.updated", current.id, Object.keys(changes));
       if (changes.status === "suspended") await cutOffAccess(tx, current.id);
       return updated;
     });

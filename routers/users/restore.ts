@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { recordUserEvent } from "../../db/events.ts";
 import { restoreUser } from "../../db/users.ts";
 import { refuseTaken } from "../../server/accounts/taken.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
@@ -29,6 +30,7 @@ export const restoreUserRoute = adminProcedure
       const user = await refuseTaken(restoreUser(tx, target.id));
       if (!user) throw new AppError("CONFLICT", "The user is not deleted");
       await audit({ ...ctx, db: tx }, "user.restore", { userId: user.id }, { status: user.status });
+      await recordUserEvent(tx, "user.restored", user.id);
       return toUser(user);
     });
   });

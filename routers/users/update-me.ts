@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { recordUserEvent } from "../../db/events.ts";
 import { updateUser } from "../../db/users.ts";
 import { refuseTaken } from "../../server/accounts/taken.ts";
 import { userNotFound } from "../../server/permissions/permissions.ts";
@@ -19,13 +20,18 @@ export const updateMeRoute = authedProcedure
   .input(ZProfilePatch)
   .output(ZUser)
   .mutation(async ({ ctx, input }) => {
-    const user = await refuseTaken(
-      updateUser(ctx.db, ctx.user.id, {
-        first_name: input.firstName,
-        last_name: input.lastName,
-        username: input.username,
-      }),
-    );
+    const user = await ctx.db.transaction().execute(async (tx) => {
+      const updated = await refuseTaken(
+        updateUser(tx, ctx.user.id, {
+          first_name: input.firstName,
+          last_name: input.lastName,
+          username: input.username,
+        }),
+      );
+      if (updated && Object.keys(input).length > 0)
+        await recordUserEvent(tx, "user.updated", updated.id, Object.keys(input));
+      return updated;
+    });
     if (!user) throw userNotFound();
     return toUser(user);
   });

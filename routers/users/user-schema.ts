@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ROLES, STATUSES } from "../../db/database.ts";
+import { publicUser } from "../../db/events.ts";
 import type { PublicUserRow } from "../../db/users.ts";
 import {
   isReservedUsername,
@@ -64,16 +65,4 @@ export const ZUser = z
 export type TUser = z.infer<typeof ZUser>;
 
 /** The one mapping from a stored user to what the API shows (never the hash or internals). */
-export const toUser = (row: PublicUserRow): TUser => ({
-  id: row.id,
-  email: row.email,
-  username: row.username,
-  firstName: row.first_name,
-  lastName: row.last_name,
-  status: row.status,
-  role: row.role,
-  emailVerified: row.email_verified,
-  createdAt: row.created_at.toISOString(),
-  updatedAt: row.updated_at.toISOString(),
-  lastLoginAt: row.last_login_at?.toISOString() ?? null,
-});
+export const toUser = (row: PublicUserRow): TUser => publicUser(row);

@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import type { Transaction } from "kysely";
 import type { Database, Role, UserStatus } from "../../db/database.ts";
 import { discardEmailTokens } from "../../db/email-tokens.ts";
+import { recordUserEvent } from "../../db/events.ts";
 import { deleteProfileImage } from "../../db/profile-images.ts";
 import { insertUser, type UserRow, usernamesStartingWith } from "../../db/users.ts";
 import type { Config } from "../config.ts";
@@ -88,6 +89,7 @@ export async function createAccount(deps: Deps, account: NewAccount): Promise<Us
         );
         const kind = account.status === "invited" ? "invitation" : "verification";
         await queueTokenMail(tx, config, { kind, user, recipient: user.email });
+        await recordUserEvent(tx, "user.created", user.id);
         return user;
       });
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.ts";
+import { recordUserEvent } from "../../db/events.ts";
 import { findUserByEmail, insertUser, takenUserKey } from "../../db/users.ts";
 import type { Config } from "../config.ts";
 import { deriveUsername, hashNewPassword, type PasswordDeps } from "./accounts.ts";
@@ -22,8 +23,8 @@ export async function ensureFirstAdmin(
   if (await findUserByEmail(db, email)) return "exists";
   const passwordHash = await hashNewPassword(deps, config.ADMIN_PASSWORD, { email });
   try {
-    await db.transaction().execute(async (tx) =>
-      insertUser(tx, {
+    await db.transaction().execute(async (tx) => {
+      const admin = await insertUser(tx, {
         email,
         username: await deriveUsername(tx, email),
         first_name: "App",
@@ -32,8 +33,9 @@ export async function ensureFirstAdmin(
         status: "active",
         email_verified: true,
         password_hash: passwordHash,
-      }),
-    );
+      });
+      await recordUserEvent(tx, "user.created", admin.id);
+    });
   } catch (error) {
     // Another process created it meanwhile.
     if (takenUserKey(error) === "email") return "exists";

@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { Transaction } from "kysely";
 import type { Database } from "../../db/database.ts";
+import { recordUserEvent } from "../../db/events.ts";
 import {
   addRefreshToken,
   createLoginSession,
@@ -46,12 +47,16 @@ const invalidRefresh = () => new AppError("UNAUTHENTICATED", "Invalid or expired
  */
 export async function startSession(ctx: Context, user: SessionUser): Promise<TokenPair> {
   const refreshToken = randomToken();
-  const session = await createLoginSession(ctx.db, {
-    userId: user.id,
-    userAgent: ctx.request.userAgent,
-    ip: ctx.request.ip,
-    ttlSeconds: ctx.config.REFRESH_TOKEN_TTL,
-    refreshTokenHash: hashToken(refreshToken),
+  const session = await ctx.db.transaction().execute(async (tx) => {
+    const created = await createLoginSession(tx, {
+      userId: user.id,
+      userAgent: ctx.request.userAgent,
+      ip: ctx.request.ip,
+      ttlSeconds: ctx.config.REFRESH_TOKEN_TTL,
+      refreshTokenHash: hashToken(refreshToken),
+    });
+    await recordUserEvent(tx, "user.signed_in", user.id);
+    return created;
   });
   // Whatever was written for this user before (signup, verification, reset), the new session's
   // first reads see it: they stay on the primary until the replicas replayed it (any process).

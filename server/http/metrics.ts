@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { outboxBacklog } from "../../db/mail-outbox.ts";
 import type { PoolStats } from "../../db/open.ts";
+import { deliveryBacklog } from "../../db/webhooks.ts";
 import type { Deps } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
 import { sendRestError } from "./error-reply.ts";
@@ -79,18 +80,39 @@ export function registerMetrics(
     g.set({ state: "idle" }, stats.idle);
     g.set({ state: "waiting" }, stats.waiting);
   });
-  // One query per scrape for both outbox figures: the count's collect sets the age too.
-  const oldestAge = new Gauge({
-    name: "mail_outbox_oldest_age_seconds",
-    help: "How long the oldest waiting mail has waited",
-    registers: [registry],
-  });
-  gauge("mail_outbox_queued", "Mails waiting to be sent", [], async (g) => {
-    const backlog = await outboxBacklog(deps.db).catch(() => undefined);
-    if (!backlog) return;
-    g.set(backlog.queued);
-    oldestAge.set(backlog.oldestAgeSeconds);
-  });
+  /** A queue's length and its oldest item's age: one query per scrape (the count's collect sets both). */
+  const backlogGauges = (
+    names: { count: string; age: string },
+    help: { count: string; age: string },
+    read: () => Promise<{ count: number; oldestAgeSeconds: number }>,
+  ) => {
+    const oldestAge = new Gauge({ name: names.age, help: help.age, registers: [registry] });
+    gauge(names.count, help.count, [], async (g) => {
+      const backlog = await read().catch(() => undefined);
+      if (!backlog) return;
+      g.set(backlog.count);
+      oldestAge.set(backlog.oldestAgeSeconds);
+    });
+  };
+  backlogGauges(
+    { count: "mail_outbox_queued", age: "mail_outbox_oldest_age_seconds" },
+    { count: "Mails waiting to be sent", age: "How long the oldest waiting mail has waited" },
+    async () => {
+      const { queued, oldestAgeSeconds } = await outboxBacklog(deps.db);
+      return { count: queued, oldestAgeSeconds };
+    },
+  );
+  backlogGauges(
+    { count: "webhook_deliveries_pending", age: "webhook_deliveries_oldest_age_seconds" },
+    {
+      count: "Webhook deliveries not yet delivered or failed",
+      age: "How long the oldest pending webhook delivery has waited",
+    },
+    async () => {
+      const { pending, oldestAgeSeconds } = await deliveryBacklog(deps.db);
+      return { count: pending, oldestAgeSeconds };
+    },
+  );
   for (const [queue, limiter] of [
     ["password_hashing", deps.hashing.limiter],
     ["images", deps.images.limiter],

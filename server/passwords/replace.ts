@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Database, UserStatus } from "../../db/database.ts";
+import { recordUserEvent } from "../../db/events.ts";
 import { updateUser } from "../../db/users.ts";
 import { cutOffAccess } from "../auth/sessions.ts";
 
@@ -22,6 +23,7 @@ export async function writePassword(
     email_verified: options.emailVerified,
   });
   await cutOffAccess(tx, userId, options.keepSessionId);
+  await recordUserEvent(tx, "user.password_changed", userId);
 }
 
 /** `writePassword` in a transaction of its own. */

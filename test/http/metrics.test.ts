@@ -116,6 +116,8 @@ describe("metrics on, with a token", () => {
     expect(value('images_tasks{state="active"}')).toBe(0);
     expect(value("mail_outbox_queued")).toBeGreaterThanOrEqual(0);
     expect(value("mail_outbox_oldest_age_seconds")).toBeGreaterThanOrEqual(0);
+    expect(value("webhook_deliveries_pending")).toBe(0);
+    expect(value("webhook_deliveries_oldest_age_seconds")).toBe(0);
     expect(value('auth_state_reads{result="miss"}')).toBeGreaterThanOrEqual(1);
     expect(text).toContain("process_cpu_seconds_total");
     if (process.env.DATABASE_URL) {

@@ -606,7 +606,11 @@ export async function startPgBouncer(upstreamUrl = PG_SERVER_URL): Promise<PgBou
   const destroy = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGINT");
+      // runuser can stay behind after PgBouncer has exited (seen with a zombie PgBouncer under
+      // it): it is only a wrapper then, so it is killed rather than waited for forever.
+      const stuck = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
+      clearTimeout(stuck);
     }
     children.delete(child);
     rmSync(dir, { recursive: true, force: true });

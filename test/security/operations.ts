@@ -6,9 +6,12 @@
 import { randomUUID } from "node:crypto";
 import type { LightMyRequestResponse } from "fastify";
 import { decodeJwt } from "jose";
+import { sql } from "kysely";
 import { forEachOpenApiProcedure } from "trpc-to-openapi";
 import { z } from "zod";
+import { recordUserEvent } from "../../db/events.ts";
 import type { UserRow } from "../../db/users.ts";
+import { insertEndpoint } from "../../db/webhooks.ts";
 import { appRouter } from "../../routers/router.ts";
 import {
   createPasskeyAssertionOptions,
@@ -93,6 +96,9 @@ export type Targets = {
   passkeyId: number;
   /** A fresh assertion by that passkey, answering a new sign-in challenge. */
   passkeySignIn: () => Promise<unknown>;
+  /** A webhook endpoint (for user events), and one delivery of it (about `user`). */
+  webhookId: number;
+  deliveryId: number;
 };
 
 export type RequestSpec = {
@@ -177,6 +183,17 @@ export const VALID_REQUESTS: Record<string, (t: Targets) => Omit<RequestSpec, "m
   "DELETE /organizations/{id}/members/{userId}": () => ({}),
   "GET /organizations/{id}/members": () => ({}),
   "GET /audit": () => ({}),
+  "GET /events": () => ({}),
+  "POST /webhooks": () => ({
+    payload: { url: `https://93.184.216.34/${tag()}`, eventTypes: ["user.created"] },
+  }),
+  "GET /webhooks": () => ({}),
+  "GET /webhooks/{id}": () => ({}),
+  "PATCH /webhooks/{id}": () => ({ payload: { description: `Edited ${tag()}` } }),
+  "DELETE /webhooks/{id}": () => ({}),
+  "POST /webhooks/{id}/secret": () => ({}),
+  "GET /webhooks/{id}/deliveries": () => ({}),
+  "POST /webhooks/{id}/deliveries/{deliveryId}/redeliver": () => ({}),
   "POST /users/me/passkeys/registration-options": () => ({}),
   // Well-formed, but answering no challenge of the caller's (a 400); API3 registers for real.
   "POST /users/me/passkeys": () => ({
@@ -215,8 +232,11 @@ export function urlFor(operation: Operation, t: Targets): string {
   const isOrganization = operation.path.startsWith("/organizations/");
   const isSession = operation.path.startsWith("/users/me/sessions/");
   const isPasskey = operation.path.startsWith("/users/me/passkeys/");
+  const isWebhook = operation.path.startsWith("/webhooks/");
   return `/api${operation.path.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (name === "userId") return String(t.user.id);
+    if (name === "deliveryId") return String(t.deliveryId);
+    if (isWebhook) return String(t.webhookId);
     if (isOrganization) return String(t.organizationId);
     if (isSession) return String(t.sessionId);
     if (isPasskey) return String(t.passkeyId);
@@ -276,6 +296,18 @@ export async function makeTargets(
     name: "Target's key",
     response: device.create(await createRegistrationOptions(app.db, app.config, user)),
   });
+  const webhook = await insertEndpoint(app.db, {
+    url: `https://93.184.216.34/${tag()}`,
+    description: "",
+    eventTypes: ["user.updated"],
+    secret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==",
+  });
+  await app.db.transaction().execute((tx) => recordUserEvent(tx, "user.updated", user.id, []));
+  const delivery = await app.db
+    .selectFrom("webhook_deliveries")
+    .select(sql<number>`id::int`.as("id"))
+    .where("endpoint_id", "=", webhook.id)
+    .executeTakeFirstOrThrow();
   return {
     user,
     refreshToken: tokens.refreshToken,
@@ -285,6 +317,8 @@ export async function makeTargets(
     totpCode,
     passkeyId: passkey.id,
     passkeySignIn: async () => device.get(await createPasskeyAssertionOptions(app.db, app.config)),
+    webhookId: webhook.id,
+    deliveryId: delivery.id,
   };
 }
 
