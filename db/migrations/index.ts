@@ -24,8 +24,8 @@ const migrations: Record<string, Migration> = {
   "2026-11-28T1450-live-user-counts": liveUserCounts,
   "2026-11-28T1630-second-factors": secondFactors,
   "2026-11-28T1640-passkeys": passkeys,
-  "2026-11-28T1700-imports": imports,
   "2026-11-28T1650-events-webhooks": eventsWebhooks,
+  "2026-11-28T1700-imports": imports,
 };
 
 export const migrationProvider: MigrationProvider = {
