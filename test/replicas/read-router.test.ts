@@ -183,11 +183,12 @@ describe.skipIf(!onPostgres)("with a replica (a second real connection) on Postg
       const checks = otherDeps.reads.replicas()[0]?.checks;
       const patched = await request(writer, "PATCH", "/api/users/me", accessToken);
       expect(patched.statusCode, patched.body).toBe(200);
-      // inject() hands the request over in-process, with no network turn: 5 ms stands for the
+      // inject() hands the request over in-process, with no network turn: 25 ms stands for the
       // least a real client takes to get the answer and ask again (PostgreSQL signals every
-      // listener at the same commit, but each connection delivers on its own; over real HTTP,
-      // test/reliability/replica.test.ts asks again at once).
-      await sleep(5);
+      // listener at the same commit, but each connection delivers on its own, and a loaded
+      // machine delays it by milliseconds; over real HTTP, test/reliability/replica.test.ts asks
+      // again at once).
+      await sleep(25);
       const me = await request(other, "GET", "/api/users/me", accessToken);
       expect(me.json().firstName).toBe(patched.json().firstName);
       // Unless a health check saw the replica past the write meanwhile, the other process
