@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import type { Database, ImportJobsTable, MembershipRole, Role, UserStatus } from "./database.ts";
+import { PUBLIC_USER_COLUMNS, type PublicUserRow } from "./users.ts";
 
 // Bulk imports (server/porting/import-job.ts decides; this is its SQL): the job row, the staged
 // rows of its file, and the batch writes. Nothing here knows an API error.
@@ -219,13 +220,13 @@ export type ImportedUser = {
 export async function insertImportedUsers(
   tx: Transaction<Database>,
   users: readonly ImportedUser[],
-): Promise<{ id: number; line: number; first_name: string; email: string }[]> {
+): Promise<(PublicUserRow & { line: number })[]> {
   if (users.length === 0) return [];
   const stored = await tx
     .insertInto("users")
     .values(users.map(({ line: _line, ...user }) => user))
     .onConflict((oc) => oc.doNothing())
-    .returning(["id", "email", "first_name"])
+    .returning(PUBLIC_USER_COLUMNS)
     .execute();
   const lineOf = new Map(users.map((user) => [user.email.toLowerCase(), user.line]));
   return stored.map((user) => ({ ...user, line: lineOf.get(user.email.toLowerCase()) ?? 0 }));
