@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Database, PasskeysTable } from "./database.ts";
+import { recordUserEvent } from "./events.ts";
 
 /** What lists show of a passkey: never its key. */
 const LISTED_COLUMNS = [
@@ -75,7 +76,7 @@ export async function insertPasskey(
       .where("user_id", "=", passkey.userId)
       .executeTakeFirstOrThrow();
     if (held >= maxPerUser) return undefined;
-    return tx
+    const stored = await tx
       .insertInto("passkeys")
       .values({
         user_id: passkey.userId,
@@ -89,6 +90,8 @@ export async function insertPasskey(
       })
       .returning(LISTED_COLUMNS)
       .executeTakeFirstOrThrow();
+    await recordPasskeysChanged(tx, passkey.userId);
+    return stored;
   });
 }
 
@@ -183,6 +186,13 @@ export async function renamePasskey(
     .returning(LISTED_COLUMNS)
     .executeTakeFirst();
 }
+
+/**
+ * `user.updated` with changedFields ["passkeys"] (one was registered or removed), in the
+ * caller's transaction; the data is the user's public fields, never a credential or key.
+ */
+export const recordPasskeysChanged = (tx: Kysely<Database>, userId: number) =>
+  recordUserEvent(tx, "user.updated", userId, ["passkeys"]);
 
 export async function deletePasskey(
   db: Kysely<Database>,
