@@ -354,6 +354,25 @@ export async function finishImportJob(
   });
 }
 
+/** The states of a job not finished yet (the partial index import_jobs_unfinished holds them). */
+export const UNFINISHED_IMPORT_STATES = ["receiving", "queued", "running"] as const;
+export type UnfinishedImportState = (typeof UNFINISHED_IMPORT_STATES)[number];
+
+/** How many import jobs are in each unfinished state, every process's (the metrics' gauge). */
+export async function unfinishedImportJobs(
+  db: Kysely<Database>,
+): Promise<Record<UnfinishedImportState, number>> {
+  const rows = await db
+    .selectFrom("import_jobs")
+    .select(["status", sql<number>`count(*)::int`.as("jobs")])
+    .where("status", "in", UNFINISHED_IMPORT_STATES)
+    .groupBy("status")
+    .execute();
+  const counts = { receiving: 0, queued: 0, running: 0 };
+  for (const row of rows) counts[row.status as UnfinishedImportState] = row.jobs;
+  return counts;
+}
+
 export const importRejections = (db: Kysely<Database>, jobId: number, limit: number) =>
   db
     .selectFrom("import_rows")
