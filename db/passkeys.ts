@@ -56,7 +56,8 @@ export type NewPasskey = {
  * Stores a passkey unless the user already holds `maxPerUser` (checked in the insert itself,
  * under a lock on the user's row, so concurrent registrations cannot pass the bound together).
  * Returns undefined when the bound is reached; throws the driver's unique violation
- * (`passkeys_credential_id_key`) when the credential is already registered.
+ * (`passkeys_credential_id_key`) when the credential is already registered. The user's
+ * `user.updated` [passkeys] event is written in the same transaction.
  */
 export async function insertPasskey(
   db: Kysely<Database>,

@@ -65,7 +65,7 @@ export const exportUsersRoute = appAdminProcedure
     }),
   )
   .query(async ({ ctx, input }) => {
-    const pages = exportUserPages(ctx.reader, {
+    const pages = exportUserPages(ctx.db, {
       filter: input.$filter,
       cursorKey: ctx.tokens.cursorKey,
       withHashes: input.includePasswordHashes,
