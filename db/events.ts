@@ -83,6 +83,23 @@ export const publicUser = (row: PublicUserRow) => ({
   lastLoginAt: row.last_login_at?.toISOString() ?? null,
 });
 
+/** A user event whose data is `row` as stored (for writes that already hold the row). */
+export const userEvent = (type: EventType, row: PublicUserRow): NewEvent => ({
+  type,
+  subject: `user:${row.id}`,
+  data: publicUser(row),
+});
+
+/** A membership event; the subject is the membership (organization and user). */
+export const membershipEvent = (
+  type: Extract<EventType, `membership.${string}`>,
+  membership: { organizationId: number; userId: number; role?: string },
+): NewEvent => ({
+  type,
+  subject: `membership:${membership.organizationId}:${membership.userId}`,
+  data: membership,
+});
+
 /** The API's names of the user columns that an update can change. */
 const USER_FIELD_NAMES: Record<string, string> = {
   email: "email",

@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import type { Database, ImportJobsTable, MembershipRole, Role, UserStatus } from "./database.ts";
+import { PUBLIC_USER_COLUMNS, type PublicUserRow } from "./users.ts";
 
 // Bulk imports (server/porting/import-job.ts decides; this is its SQL): the job row, the staged
 // rows of its file, and the batch writes. Nothing here knows an API error.
@@ -219,13 +220,13 @@ export type ImportedUser = {
 export async function insertImportedUsers(
   tx: Transaction<Database>,
   users: readonly ImportedUser[],
-): Promise<{ id: number; line: number; first_name: string; email: string }[]> {
+): Promise<(PublicUserRow & { line: number })[]> {
   if (users.length === 0) return [];
   const stored = await tx
     .insertInto("users")
     .values(users.map(({ line: _line, ...user }) => user))
     .onConflict((oc) => oc.doNothing())
-    .returning(["id", "email", "first_name"])
+    .returning(PUBLIC_USER_COLUMNS)
     .execute();
   const lineOf = new Map(users.map((user) => [user.email.toLowerCase(), user.line]));
   return stored.map((user) => ({ ...user, line: lineOf.get(user.email.toLowerCase()) ?? 0 }));
@@ -351,6 +352,25 @@ export async function finishImportJob(
       .where("status", "=", "running")
       .execute();
   });
+}
+
+/** The states of a job not finished yet (the partial index import_jobs_unfinished holds them). */
+export const UNFINISHED_IMPORT_STATES = ["receiving", "queued", "running"] as const;
+export type UnfinishedImportState = (typeof UNFINISHED_IMPORT_STATES)[number];
+
+/** How many import jobs are in each unfinished state, every process's (the metrics' gauge). */
+export async function unfinishedImportJobs(
+  db: Kysely<Database>,
+): Promise<Record<UnfinishedImportState, number>> {
+  const rows = await db
+    .selectFrom("import_jobs")
+    .select(["status", sql<number>`count(*)::int`.as("jobs")])
+    .where("status", "in", UNFINISHED_IMPORT_STATES)
+    .groupBy("status")
+    .execute();
+  const counts = { receiving: 0, queued: 0, running: 0 };
+  for (const row of rows) counts[row.status as UnfinishedImportState] = row.jobs;
+  return counts;
 }
 
 export const importRejections = (db: Kysely<Database>, jobId: number, limit: number) =>

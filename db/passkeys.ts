@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Database, PasskeysTable } from "./database.ts";
+import { recordUserEvent } from "./events.ts";
 
 /** What lists show of a passkey: never its key. */
 const LISTED_COLUMNS = [
@@ -55,7 +56,8 @@ export type NewPasskey = {
  * Stores a passkey unless the user already holds `maxPerUser` (checked in the insert itself,
  * under a lock on the user's row, so concurrent registrations cannot pass the bound together).
  * Returns undefined when the bound is reached; throws the driver's unique violation
- * (`passkeys_credential_id_key`) when the credential is already registered.
+ * (`passkeys_credential_id_key`) when the credential is already registered. The user's
+ * `user.updated` [passkeys] event is written in the same transaction.
  */
 export async function insertPasskey(
   db: Kysely<Database>,
@@ -75,7 +77,7 @@ export async function insertPasskey(
       .where("user_id", "=", passkey.userId)
       .executeTakeFirstOrThrow();
     if (held >= maxPerUser) return undefined;
-    return tx
+    const stored = await tx
       .insertInto("passkeys")
       .values({
         user_id: passkey.userId,
@@ -89,6 +91,8 @@ export async function insertPasskey(
       })
       .returning(LISTED_COLUMNS)
       .executeTakeFirstOrThrow();
+    await recordPasskeysChanged(tx, passkey.userId);
+    return stored;
   });
 }
 
@@ -183,6 +187,13 @@ export async function renamePasskey(
     .returning(LISTED_COLUMNS)
     .executeTakeFirst();
 }
+
+/**
+ * `user.updated` with changedFields ["passkeys"] (one was registered or removed), in the
+ * caller's transaction; the data is the user's public fields, never a credential or key.
+ */
+export const recordPasskeysChanged = (tx: Kysely<Database>, userId: number) =>
+  recordUserEvent(tx, "user.updated", userId, ["passkeys"]);
 
 export async function deletePasskey(
   db: Kysely<Database>,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { revokeSession } from "../../db/sessions.ts";
 import { findTotp } from "../../db/totp-factors.ts";
+import { recordSecondFactorsChanged } from "../../server/auth/second-factor/factor-events.ts";
 import { issueRecoveryCodes } from "../../server/auth/second-factor/recovery-factor.ts";
 import { checkTotpCode } from "../../server/auth/second-factor/totp-factor.ts";
 import { requireRecentAuth } from "../../server/auth/step-up.ts";
@@ -33,10 +34,16 @@ export const confirmTotpRoute = enrolmentProcedure
         "No enrolment is pending: start one with POST /users/me/factors/totp",
       );
     }
-    if (!(await checkTotpCode(ctx, ctx.user.id, input.code, true))) {
+    // The confirmation, the recovery codes and the `user.updated` event are stored together.
+    const recoveryCodes = await ctx.db.transaction().execute(async (tx) => {
+      if (!(await checkTotpCode({ ...ctx, db: tx }, ctx.user.id, input.code, true))) return;
+      const codes = await issueRecoveryCodes(ctx, tx, ctx.user.id);
+      await recordSecondFactorsChanged(tx, ctx.user.id);
+      return codes;
+    });
+    if (!recoveryCodes) {
       throw new AppError("INVALID_SECOND_FACTOR", "The code is incorrect or expired");
     }
-    const recoveryCodes = await issueRecoveryCodes(ctx, ctx.db, ctx.user.id);
     // An enrolment-only session has done its work: the admin signs in again, with the code.
     if (ctx.user.enrolmentOnly) await revokeSession(ctx.db, ctx.user.sessionId, ctx.user.id);
     return { recoveryCodes };

@@ -1,3 +1,4 @@
+import { recordSecondFactorsChanged } from "../../server/auth/second-factor/factor-events.ts";
 import { issueRecoveryCodes } from "../../server/auth/second-factor/recovery-factor.ts";
 import { listFactorKinds } from "../../server/auth/second-factor/registry.ts";
 import { requireRecentAuth } from "../../server/auth/step-up.ts";
@@ -23,7 +24,9 @@ export const regenerateRecoveryCodesRoute = authedProcedure
     requireRecentAuth(ctx);
     const recoveryCodes = await ctx.db.transaction().execute(async (tx) => {
       if ((await listFactorKinds(tx, ctx.user.id)).length === 0) return undefined;
-      return issueRecoveryCodes(ctx, tx, ctx.user.id);
+      const codes = await issueRecoveryCodes(ctx, tx, ctx.user.id);
+      await recordSecondFactorsChanged(tx, ctx.user.id);
+      return codes;
     });
     if (!recoveryCodes) {
       throw new AppError("CONFLICT", "Recovery codes back up a second factor: enrol one first");

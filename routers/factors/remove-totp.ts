@@ -1,3 +1,4 @@
+import { recordSecondFactorsChanged } from "../../server/auth/second-factor/factor-events.ts";
 import { removeFactorKind } from "../../server/auth/second-factor/registry.ts";
 import { requireRecentAuth } from "../../server/auth/step-up.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
@@ -19,9 +20,11 @@ export const removeTotpRoute = authedProcedure
   .output(ZSuccess)
   .mutation(async ({ ctx }) => {
     requireRecentAuth(ctx);
-    const removed = await ctx.db
-      .transaction()
-      .execute((tx) => removeFactorKind(tx, ctx.user.id, "totp"));
+    const removed = await ctx.db.transaction().execute(async (tx) => {
+      if (!(await removeFactorKind(tx, ctx.user.id, "totp"))) return false;
+      await recordSecondFactorsChanged(tx, ctx.user.id);
+      return true;
+    });
     if (!removed) throw new AppError("NOT_FOUND", "No authenticator app is enrolled");
     return success("Authenticator app removed");
   });

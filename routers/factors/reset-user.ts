@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { recordSecondFactorsChanged } from "../../server/auth/second-factor/factor-events.ts";
 import { resetFactors } from "../../server/auth/second-factor/reset.ts";
 import { audit } from "../../server/permissions/audit.ts";
 import { loadManagedUser } from "../../server/permissions/permissions.ts";
@@ -24,6 +25,7 @@ export const resetUserFactorsRoute = adminProcedure
     await ctx.db.transaction().execute(async (tx) => {
       const kinds = await resetFactors(tx, target.id);
       await audit({ ...ctx, db: tx }, "user.factors_reset", { userId: target.id }, { kinds });
+      if (kinds.length > 0) await recordSecondFactorsChanged(tx, target.id);
     });
     return success("Second factors reset; every session of the user ended");
   });

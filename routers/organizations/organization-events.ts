@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database, MembershipRole } from "../../db/database.ts";
-import { type EventType, recordEvent } from "../../db/events.ts";
+import { type EventType, membershipEvent, recordEvent } from "../../db/events.ts";
 import type { OrganizationRow } from "../../db/organizations.ts";
 import { toOrganization } from "./organization-schema.ts";
 
@@ -22,9 +22,4 @@ export const recordMembershipEvent = (
   tx: Kysely<Database>,
   type: Extract<EventType, `membership.${string}`>,
   membership: { organizationId: number; userId: number; role?: MembershipRole },
-) =>
-  recordEvent(tx, {
-    type,
-    subject: `membership:${membership.organizationId}:${membership.userId}`,
-    data: membership,
-  });
+) => recordEvent(tx, membershipEvent(type, membership));

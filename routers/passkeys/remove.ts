@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { deletePasskey } from "../../db/passkeys.ts";
+import { deletePasskey, recordPasskeysChanged } from "../../db/passkeys.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { success, ZId, ZSuccess } from "../shared-schema.ts";
@@ -19,7 +19,12 @@ export const removePasskeyRoute = authedProcedure
   .mutation(async ({ ctx, input }) => {
     // Step-up (issue 21): removing a factor needs a recent sign-in. When the mfa branch is merged,
     // its check goes here, before the delete, and its error code joins `errors` above.
-    if (!(await deletePasskey(ctx.db, ctx.user.id, input.id))) {
+    const removed = await ctx.db.transaction().execute(async (tx) => {
+      if (!(await deletePasskey(tx, ctx.user.id, input.id))) return false;
+      await recordPasskeysChanged(tx, ctx.user.id);
+      return true;
+    });
+    if (!removed) {
       throw new AppError("NOT_FOUND", "No such passkey");
     }
     return success("Passkey removed");

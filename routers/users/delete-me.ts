@@ -1,9 +1,8 @@
 import { z } from "zod";
-import { countLiveAppAdmins, softDeleteUser } from "../../db/users.ts";
+import { countLiveAppAdmins } from "../../db/users.ts";
 import { confirmOwnDeletion } from "../../server/accounts/confirm-deletion.ts";
-import { cutOffAccess } from "../../server/auth/sessions.ts";
+import { deleteAccount } from "../../server/accounts/delete-account.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
-import { audit } from "../../server/permissions/audit.ts";
 import { authedProcedure } from "../../server/trpc.ts";
 import { success, ZPassword, ZSuccess } from "../shared-schema.ts";
 
@@ -28,9 +27,7 @@ export const deleteMeRoute = authedProcedure
       if (ctx.user.role === "AppAdmin" && (await countLiveAppAdmins(tx, { lock: true })) <= 1) {
         throw new AppError("CONFLICT", "The last AppAdmin cannot delete their account");
       }
-      if (!(await softDeleteUser(tx, ctx.user.id))) return;
-      await cutOffAccess(tx, ctx.user.id);
-      await audit({ ...ctx, db: tx }, "user.delete.self", { userId: ctx.user.id });
+      await deleteAccount(tx, ctx.user, ctx.user.id, "user.delete.self");
     });
     return success("Account deleted");
   });

@@ -15,4 +15,4 @@ export const getWebhookRoute = appAdminProcedure
   })
   .input(z.strictObject({ id: ZId }))
   .output(ZWebhookEndpoint)
-  .query(async ({ ctx, input }) => toEndpoint(await loadEndpoint(ctx.db, input.id)));
+  .query(async ({ ctx, input }) => toEndpoint(await loadEndpoint(ctx.reader, input.id)));

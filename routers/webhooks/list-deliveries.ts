@@ -39,8 +39,11 @@ export const listDeliveriesRoute = appAdminProcedure
   )
   .output(z.object({ value: z.array(ZDelivery) }))
   .query(async ({ ctx, input }) => {
-    await loadEndpoint(ctx.db, input.id);
-    const rows = await listDeliveries(ctx.db, input.id, { top: input.$top, status: input.status });
+    await loadEndpoint(ctx.reader, input.id);
+    const rows = await listDeliveries(ctx.reader, input.id, {
+      top: input.$top,
+      status: input.status,
+    });
     return {
       value: rows.map((row) => ({
         ...row,

@@ -17,6 +17,6 @@ export const listWebhooksRoute = appAdminProcedure
   .input(z.strictObject(ZPage))
   .output(ZPageOf(ZWebhookEndpoint))
   .query(async ({ ctx, input }) => {
-    const page = await listEndpoints(ctx.db, { top: input.$top, skip: input.$skip });
+    const page = await listEndpoints(ctx.reader, { top: input.$top, skip: input.$skip });
     return { value: page.rows.map(toEndpoint), count: page.count };
   });

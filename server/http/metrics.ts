@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AnyRouter } from "@trpc/server";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { unfinishedImportJobs } from "../../db/imports.ts";
 import { outboxBacklog } from "../../db/mail-outbox.ts";
 import type { PoolStats } from "../../db/open.ts";
 import { deliveryBacklog } from "../../db/webhooks.ts";
@@ -111,6 +112,16 @@ export function registerMetrics(
     async () => {
       const { pending, oldestAgeSeconds } = await deliveryBacklog(deps.db);
       return { count: pending, oldestAgeSeconds };
+    },
+  );
+  gauge(
+    "import_jobs",
+    "Import jobs not finished, by state (receiving, queued, running), across processes",
+    ["state"],
+    async (g) => {
+      const jobs = await unfinishedImportJobs(deps.db).catch(() => undefined);
+      if (!jobs) return;
+      for (const [state, count] of Object.entries(jobs)) g.set({ state }, count);
     },
   );
   for (const [queue, limiter] of [

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.ts";
+import { membershipEvent, recordEvents, userEvent } from "../../db/events.ts";
 import {
   advanceImportJob,
   auditImportedUsers,
@@ -301,11 +302,17 @@ async function storeRows(
     }
   }
   const byLine = new Map(placeable.map((c) => [c.line, c.row]));
-  await insertImportedMemberships(
+  const membershipsOf = (user: { id: number; line: number }) =>
+    (byLine.get(user.line)?.memberships ?? []).map((m) => ({ ...m, userId: user.id }));
+  await insertImportedMemberships(tx, inserted.flatMap(membershipsOf));
+  // Each stored user's `user.created`, then its memberships' `membership.created`: the whole
+  // batch in one statement, in this transaction (a rolled-back batch or a dry run emits nothing).
+  await recordEvents(
     tx,
-    inserted.flatMap((user) =>
-      (byLine.get(user.line)?.memberships ?? []).map((m) => ({ ...m, userId: user.id })),
-    ),
+    inserted.flatMap((user) => [
+      userEvent("user.created", user),
+      ...membershipsOf(user).map((m) => membershipEvent("membership.created", m)),
+    ]),
   );
   for (const user of inserted) {
     if (byLine.get(user.line)?.passwordHash) continue;

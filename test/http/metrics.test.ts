@@ -2,6 +2,7 @@
 // the bearer token from settings; what it shows comes from the traffic the service answered.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createImportJob, failImportJob } from "../../db/imports.ts";
 import { freePort } from "../../scripts/bench/processes.ts";
 import { loadConfig } from "../../server/config.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
@@ -85,7 +86,14 @@ describe("metrics on, with a token", () => {
     await login(PASSWORD);
     expect((await login(PASSWORD)).statusCode).toBe(429);
 
+    // An upload being received: counted until it is failed below.
+    const receiving = await createImportJob(t.db, {
+      createdBy: (await t.createUser({ role: "AppAdmin" })).id,
+      format: "ndjson",
+      dryRun: false,
+    });
     const res = await scrape(`Bearer ${TOKEN}`);
+    await failImportJob(t.db, receiving.id, "test over");
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toContain("text/plain");
     const text = res.body;
@@ -117,6 +125,9 @@ describe("metrics on, with a token", () => {
     expect(value("mail_outbox_queued")).toBeGreaterThanOrEqual(0);
     expect(value("mail_outbox_oldest_age_seconds")).toBeGreaterThanOrEqual(0);
     expect(value("webhook_deliveries_pending")).toBe(0);
+    expect(value('import_jobs{state="receiving"}')).toBe(1);
+    expect(value('import_jobs{state="queued"}')).toBe(0);
+    expect(value('import_jobs{state="running"}')).toBe(0);
     expect(value("webhook_deliveries_oldest_age_seconds")).toBe(0);
     expect(value('auth_state_reads{result="miss"}')).toBeGreaterThanOrEqual(1);
     expect(text).toContain("process_cpu_seconds_total");

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 import { waitForImport } from "./import-helpers.ts";
@@ -84,5 +85,17 @@ describe(`importing ${ROWS} rows with a few bad ones`, () => {
       .where("email", "like", "bulk-%")
       .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(ROWS - expected.length);
+    // Each stored user emitted its user.created, once, in its batch's transaction.
+    const events = await t.db
+      .selectFrom("events")
+      .select([
+        (eb) => eb.fn.countAll<number>().as("n"),
+        (eb) => eb.fn.count<number>("subject").distinct().as("subjects"),
+      ])
+      .where("type", "=", "user.created")
+      .where(sql<string>`data->>'email'`, "like", "bulk-%")
+      .executeTakeFirstOrThrow();
+    expect(Number(events.n)).toBe(ROWS - expected.length);
+    expect(Number(events.subjects)).toBe(ROWS - expected.length);
   });
 });

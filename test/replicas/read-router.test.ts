@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createImportJob } from "../../db/imports.ts";
 import { openDatabase } from "../../db/open.ts";
 import { buildApp } from "../../server/app.ts";
 import { ConfigError, loadConfig } from "../../server/config.ts";
@@ -240,6 +241,29 @@ describe.skipIf(!onPostgres)("with a replica (a second real connection) on Postg
     expect(res.body).toMatch(
       /^db_replica_pool_connections\{replica="replica-1",state="total"\} [1-9]/m,
     );
+  });
+
+  it("the newer views read the replica (webhook endpoints); the feed, import status, exports, factors and passkeys the primary", async () => {
+    const { user, accessToken } = await a.userWithToken({ role: "AppAdmin" });
+    const job = await createImportJob(a.db, { createdBy: user.id, format: "ndjson", dryRun: true });
+    await sleep(700); // checks saw the replica past the login and the job
+    const replicaQueries = async (path: string) => {
+      const before = a.deps.queryCounts()["replica-1"] ?? 0;
+      const res = await request(a.app, "GET", path, accessToken);
+      expect(res.statusCode, `${path}: ${res.body}`).toBe(200);
+      return (a.deps.queryCounts()["replica-1"] ?? 0) - before;
+    };
+    expect(await replicaQueries("/api/webhooks")).toBeGreaterThan(0);
+    for (const path of [
+      "/api/events?after=0",
+      `/api/users/import/${job.id}`,
+      "/api/users/me/factors",
+      "/api/users/me/passkeys",
+      "/api/users/me/export",
+      "/api/users/export",
+    ]) {
+      expect(await replicaQueries(path), path).toBe(0);
+    }
   });
 });
 
