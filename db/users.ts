@@ -6,6 +6,7 @@ import {
   type Transaction,
 } from "kysely";
 import { authStateChanged } from "./auth-state.ts";
+import { compiledOnce } from "./compiled-once.ts";
 import type { Database, NewUser, UsersTable, UserUpdate } from "./database.ts";
 import { uniqueViolation } from "./unique-violation.ts";
 
@@ -135,8 +136,15 @@ export const lockUser = (tx: Transaction<Database>, id: number): Promise<UserRow
     .forUpdate()
     .executeTakeFirst();
 
-export const findUserById = (db: Kysely<Database>, id: number): Promise<UserRow | undefined> =>
-  db.selectFrom("users").select(USER_COLUMNS).where(whereUser({ id })).executeTakeFirst();
+// Compiled once (compiled-once.ts): every request that names a user runs one of these two.
+const userById = compiledOnce((db, id: number) =>
+  db.selectFrom("users").select(USER_COLUMNS).where("id", "=", id),
+);
+
+export const findUserById = async (
+  db: Kysely<Database>,
+  id: number,
+): Promise<UserRow | undefined> => (await userById(db, id))[0];
 
 /** Among users not deleted, case-insensitively. */
 export const findUserByEmail = (
@@ -160,16 +168,18 @@ export const findCredentials = (
     .executeTakeFirst();
 
 /** Among users not deleted, case-insensitively (the unique index's expression). */
-export const findUserByUsername = (
-  db: Kysely<Database>,
-  username: string,
-): Promise<UserRow | undefined> =>
+const userByLowerUsername = compiledOnce((db, lowerUsername: string) =>
   db
     .selectFrom("users")
     .select(USER_COLUMNS)
-    .where(sql`lower(username)`, "=", username.toLowerCase())
-    .where("deleted_at", "is", null)
-    .executeTakeFirst();
+    .where(sql`lower(username)`, "=", lowerUsername)
+    .where("deleted_at", "is", null),
+);
+
+export const findUserByUsername = async (
+  db: Kysely<Database>,
+  username: string,
+): Promise<UserRow | undefined> => (await userByLowerUsername(db, username.toLowerCase()))[0];
 
 /** Usernames in use (lower-cased) that start with the given prefix. */
 export async function usernamesStartingWith(
