@@ -127,14 +127,15 @@ const whereUser = (by: UserLookup) => (eb: ExpressionBuilder<Database, "users">)
     ? eb("id", "=", by.id)
     : eb.and([eb(sql`lower(email)`, "=", by.email.toLowerCase()), eb("deleted_at", "is", null)]);
 
+const userByIdForUpdate = compiledOnce((db, id: number) =>
+  db.selectFrom("users").select(USER_COLUMNS).where("id", "=", id).forUpdate(),
+);
+
 /** The user's row, locked until the transaction ends: for changes decided on its current state. */
-export const lockUser = (tx: Transaction<Database>, id: number): Promise<UserRow | undefined> =>
-  tx
-    .selectFrom("users")
-    .select(USER_COLUMNS)
-    .where(whereUser({ id }))
-    .forUpdate()
-    .executeTakeFirst();
+export const lockUser = async (
+  tx: Transaction<Database>,
+  id: number,
+): Promise<UserRow | undefined> => (await userByIdForUpdate(tx, id))[0];
 
 // Compiled once (compiled-once.ts): every request that names a user runs one of these two.
 const userById = compiledOnce((db, id: number) =>
