@@ -35,7 +35,17 @@ function bucket(frame: CallFrame): string {
  * `windows`: when the profiled process served load and how many requests, to count only those
  * stretches (not start-up, not idle gaps) and show CPU time per request; none: the whole profile.
  */
-export function summarize(file: string, windows: Windows = [], top = 20): string {
+export function summarize(
+  file: string,
+  windows: Windows = [],
+  top = 20,
+  /**
+   * The CPU time per request measured apart (process.cpuUsage): per-request figures are then
+   * each share of it. A busy machine preempts the profiled thread, and the profile counts that
+   * wall time as the sampled function's; the shares stay right, the sums do not.
+   */
+  measuredMicrosPerRequest?: number,
+): string {
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<number, number>();
@@ -69,8 +79,12 @@ export function summarize(file: string, windows: Windows = [], top = 20): string
     const name = `${frame.functionName || "(anonymous)"} ${where}`.trim();
     functions.set(name, (functions.get(name) ?? 0) + micros);
   }
+  const scale =
+    measuredMicrosPerRequest !== undefined && busy > 0
+      ? (measuredMicrosPerRequest * requests) / busy
+      : 1;
   const perRequest = (micros: number) =>
-    requests > 0 ? `${(micros / requests).toFixed(1).padStart(7)} µs/req  ` : "";
+    requests > 0 ? `${((micros * scale) / requests).toFixed(1).padStart(7)} µs/req  ` : "";
   const lines = (map: Map<string, number>, n: number) =>
     [...map]
       .sort((a, b) => b[1] - a[1])
@@ -81,7 +95,7 @@ export function summarize(file: string, windows: Windows = [], top = 20): string
       );
   const total =
     requests > 0
-      ? `, ${requests.toLocaleString("en-US")} requests in ${windows.length} runs under load (start-up and idle time left out): ${(busy / requests).toFixed(0)} µs of main-thread CPU each`
+      ? `, ${requests.toLocaleString("en-US")} requests in ${windows.length} runs under load (start-up and idle time left out): ${((busy * scale) / requests).toFixed(0)} µs of main-thread CPU each${scale === 1 ? "" : " (as measured apart; shares from the profile)"}`
       : "";
   const layerLines = [...LAYERS.map((layer) => layer.name), OTHER_LAYER].map(
     (name) =>

@@ -1,16 +1,22 @@
 // CPU time per request of the service's own layers, measured in-process with `inject` (no
 // sockets, no other process): steadier than throughput on a busy machine, for before/after
 // claims about per-request cost. Needs the bench database (run `npm run bench -- --quick` once).
-//   BENCH_DATABASE_URL=postgres://… npx tsx scripts/bench/request-cost.ts [--memory-on] [--requests N]
+//   BENCH_DATABASE_URL=postgres://… npx tsx scripts/bench/request-cost.ts [--memory-on] [--requests N] [--layers]
 // Prints, per request kind, the median over rounds of process CPU µs per request (the pg
-// driver's work included, PostgreSQL's not). With `--cpu-prof` on the Node command line the
-// profile shows the layers (profile-summary.ts).
+// driver's work included, PostgreSQL's not). `--layers` also profiles one more round of each
+// kind (V8's sampling profiler, started and stopped around it) and prints its CPU per request
+// by layer (profile-layers.ts).
 
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { cpuUsage } from "node:process";
 import { buildApp } from "../../server/app.ts";
 import { loadConfig } from "../../server/config.ts";
 import { buildDeps } from "../../server/deps.ts";
 import { serverUrlOrExit } from "./options.ts";
+import { summarize } from "./profile-summary.ts";
 import { median } from "./report.ts";
 import { benchUrls, loadFixtures } from "./seed.ts";
 import {
@@ -23,6 +29,7 @@ import {
 
 const args = process.argv.slice(2);
 const memoryOn = args.includes("--memory-on");
+const layers = args.includes("--layers");
 const requestsAt = args.indexOf("--requests");
 const perRound = requestsAt >= 0 ? Number(args[requestsAt + 1]) : 3000;
 const ROUNDS = 5;
@@ -87,5 +94,26 @@ for (const [name, next] of Object.entries(KINDS)) {
   console.log(
     `${name.padEnd(16)} ${median(rounds).toFixed(0).padStart(5)} µs CPU/request (rounds: ${rounds.map((r) => r.toFixed(0)).join(", ")})`,
   );
+  if (layers) console.log(await profiled(name, () => round(next, perRound), median(rounds)));
+}
+
+/** One more round under V8's sampling profiler, summarised by layer per request. */
+async function profiled(
+  name: string,
+  run: () => Promise<number>,
+  cpuMicrosPerRequest: number,
+): Promise<string> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 250 });
+  await session.post("Profiler.start");
+  await run();
+  const { profile } = await session.post("Profiler.stop");
+  session.disconnect();
+  const file = join(tmpdir(), `request-cost-${name}-${process.pid}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  const whole = [{ startUs: 0, endUs: Number.MAX_SAFE_INTEGER, requests: perRound }];
+  return summarize(file, whole, 12, cpuMicrosPerRequest);
 }
 await app.close();
