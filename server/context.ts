@@ -39,9 +39,22 @@ export type RequestInfo = {
 
 export type Context = Deps & { request: RequestInfo };
 
+/**
+ * One request's context. Only the Deps are copied (not what else the process's deps carry, such
+ * as the mail worker), key by key: every context has the same few properties in the same order,
+ * which keeps the copies the procedure chain makes of it cheap.
+ */
 export function createContext(deps: Deps, request: Partial<RequestInfo> = {}): Context {
   return {
-    ...deps,
+    db: deps.db,
+    config: deps.config,
+    tokens: deps.tokens,
+    authStates: deps.authStates,
+    limits: deps.limits,
+    log: deps.log,
+    hashing: deps.hashing,
+    passwordPolicy: deps.passwordPolicy,
+    images: deps.images,
     request: {
       authorization: request.authorization,
       ip: request.ip ?? "127.0.0.1",
