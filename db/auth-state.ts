@@ -1,16 +1,17 @@
 import { type Kysely, sql } from "kysely";
+import { compiledOnce } from "./compiled-once.ts";
 import type { Database } from "./database.ts";
 import { databaseEvents } from "./database-events.ts";
 
 /** Where the database announces a change to a user's auth state (payload: the user id). */
 export const AUTH_STATE_CHANNEL = "auth_state";
 
-/** A user's current state and their session's, as one request's authentication needs them. */
-export type AuthState = NonNullable<Awaited<ReturnType<typeof findAuthState>>>;
-
-/** One primary-key lookup: the user's current state and how long the session lives. */
-export function findAuthState(db: Kysely<Database>, userId: number, sessionId: number) {
-  return db
+/**
+ * One primary-key lookup: the user's current state and how long the session lives. Every
+ * authenticated request runs it (unless the auth memory answers), so it is compiled once.
+ */
+const authStateQuery = compiledOnce((db, userId: number, sessionId: number) =>
+  db
     .selectFrom("users as u")
     .leftJoin("sessions as s", (join) =>
       join.on("s.id", "=", sessionId).onRef("s.user_id", "=", "u.id"),
@@ -27,8 +28,14 @@ export function findAuthState(db: Kysely<Database>, userId: number, sessionId: n
         "session_expires_at",
       ),
     ])
-    .where("u.id", "=", userId)
-    .executeTakeFirst();
+    .where("u.id", "=", userId),
+);
+
+/** A user's current state and their session's, as one request's authentication needs them. */
+export type AuthState = NonNullable<Awaited<ReturnType<typeof findAuthState>>>;
+
+export async function findAuthState(db: Kysely<Database>, userId: number, sessionId: number) {
+  return (await authStateQuery(db, userId, sessionId))[0];
 }
 
 /**

@@ -27,11 +27,14 @@ export async function enqueueMail(
       kind: mail.kind,
       recipient: mail.recipient,
       payload: JSON.stringify(mail.payload),
-      message_id: `<${randomUUID()}@${domain}>`,
+      message_id: newMessageId(domain),
     })
     .execute();
   await notifyMailQueued(db);
 }
+
+/** A fresh Message-ID of this domain. */
+export const newMessageId = (domain: string) => `<${randomUUID()}@${domain}>`;
 
 /** The channel the mail worker LISTENs on (PostgreSQL). */
 export const MAIL_CHANNEL = "mail_outbox";
@@ -58,6 +61,11 @@ export async function outboxBacklog(
  */
 export async function notifyMailQueued(db: Kysely<Database>): Promise<void> {
   await sql`select pg_notify(${MAIL_CHANNEL}, '')`.execute(db);
+  mailQueuedHere(db);
+}
+
+/** The in-process half of notifyMailQueued, for a statement that sent the NOTIFY itself. */
+export function mailQueuedHere(db: Kysely<Database>): void {
   databaseEvents(db).emit("mailQueued");
 }
 

@@ -6,7 +6,9 @@ import {
   type Transaction,
 } from "kysely";
 import { authStateChanged } from "./auth-state.ts";
-import type { Database, NewUser, UsersTable, UserUpdate } from "./database.ts";
+import { compiledOnce } from "./compiled-once.ts";
+import type { Database, EmailTokenKind, NewUser, UsersTable, UserUpdate } from "./database.ts";
+import { MAIL_CHANNEL, mailQueuedHere, newMessageId, type OutgoingMail } from "./mail-outbox.ts";
 import { uniqueViolation } from "./unique-violation.ts";
 
 /** What the API shows of a user (routers/users toUser's input, the listing's rows). */
@@ -52,6 +54,69 @@ export function takenUserKey(error: unknown): UserKey | undefined {
 /** Throws the driver's error when the email or username is taken (`takenUserKey` names it). */
 export const insertUser = (db: Kysely<Database>, user: NewUser): Promise<UserRow> =>
   db.insertInto("users").values(user).returning(USER_COLUMNS).executeTakeFirstOrThrow();
+
+/** A new user's first email token and the mail that carries it (see insertUserWithTokenMail). */
+export type FirstTokenMail = {
+  kind: EmailTokenKind;
+  tokenHash: string;
+  ttlSeconds: number;
+  mail: Omit<OutgoingMail, "userId" | "recipient">;
+  /** The Message-ID's domain. */
+  domain: string;
+};
+
+/**
+ * A new user, its email token and the mail carrying it, in one statement (one round trip, no
+ * transaction needed: a statement is atomic): no user without its mail, no mail for a user that
+ * was not stored. A new user has no earlier token to replace. Wakes the mail worker at commit,
+ * as enqueueMail does. Throws the driver's error when the email or username is taken.
+ */
+export async function insertUserWithTokenMail(
+  db: Kysely<Database>,
+  user: NewUser,
+  first: FirstTokenMail,
+): Promise<UserRow> {
+  const { notified: _, ...row } = await db
+    .with("u", (q) => q.insertInto("users").values(user).returning(USER_COLUMNS))
+    .with("t", (q) =>
+      q
+        .insertInto("email_tokens")
+        .columns(["user_id", "kind", "token_hash", "new_email", "expires_at"])
+        .expression((eb) =>
+          eb
+            .selectFrom("u")
+            .select([
+              "u.id",
+              sql.val(first.kind).as("kind"),
+              sql.val(first.tokenHash).as("token_hash"),
+              sql<null>`null`.as("new_email"),
+              sql<Date>`now() + make_interval(secs => ${first.ttlSeconds})`.as("expires_at"),
+            ]),
+        ),
+    )
+    .with("m", (q) =>
+      q
+        .insertInto("mail_outbox")
+        .columns(["user_id", "kind", "recipient", "payload", "message_id"])
+        .expression((eb) =>
+          eb
+            .selectFrom("u")
+            .select([
+              "u.id",
+              sql.val(first.mail.kind).as("kind"),
+              "u.email",
+              sql<string>`${JSON.stringify(first.mail.payload)}::jsonb`.as("payload"),
+              sql.val(newMessageId(first.domain)).as("message_id"),
+            ]),
+        ),
+    )
+    .selectFrom("u")
+    .selectAll("u")
+    .select(sql<string>`pg_notify(${MAIL_CHANNEL}, '')`.as("notified"))
+    .executeTakeFirstOrThrow();
+  mailQueuedHere(db);
+  return row as UserRow;
+}
 
 /** What `findAuthState` reads from a user: changing one of them changes the caller's rights. */
 const AUTH_FIELDS = ["role", "status", "email", "username", "token_version"] as const;
@@ -126,17 +191,25 @@ const whereUser = (by: UserLookup) => (eb: ExpressionBuilder<Database, "users">)
     ? eb("id", "=", by.id)
     : eb.and([eb(sql`lower(email)`, "=", by.email.toLowerCase()), eb("deleted_at", "is", null)]);
 
-/** The user's row, locked until the transaction ends: for changes decided on its current state. */
-export const lockUser = (tx: Transaction<Database>, id: number): Promise<UserRow | undefined> =>
-  tx
-    .selectFrom("users")
-    .select(USER_COLUMNS)
-    .where(whereUser({ id }))
-    .forUpdate()
-    .executeTakeFirst();
+const userByIdForUpdate = compiledOnce((db, id: number) =>
+  db.selectFrom("users").select(USER_COLUMNS).where("id", "=", id).forUpdate(),
+);
 
-export const findUserById = (db: Kysely<Database>, id: number): Promise<UserRow | undefined> =>
-  db.selectFrom("users").select(USER_COLUMNS).where(whereUser({ id })).executeTakeFirst();
+/** The user's row, locked until the transaction ends: for changes decided on its current state. */
+export const lockUser = async (
+  tx: Transaction<Database>,
+  id: number,
+): Promise<UserRow | undefined> => (await userByIdForUpdate(tx, id))[0];
+
+// Compiled once (compiled-once.ts): every request that names a user runs one of these two.
+const userById = compiledOnce((db, id: number) =>
+  db.selectFrom("users").select(USER_COLUMNS).where("id", "=", id),
+);
+
+export const findUserById = async (
+  db: Kysely<Database>,
+  id: number,
+): Promise<UserRow | undefined> => (await userById(db, id))[0];
 
 /** Among users not deleted, case-insensitively. */
 export const findUserByEmail = (
@@ -160,16 +233,18 @@ export const findCredentials = (
     .executeTakeFirst();
 
 /** Among users not deleted, case-insensitively (the unique index's expression). */
-export const findUserByUsername = (
-  db: Kysely<Database>,
-  username: string,
-): Promise<UserRow | undefined> =>
+const userByLowerUsername = compiledOnce((db, lowerUsername: string) =>
   db
     .selectFrom("users")
     .select(USER_COLUMNS)
-    .where(sql`lower(username)`, "=", username.toLowerCase())
-    .where("deleted_at", "is", null)
-    .executeTakeFirst();
+    .where(sql`lower(username)`, "=", lowerUsername)
+    .where("deleted_at", "is", null),
+);
+
+export const findUserByUsername = async (
+  db: Kysely<Database>,
+  username: string,
+): Promise<UserRow | undefined> => (await userByLowerUsername(db, username.toLowerCase()))[0];
 
 /** Usernames in use (lower-cased) that start with the given prefix. */
 export async function usernamesStartingWith(

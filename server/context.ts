@@ -52,9 +52,24 @@ export type Context = Deps & {
   reader: Kysely<Database>;
 };
 
+/**
+ * One request's context. Only the Deps are copied (not what else the process's deps carry, such
+ * as the mail worker), key by key: every context has the same few properties in the same order,
+ * which keeps the copies the procedure chain makes of it cheap.
+ */
 export function createContext(deps: Deps, request: Partial<RequestInfo> = {}): Context {
   return {
-    ...deps,
+    db: deps.db,
+    config: deps.config,
+    tokens: deps.tokens,
+    authStates: deps.authStates,
+    limits: deps.limits,
+    log: deps.log,
+    hashing: deps.hashing,
+    passwordPolicy: deps.passwordPolicy,
+    images: deps.images,
+    reads: deps.reads,
+    imports: deps.imports,
     reader: deps.db,
     request: {
       authorization: request.authorization,

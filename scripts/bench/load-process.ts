@@ -13,7 +13,17 @@ import type { LoadData, LoadScenario } from "./scenarios.ts";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const HERE = fileURLToPath(new URL("./", import.meta.url));
 
-export type Target = { kind: "service" | "baseline" | "limit"; url: string; pid: number };
+/** `equal`: the service with AUTH_CACHE_SECONDS=0, doing the baseline's work per request. */
+export type Target = {
+  kind: "service" | "equal" | "baseline" | "limit";
+  url: string;
+  pid: number;
+};
+
+/** A run against one server: its start and end on the monotonic clock, in µs; its responses. */
+export type LoadWindow = { startUs: number; endUs: number; requests: number };
+
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 /** One measured run: the server's side of the report, how busy the machine was, the generator's CPU. */
 export type Measured = { side: Side; busy: number; generatorCpu: number };
@@ -23,8 +33,16 @@ export class LoadProcess {
   private nextId = 1;
   private waiting = new Map<number, (reply: Reply) => void>();
   readonly ready: Promise<void>;
-  /** Responses each server gave under load (for CPU time per request in profiles). */
-  readonly served = { service: 0, baseline: 0, limit: 0 };
+  /**
+   * Each server's runs under load: when (CLOCK_MONOTONIC µs, the clock of V8's CPU profiles) and
+   * how many responses, so a profile's CPU per request leaves out start-up and idle time.
+   */
+  readonly served: Record<Target["kind"], LoadWindow[]> = {
+    service: [],
+    equal: [],
+    baseline: [],
+    limit: [],
+  };
 
   /** Starts load.ts on `data` (written to a file in `work`); wait for `ready`. */
   static start(data: LoadData, work: string): LoadProcess {
@@ -74,6 +92,7 @@ export class LoadProcess {
     const params = await allocate(scenario, durationSec);
     const cpu0 = cpuSeconds(target.pid);
     const ticks0 = machineTicks();
+    const startUs = monotonicMicros();
     const result = await this.send({
       type: "run",
       scenario: scenario.name,
@@ -83,7 +102,11 @@ export class LoadProcess {
       params,
     });
     const ticks1 = machineTicks();
-    this.served[target.kind] += result.total;
+    this.served[target.kind].push({
+      startUs,
+      endUs: monotonicMicros(),
+      requests: result.total,
+    });
     const ok = result.rps * result.durationSec;
     const side: Side = {
       rps: result.rps,

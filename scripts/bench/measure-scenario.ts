@@ -34,7 +34,10 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     ? options.durationSec
     : Math.max(options.durationSec, HASHING_MIN_SECONDS);
   // One request to each side first: a scenario that fails says so here, not only in counts.
-  for (const target of againstBaseline ? [targets.service, targets.baseline] : [targets.service]) {
+  const sides = againstBaseline
+    ? [targets.service, targets.equal, targets.baseline]
+    : [targets.service];
+  for (const target of sides) {
     const problem = await probe(scenario, data, await allocate(scenario, 0), target.url);
     if (problem) bench.warn(`${scenario.name} on the ${target.kind}: ${problem}`);
   }
@@ -45,6 +48,9 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
   const warmupSec = againstBaseline ? options.warmupSec : seconds;
   const warmup = {
     service: await warmUp(async () => (await run(targets.service, warmupSec)).side),
+    ...(againstBaseline && {
+      equal: await warmUp(async () => (await run(targets.equal, warmupSec)).side),
+    }),
     ref: await warmUp(async () =>
       againstBaseline
         ? (await run(targets.baseline, warmupSec)).side
@@ -52,6 +58,7 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     ),
   };
   const service: Side[] = [];
+  const equal: Side[] = [];
   const ref: Side[] = [];
   const busy: number[] = [];
   const generator: number[] = [];
@@ -61,6 +68,9 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     busy.push(measured.busy);
     generator.push(measured.generatorCpu);
     if (againstBaseline) {
+      // Equal work: the same build reading the caller's auth state on every request, as the
+      // baseline does; its rounds alternate with the other two so drift hits all three alike.
+      equal.push((await run(targets.equal, options.durationSec)).side);
       ref.push((await run(targets.baseline, options.durationSec)).side);
     } else {
       ref.push(await load.argon2(op, connections, seconds));
@@ -71,10 +81,11 @@ export async function measureScenario(scenario: Scenario, bench: Bench): Promise
     connections,
     reference: scenario.compare,
     service: combine(service),
+    ...(againstBaseline && { equal: combine(equal) }),
     ref: combine(ref),
     machineBusy: median(busy),
     generatorCpu: median(generator),
-    rounds: { service, ref },
+    rounds: { service, ...(againstBaseline && { equal }), ref },
     warmup,
     peakMbAfter: memory(targets.service.pid)?.hwm,
   };

@@ -15,6 +15,11 @@ export type ScenarioResult = {
   connections: number;
   reference: "baseline" | "argon2-verify" | "argon2-hash";
   service: Side;
+  /**
+   * Equal work (scenarios against the baseline): the service with AUTH_CACHE_SECONDS=0, reading
+   * the caller's auth state from the database on every request as the baseline does.
+   */
+  equal?: Side;
   /** The baseline server, or raw argon2 at the same concurrency. */
   ref: Side;
   /** Median of 20 sequential requests, one client (list scenarios). */
@@ -27,9 +32,9 @@ export type ScenarioResult = {
   machineBusy: number;
   /** CPU the load generator used during the service's rounds, as a share of one core. */
   generatorCpu: number;
-  rounds: { service: Side[]; ref: Side[] };
+  rounds: { service: Side[]; equal?: Side[]; ref: Side[] };
   /** Each unmeasured warm-up round's req/s, per side: more of them until throughput settled. */
-  warmup: { service: number[]; ref: number[] };
+  warmup: { service: number[]; equal?: number[]; ref: number[] };
 };
 
 /** The limit server on one of its scenarios: what this machine does with the least code. */
@@ -47,6 +52,12 @@ export type LimitResult = {
 const BESIDE_LIMIT = "get-by-id-rest";
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+
+/** A side's throughput over the reference's, undefined when the reference answered nothing. */
+export function ratioOf(side: Side | undefined, ref: Side): number | undefined {
+  return side && ref.rps > 0 ? side.rps / ref.rps : undefined;
+}
+const fmtRatio = (ratio: number | undefined) => (ratio === undefined ? "-" : ratio.toFixed(2));
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -85,8 +96,9 @@ export function table(results: ScenarioResult[]): string {
     "ref req/s",
     "ref err",
     "ratio",
+    "eq ratio",
     "ref",
-    "cpu ms/req svc|base",
+    "cpu ms/req svc|eq|base",
     "1-client ms svc|base",
     "busy",
   ];
@@ -100,10 +112,13 @@ export function table(results: ScenarioResult[]): string {
     String(r.service.non2xx),
     fmt(r.ref.rps),
     String(r.ref.errors + r.ref.non2xx),
-    r.ref.rps > 0 ? (r.service.rps / r.ref.rps).toFixed(2) : "-",
+    fmtRatio(ratioOf(r.service, r.ref)),
+    fmtRatio(ratioOf(r.equal, r.ref)),
     REF_LABEL[r.reference],
     r.reference === "baseline"
-      ? `${fmt(r.service.cpuMsPerReq, 2)}|${fmt(r.ref.cpuMsPerReq, 2)}`
+      ? [r.service, ...(r.equal ? [r.equal] : []), r.ref]
+          .map((side) => fmt(side.cpuMsPerReq, 2))
+          .join("|")
       : fmt(r.service.cpuMsPerReq, 2),
     r.singleClientMs ? `${fmt(r.singleClientMs.service)}|${fmt(r.singleClientMs.baseline)}` : "",
     `${Math.round(r.machineBusy * 100)}%`,
@@ -114,7 +129,7 @@ export function table(results: ScenarioResult[]): string {
   const line = (cells: string[]) =>
     cells
       .map((cell, i) =>
-        i === 0 || i === 9 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0),
+        i === 0 || i === 11 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0),
       )
       .join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
@@ -146,7 +161,19 @@ export function resultsJson(
         p50: round(r.service.p50, 2),
         p99: round(r.service.p99, 2),
         baselineRps: round(r.ref.rps),
-        ratio: r.ref.rps > 0 ? round(r.service.rps / r.ref.rps, 3) : null,
+        ratio: nullableRatio(ratioOf(r.service, r.ref)),
+        ...(r.equal && {
+          // The same scenario with AUTH_CACHE_SECONDS=0: the service doing the baseline's work.
+          equalWork: {
+            rps: round(r.equal.rps),
+            p50: round(r.equal.p50, 2),
+            p99: round(r.equal.p99, 2),
+            ratio: nullableRatio(ratioOf(r.equal, r.ref)),
+            errors: r.equal.errors,
+            non2xx: r.equal.non2xx,
+            cpuMsPerReq: round(r.equal.cpuMsPerReq, 3),
+          },
+        }),
         errors: r.service.errors,
         non2xx: r.service.non2xx,
         reference: r.reference,
@@ -169,10 +196,12 @@ export function resultsJson(
         ...(r.peakMbAfter !== undefined && { peakMbAfter: round(r.peakMbAfter) }),
         rounds: {
           service: r.rounds.service.map((s) => round(s.rps)),
+          ...(r.rounds.equal && { equalWork: r.rounds.equal.map((s) => round(s.rps)) }),
           reference: r.rounds.ref.map((s) => round(s.rps)),
         },
         warmup: {
           service: r.warmup.service.map((rps) => round(rps)),
+          ...(r.warmup.equal && { equalWork: r.warmup.equal.map((rps) => round(rps)) }),
           reference: r.warmup.ref.map((rps) => round(rps)),
         },
       },
@@ -208,6 +237,8 @@ export function resultsJson(
   };
 }
 
+const nullableRatio = (ratio: number | undefined) => (ratio === undefined ? null : round(ratio, 3));
+
 export const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 /** The service's get-by-id-rest throughput as a share of a limit scenario's, when both ran. */
@@ -227,8 +258,11 @@ export function limitLine(l: LimitResult, results: ScenarioResult[], elapsed?: s
 /** The line printed as each scenario finishes. */
 export function progressLine(r: ScenarioResult, elapsed: string): string {
   const ref = r.reference === "baseline" ? "baseline" : `raw ${r.reference}`;
-  const ratio = r.ref.rps > 0 ? (r.service.rps / r.ref.rps).toFixed(2) : "-";
+  const ratio = fmtRatio(ratioOf(r.service, r.ref));
   const bad = r.service.errors + r.service.non2xx;
   const refBad = r.ref.errors + r.ref.non2xx;
-  return `${r.name.padEnd(31)} ${fmtInt(r.service.rps).padStart(6)} req/s, p99 ${r.service.p99.toFixed(0)} ms | ${ref} ${fmtInt(r.ref.rps)} req/s | ratio ${ratio}${bad ? ` | service ${bad} errors/non-2xx` : ""}${refBad ? ` | ${ref} ${refBad} errors/non-2xx` : ""} (${elapsed})`;
+  const equal = r.equal
+    ? ` | memory off ${fmtInt(r.equal.rps)} req/s, ratio ${fmtRatio(ratioOf(r.equal, r.ref))}${r.equal.errors + r.equal.non2xx ? `, ${r.equal.errors + r.equal.non2xx} errors/non-2xx` : ""}`
+    : "";
+  return `${r.name.padEnd(31)} ${fmtInt(r.service.rps).padStart(6)} req/s, p99 ${r.service.p99.toFixed(0)} ms | ${ref} ${fmtInt(r.ref.rps)} req/s | ratio ${ratio}${equal}${bad ? ` | service ${bad} errors/non-2xx` : ""}${refBad ? ` | ${ref} ${refBad} errors/non-2xx` : ""} (${elapsed})`;
 }

@@ -82,9 +82,9 @@ async function main() {
     },
     started: (started) => stoppers.push(() => stop(started)),
   });
-  const { service, serviceUrl, baseline, baselineUrl, idle } = servers;
+  const { service, serviceUrl, equal, equalUrl, baseline, baselineUrl, idle } = servers;
   log(
-    `service ready at ${serviceUrl} (pid ${service.pid}, idle RSS ${idle ? `${idle.rss.toFixed(0)} MiB` : "n/a"}), baseline at ${baselineUrl} (pid ${baseline.pid}) (${elapsed()})`,
+    `service ready at ${serviceUrl} (pid ${service.pid}, idle RSS ${idle ? `${idle.rss.toFixed(0)} MiB` : "n/a"}), with AUTH_CACHE_SECONDS=0 at ${equalUrl} (pid ${equal.pid}), baseline at ${baselineUrl} (pid ${baseline.pid}) (${elapsed()})`,
   );
 
   const deepLinks = await walkToDeepPages(serviceUrl, authorization, fixtures.users);
@@ -101,6 +101,7 @@ async function main() {
     load,
     targets: {
       service: { kind: "service", url: serviceUrl, pid: service.pid },
+      equal: { kind: "equal", url: equalUrl, pid: equal.pid },
       baseline: { kind: "baseline", url: baselineUrl, pid: baseline.pid },
       limit: { kind: "limit", url: servers.limitUrl, pid: servers.limit.pid },
     },
@@ -227,7 +228,7 @@ function report(run: {
 /** Where each server's CPU time went, per request served under load. */
 async function summarizeProfiles(profileDir: string, served: LoadProcess["served"]) {
   const { summarize } = await import("./profile-summary.ts");
-  for (const name of ["service", "baseline", "limit"] as const) {
+  for (const name of ["service", "equal", "baseline", "limit"] as const) {
     // One profile per thread; the main thread's is the largest (the others are the password
     // worker's, and the baseline's tsx loader).
     const dir = join(profileDir, name);

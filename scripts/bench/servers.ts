@@ -25,6 +25,12 @@ const HERE = fileURLToPath(new URL("./", import.meta.url));
 export type Servers = {
   service: Started;
   serviceUrl: string;
+  /**
+   * The same build with AUTH_CACHE_SECONDS=0: it reads the caller's auth state from the database
+   * on every request, as the baseline does (equal work).
+   */
+  equal: Started;
+  equalUrl: string;
   /** The service's settings (the SQL check builds the same app in-process from them). */
   serviceEnv: Record<string, string>;
   baseline: Started;
@@ -37,7 +43,7 @@ export type Servers = {
 };
 
 /**
- * Builds and starts the service and starts the baseline and the limit server beside it (all idle
+ * Builds and starts the service (twice: as configured, and with the auth memory off) and starts the baseline and the limit server beside it (all idle
  * until the load starts), and waits until all are ready. `started` hears of each process as soon as it runs,
  * so it is stopped whatever happens next.
  */
@@ -88,6 +94,21 @@ export async function startServers(setup: {
     nodeArgs: [...start.nodeArgs, ...setup.profile("service")],
   });
   setup.started(service);
+  const equalPort = await freePort();
+  const equalUrl = `http://127.0.0.1:${equalPort}`;
+  const equal = startNode(start.entry, {
+    cwd: ROOT,
+    env: {
+      ...serviceEnv,
+      AUTH_CACHE_SECONDS: "0",
+      PORT: String(equalPort),
+      PUBLIC_URL: equalUrl,
+      DATA_DIR: join(setup.work, "equal-data"),
+    },
+    logFile: join(setup.benchDir, "service-equal.log"),
+    nodeArgs: [...start.nodeArgs, ...setup.profile("equal")],
+  });
+  setup.started(equal);
   const baselinePort = await freePort();
   const baselineUrl = `http://127.0.0.1:${baselinePort}`;
   const baseline = startTs(join(HERE, "baseline-server.ts"), {
@@ -114,6 +135,7 @@ export async function startServers(setup: {
   setup.started(limit);
   await Promise.all([
     waitReady(`${serviceUrl}/readyz`, service, 60_000),
+    waitReady(`${equalUrl}/readyz`, equal, 60_000),
     waitReady(`${baselineUrl}/readyz`, baseline, 60_000),
     waitReady(`${limitUrl}/readyz`, limit, 60_000),
   ]);
@@ -122,6 +144,8 @@ export async function startServers(setup: {
     service,
     serviceUrl,
     serviceEnv,
+    equal,
+    equalUrl,
     baseline,
     baselineUrl,
     limit,

@@ -1,14 +1,14 @@
 import { randomInt } from "node:crypto";
-import type { Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database, Role, UserStatus } from "../../db/database.ts";
 import { discardEmailTokens } from "../../db/email-tokens.ts";
-import { recordUserEvent } from "../../db/events.ts";
+import { recordEvents, userEvent } from "../../db/events.ts";
 import { deleteProfileImage } from "../../db/profile-images.ts";
-import { insertUser, type UserRow, usernamesStartingWith } from "../../db/users.ts";
+import { insertUserWithTokenMail, type UserRow, usernamesStartingWith } from "../../db/users.ts";
 import type { Config } from "../config.ts";
 import type { Deps as ServiceDeps } from "../context.ts";
 import { AppError } from "../errors/api-errors.ts";
-import { queueTokenMail } from "../mail/token-mail.ts";
+import { firstTokenMail } from "../mail/token-mail.ts";
 import { refuseTaken } from "./taken.ts";
 import { isReservedUsername, USERNAME_LETTER, USERNAME_MAX, USERNAME_MIN } from "./usernames.ts";
 
@@ -63,7 +63,9 @@ export const hashPasswordForUser = (
 
 /**
  * Creates a user and queues its mail (verification for signups, invitation for admin-created
- * users) in one transaction: no user without its mail, no mail for a user that was not stored.
+ * users) and its `user.created` event: the user, its token and its mail in one statement, the
+ * event beside it in the same transaction. No user without its mail and event, no mail or event
+ * for a user that was not stored.
  */
 export async function createAccount(deps: Deps, account: NewAccount): Promise<UserRow> {
   const { db, config } = deps;
@@ -72,26 +74,29 @@ export async function createAccount(deps: Deps, account: NewAccount): Promise<Us
     : null;
   // A derived username can race with another signup: the insert's unique index decides, and
   // the loser derives another (see `deriveUsername`). A chosen username is never replaced.
+  const kind = account.status === "invited" ? "invitation" : "verification";
   for (let attempt = 0; ; attempt++) {
     try {
-      return await db.transaction().execute(async (tx) => {
-        const username = account.username ?? (await deriveUsername(tx, account.email, attempt));
-        const user = await refuseTaken(
-          insertUser(tx, {
-            email: account.email,
-            username,
-            first_name: account.firstName,
-            last_name: account.lastName,
-            role: account.role,
-            status: account.status,
-            password_hash: passwordHash,
-          }),
-        );
-        const kind = account.status === "invited" ? "invitation" : "verification";
-        await queueTokenMail(tx, config, { kind, user, recipient: user.email });
-        await recordUserEvent(tx, "user.created", user.id);
-        return user;
-      });
+      const username = account.username ?? (await deriveUsername(db, account.email, attempt));
+      return await refuseTaken(
+        db.transaction().execute(async (tx) => {
+          const user = await insertUserWithTokenMail(
+            tx,
+            {
+              email: account.email,
+              username,
+              first_name: account.firstName,
+              last_name: account.lastName,
+              role: account.role,
+              status: account.status,
+              password_hash: passwordHash,
+            },
+            firstTokenMail(config, kind, account),
+          );
+          await recordEvents(tx, [userEvent("user.created", user)]);
+          return user;
+        }),
+      );
     } catch (error) {
       const derivedClash =
         error instanceof AppError && error.apiCode === "USERNAME_TAKEN" && !account.username;
@@ -112,7 +117,7 @@ const MAX_DERIVE_ATTEMPTS = 20;
  * (`ada482913`), which concurrency cannot exhaust.
  */
 export async function deriveUsername(
-  db: Transaction<Database>,
+  db: Kysely<Database>,
   email: string,
   attempt = 0,
 ): Promise<string> {

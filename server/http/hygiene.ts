@@ -87,6 +87,8 @@ export async function registerHttpHygiene(
   // One line per request: id, user, route, status and time (Fastify's own request lines are off).
   app.decorateRequest("userId", undefined);
   app.addHook("onResponse", (req, reply, done) => {
+    // Fastify builds `routeOptions` anew on each read: not for a line the level drops anyway.
+    if (BELOW_INFO.has(req.log.level)) return done();
     req.log.info(
       {
         userId: req.userId,
@@ -165,5 +167,8 @@ function refuseExpectation(_req: IncomingMessage, res: ServerResponse): void {
   );
   res.writeHead(status, headers).end(body);
 }
+
+/** Log levels at which the per-request `info` line is not written. */
+const BELOW_INFO = new Set(["silent", "fatal", "error", "warn"]);
 
 const isApi = (url: string) => url.startsWith("/api/") || url.startsWith("/trpc/");

@@ -2,6 +2,7 @@ import type { Transaction } from "kysely";
 import type { Database, EmailTokenKind } from "../../db/database.ts";
 import { replaceEmailToken } from "../../db/email-tokens.ts";
 import { enqueueMail } from "../../db/mail-outbox.ts";
+import type { FirstTokenMail } from "../../db/users.ts";
 import { hashToken, randomToken } from "../auth/opaque-tokens.ts";
 import type { Config } from "../config.ts";
 import type { Context } from "../context.ts";
@@ -51,6 +52,34 @@ export async function queueTokenMail(
     },
     new URL(config.PUBLIC_URL).hostname,
   );
+}
+
+/**
+ * A new user's first token and its mail, for insertUserWithTokenMail (db/users.ts), which stores
+ * the user, the token and the mail in one statement: what queueTokenMail does, for a user whose
+ * id the same statement makes (and who has no earlier token to replace).
+ */
+export function firstTokenMail(
+  config: MailConfig,
+  kind: EmailTokenKind,
+  user: { firstName: string },
+): FirstTokenMail {
+  const token = randomToken();
+  const { ttlSeconds, path } = EMAIL_TOKENS[kind];
+  return {
+    kind,
+    tokenHash: hashToken(token),
+    ttlSeconds,
+    mail: {
+      kind,
+      payload: {
+        link: `${config.APP_URL}${path}?token=${encodeURIComponent(token)}`,
+        firstName: user.firstName,
+        expiresInSeconds: ttlSeconds,
+      },
+    },
+    domain: new URL(config.PUBLIC_URL).hostname,
+  };
 }
 
 /** One mail of a kind per user per minute: a second reissue within 60 s is a 429. */

@@ -12,6 +12,7 @@ import {
   findUserById,
   findUserByUsername,
   insertUser,
+  insertUserWithTokenMail,
   restoreUser,
   softDeleteUser,
   takenUserKey,
@@ -112,5 +113,73 @@ describe("takenUserKey", () => {
     expect(error).toBeInstanceOf(Error);
     expect(takenUserKey(error)).toBeUndefined();
     expect(takenUserKey(new Error("boom"))).toBeUndefined();
+  });
+});
+
+describe("insertUserWithTokenMail", () => {
+  const first = (tokenHash: string) => ({
+    kind: "verification" as const,
+    tokenHash,
+    ttlSeconds: 3600,
+    mail: { kind: "verification", payload: { link: "https://app.test/verify?token=t", n: 1 } },
+    domain: "mail.test",
+  });
+  const rowsOf = async (userId: number) => ({
+    tokens: await db
+      .selectFrom("email_tokens")
+      .select(["kind", "token_hash", "new_email", "used_at"])
+      .select((eb) => eb("expires_at", ">", new Date(Date.now() + 3500_000)).as("lives_an_hour"))
+      .where("user_id", "=", userId)
+      .execute(),
+    mails: await db
+      .selectFrom("mail_outbox")
+      .select(["kind", "recipient", "payload", "message_id", "status"])
+      .where("user_id", "=", userId)
+      .execute(),
+  });
+
+  it("stores the user, its token and its mail in one statement, without the password hash", async () => {
+    const user = await insertUserWithTokenMail(db, newUser("ada"), first("hash-ada"));
+    expect(user).toMatchObject({ email: "ada@example.com", username: "ada" });
+    expect(user).not.toHaveProperty("password_hash");
+    expect(user).not.toHaveProperty("notified");
+    expect(await findUserById(db, user.id)).toEqual(user);
+    const { tokens, mails } = await rowsOf(user.id);
+    expect(tokens).toEqual([
+      {
+        kind: "verification",
+        token_hash: "hash-ada",
+        new_email: null,
+        used_at: null,
+        lives_an_hour: true,
+      },
+    ]);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatchObject({
+      kind: "verification",
+      recipient: "ada@example.com",
+      payload: { link: "https://app.test/verify?token=t", n: 1 },
+      status: "queued",
+    });
+    expect(mails[0]?.message_id).toMatch(/^<[0-9a-f-]{36}@mail\.test>$/);
+  });
+
+  it("stores nothing when the user cannot be stored (a taken email)", async () => {
+    await insertUser(db, newUser("ada"));
+    const mailsBefore = await db.selectFrom("mail_outbox").select("id").execute();
+    const error = await rejection(
+      insertUserWithTokenMail(db, { ...newUser("ada2"), email: "ADA@example.com" }, first("h2")),
+    );
+    expect(takenUserKey(error)).toBe("email");
+    expect(
+      await db.selectFrom("email_tokens").select("id").where("token_hash", "=", "h2").execute(),
+    ).toEqual([]);
+    expect(await db.selectFrom("mail_outbox").select("id").execute()).toEqual(mailsBefore);
+  });
+
+  it("stores no user when its token cannot be stored (a token hash in use)", async () => {
+    await insertUserWithTokenMail(db, newUser("ada"), first("same-hash"));
+    await rejection(insertUserWithTokenMail(db, newUser("bob"), first("same-hash")));
+    expect(await findUserByUsername(db, "bob")).toBeUndefined();
   });
 });

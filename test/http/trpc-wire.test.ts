@@ -23,7 +23,7 @@ import {
   procedureType,
   sseBody,
 } from "../../server/http/trpc-wire.ts";
-import { publicProcedure, router } from "../../server/trpc.ts";
+import { createCallerFactory, publicProcedure, router } from "../../server/trpc.ts";
 
 const adapt = (what: string) =>
   `server/http/trpc-wire.ts relies on ${what}; @trpc/server changed it: adapt that file`;
@@ -46,6 +46,31 @@ const probe = router({
   }),
 });
 const ctx = createContext({} as Deps);
+
+// A chain with every step the doors rely on: a middleware adding to the context and replacing
+// the input, the input and output schemas (the output's extra field must not leave), a
+// middleware that forgets `return next()`, one that throws, and a resolver's own error.
+const chain = publicProcedure
+  .use(({ ctx: c, next }) => next({ ctx: { ...c, extra: "from middleware" } }))
+  .input(z.object({ n: z.number().int() }))
+  .use(({ input, next }) => next({ input: { n: (input as { n: number }).n * 2 } }))
+  .output(z.object({ n: z.number(), extra: z.string() }));
+const chained = router({
+  doubled: chain.query(({ ctx: c, input }) => ({
+    n: input.n,
+    extra: (c as { extra?: string }).extra ?? "none",
+    secret: "never leaves",
+  })),
+  forgot: publicProcedure.use((async () => {}) as never).query(() => "unreachable"),
+  thrown: publicProcedure
+    .use(() => {
+      throw new Error("plain failure");
+    })
+    .query(() => "unreachable"),
+  refused: chain.mutation(() => {
+    throw new AppError("CONFLICT", "refused");
+  }),
+});
 
 const readAll = async (body: ReadableStream<Uint8Array>) => new Response(body).text();
 
@@ -102,6 +127,43 @@ describe("server/http/trpc-wire.ts's assumptions about @trpc/server", () => {
     await expect(call(fail, "outer.fail", undefined), adapt("errors as thrown")).rejects.toThrow(
       AppError,
     );
+  });
+
+  it("a procedure called directly answers and fails exactly as tRPC's own caller does", async () => {
+    const procedures = proceduresOf(chained);
+    const caller = createCallerFactory(chained)(ctx) as unknown as Record<
+      string,
+      (input: unknown) => Promise<unknown>
+    >;
+    const outcome = (promise: Promise<unknown>) =>
+      promise.then(
+        (data) => ({ data }),
+        (error: AppError) => ({
+          name: error.constructor.name,
+          code: error.code,
+          apiCode: error.apiCode,
+          message: error.message,
+        }),
+      );
+    const cases: [string, unknown][] = [
+      ["doubled", { n: 21 }],
+      ["doubled", { n: 1.5 }],
+      ["doubled", { n: 2, more: true }],
+      ["forgot", undefined],
+      ["thrown", undefined],
+      ["refused", { n: 1 }],
+    ];
+    for (const [path, input] of cases) {
+      const procedure = procedures[path];
+      if (!procedure) throw new Error(adapt("router._def.procedures"));
+      const direct = await outcome(callProcedure(procedure, path, ctx, input));
+      const viaCaller = await outcome((caller[path] as (i: unknown) => Promise<unknown>)(input));
+      expect(direct, adapt(`the middleware chain (${path})`)).toEqual(viaCaller);
+    }
+    expect(await callProcedure(procedures.doubled as never, "doubled", ctx, { n: 21 })).toEqual({
+      n: 42,
+      extra: "from middleware",
+    });
   });
 
   it("a subscription called directly answers its stream, which tRPC's SSE encoder writes", async () => {
