@@ -38,7 +38,7 @@ export const ZEnrolmentRequired = ZAccessToken.extend({
 }).meta({
   id: "SecondFactorEnrolmentRequired",
   description:
-    "An Admin or AppAdmin without a second factor while REQUIRE_SECOND_FACTOR_FOR_ADMINS is on: the access token only allows enrolling TOTP (POST /users/me/factors/totp and its confirmation); no refresh token. Sign in again once enrolled.",
+    "An Admin or AppAdmin without a second factor while REQUIRE_SECOND_FACTOR_FOR_ADMINS is on: the access token only allows enrolling TOTP (POST /users/me/factors/totp and its confirmation) or registering a passkey (POST /users/me/passkeys/registration-options, then POST /users/me/passkeys); no refresh token. Sign in again once enrolled.",
 });
 
 /** What POST /auth/token answers: tokens, a second-factor challenge, or an enrolment-only token. */

@@ -19,7 +19,7 @@ const ZStepUpInput = z
     (input) =>
       input.password !== undefined
         ? input.factor === undefined && input.code === undefined && input.webauthn === undefined
-        : isWellFormedProof(input),
+        : input.factor !== undefined && isWellFormedProof(input),
     {
       message:
         'Send either password, or factor and code, or factor "passkey" and webauthn (from POST /auth/step-up/passkey-options)',
