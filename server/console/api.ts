@@ -74,9 +74,39 @@ export const trpc = createTrpcClient(session);
 export type Me = Awaited<ReturnType<typeof trpc.users.me.query>>;
 export type User = Awaited<ReturnType<typeof trpc.users.get.query>>;
 
-/** Signs in with the cookie door; the role is checked there (Admin and AppAdmin only). */
-export async function signIn(email: string, password: string): Promise<Me> {
-  session.use(asPair(await post<ConsoleTokens>("token", { email, password })));
+/** The first step's answer for an account with a second factor: no session yet. */
+export type SecondFactorChallenge = {
+  secondFactorRequired: true;
+  challenge: string;
+  factors: string[];
+  expiresIn: number;
+};
+
+/** The kinds of factor the console takes a typed code for. */
+export const CODE_FACTORS = ["totp", "recovery_code"] as const;
+export type CodeFactor = (typeof CODE_FACTORS)[number];
+
+/**
+ * Signs in with the cookie door; the role is checked there (Admin and AppAdmin only). An account
+ * with a second factor gets its challenge back instead, for `completeSignIn`.
+ */
+export async function signIn(
+  email: string,
+  password: string,
+): Promise<{ me: Me } | { challenge: SecondFactorChallenge }> {
+  const answer = await post<ConsoleTokens | SecondFactorChallenge>("token", { email, password });
+  if ("challenge" in answer) return { challenge: answer };
+  session.use(asPair(answer));
+  return { me: await trpc.users.me.query() };
+}
+
+/** The second step: the challenge and a code of the account's factor open the session. */
+export async function completeSignIn(
+  challenge: string,
+  factor: CodeFactor,
+  code: string,
+): Promise<Me> {
+  session.use(asPair(await post<ConsoleTokens>("second-factor", { challenge, factor, code })));
   return trpc.users.me.query();
 }
 
