@@ -154,6 +154,24 @@ describe("password + passkey sign-in (REST)", () => {
   });
 });
 
+describe("user verification", () => {
+  it("a passkey that does not verify its user is a second factor, but no sign-in alone", async () => {
+    const { user, device } = await passkeyUser();
+    device.setUserVerification(false);
+    const alone = (await post("/api/auth/passkey/options", {})).json();
+    expect(alone.userVerification).toBe("required");
+    expectError(
+      await post("/api/auth/passkey/token", { webauthn: device.get(alone) }),
+      401,
+      "INVALID_CREDENTIALS",
+    );
+    const first = await firstStep(user.email);
+    const webauthn = device.get((await passkeyOptions(first.challenge)).json());
+    const res = await secondStep({ challenge: first.challenge, factor: "passkey", webauthn });
+    expect(res.statusCode, res.body).toBe(200);
+  });
+});
+
 describe("the tRPC door", () => {
   it("auth.token, auth.secondFactorPasskeyOptions, auth.secondFactor", async () => {
     const { user, device } = await passkeyUser();
