@@ -3,6 +3,7 @@ import {
   CODE_FACTORS,
   type CodeFactor,
   completeSignIn,
+  completeSignInWithPasskey,
   type Failure,
   failureOf,
   type Me,
@@ -94,7 +95,7 @@ const FACTOR_LABELS: Record<CodeFactor, string> = {
 
 /**
  * The second step: a code of one of the account's factors that take one (an authenticator app's
- * or a recovery code). A challenge that is used up or expired sends the person back to the
+ * or a recovery code), or one of its passkeys. A challenge that is used up or expired sends the person back to the
  * password form with the reason.
  */
 function CodeStep({
@@ -114,10 +115,13 @@ function CodeStep({
     event.preventDefault();
     if (!factor) return;
     const form = new FormData(event.currentTarget as HTMLFormElement);
+    await attempt(() => completeSignIn(challenge.challenge, factor, String(form.get("code"))));
+  };
+  const attempt = async (signIn: () => Promise<Me>) => {
     setBusy(true);
     setFailure(undefined);
     try {
-      onSignedIn(await completeSignIn(challenge.challenge, factor, String(form.get("code"))));
+      onSignedIn(await signIn());
     } catch (error) {
       const why = failureOf(error);
       // The challenge is spent, expired or out of tries: only a new password step helps.
@@ -126,10 +130,19 @@ function CodeStep({
       setBusy(false);
     }
   };
+  const usePasskey = challenge.factors.includes("passkey") && (
+    <button
+      type="button"
+      disabled={busy}
+      onClick={() => attempt(() => completeSignInWithPasskey(challenge.challenge))}
+    >
+      Use a passkey
+    </button>
+  );
   return (
     <main class="sign-in">
       <h1>Admin console</h1>
-      <p>This account has a second factor: enter a code to finish signing in.</p>
+      <p>This account has a second factor: use it to finish signing in.</p>
       {factor ? (
         <form onSubmit={submit}>
           {offered.length > 1 && (
@@ -167,11 +180,9 @@ function CodeStep({
           </button>
         </form>
       ) : (
-        <p role="alert">
-          This account's only second factor is a passkey, which the console does not take yet: sign
-          in at /passkeys, or ask for a code factor.
-        </p>
+        <ErrorNote failure={failure} />
       )}
+      {usePasskey}
       <button type="button" class="link" onClick={() => onStartOver()}>
         Start over
       </button>
