@@ -41,6 +41,22 @@ export async function reserveChallengeAttempt(
     .executeTakeFirst();
 }
 
+/** Whose live, unused challenge this is (one with tries left), without spending anything. */
+export async function findLiveChallenge(
+  db: Kysely<Database>,
+  tokenHash: string,
+  maxAttempts: number,
+): Promise<{ id: number; user_id: number } | undefined> {
+  return db
+    .selectFrom("second_factor_challenges")
+    .select(["id", "user_id"])
+    .where("token_hash", "=", tokenHash)
+    .where("used_at", "is", null)
+    .where("expires_at", ">", sql<Date>`now()`)
+    .where("attempts", "<", maxAttempts)
+    .executeTakeFirst();
+}
+
 /** Spends the challenge: true for exactly one caller. */
 export async function spendChallenge(db: Kysely<Database>, id: number): Promise<boolean> {
   const result = await db

@@ -109,7 +109,7 @@ const failedOnServer = (error: unknown) => API_ERRORS[toAppError(error).apiCode]
 const enrolmentRequired = () =>
   new AppError(
     "SECOND_FACTOR_ENROLMENT_REQUIRED",
-    "Enrol a second factor first: this token only allows POST /api/users/me/factors/totp and its confirmation",
+    "Enrol a second factor first: this token only allows enrolling TOTP (POST /api/users/me/factors/totp and its confirmation) or registering a passkey",
   );
 
 export const authedProcedure = callerProcedure();

@@ -5,21 +5,25 @@ import { listFactorKinds } from "../../server/auth/second-factor/registry.ts";
 import { renewAuthentication } from "../../server/auth/sessions.ts";
 import { AppError } from "../../server/errors/api-errors.ts";
 import { authedProcedure } from "../../server/trpc.ts";
-import { ZFactorCode, ZPassword } from "../shared-schema.ts";
-import { ZAccessToken, ZFactorKind } from "./second-factor-schema.ts";
+import { ZPassword } from "../shared-schema.ts";
+import { isWellFormedProof, proofFields, toProof, ZAccessToken } from "./second-factor-schema.ts";
 
 const ZStepUpInput = z
   .strictObject({
     password: ZPassword.optional(),
-    factor: ZFactorKind.optional(),
-    code: ZFactorCode.optional(),
+    factor: proofFields.factor.optional(),
+    code: proofFields.code,
+    webauthn: proofFields.webauthn,
   })
   .refine(
     (input) =>
       input.password !== undefined
-        ? input.factor === undefined && input.code === undefined
-        : input.factor !== undefined && input.code !== undefined,
-    { message: "Send either password, or factor and code" },
+        ? input.factor === undefined && input.code === undefined && input.webauthn === undefined
+        : input.factor !== undefined && isWellFormedProof(input),
+    {
+      message:
+        'Send either password, or factor and code, or factor "passkey" and webauthn (from POST /auth/step-up/passkey-options)',
+    },
   )
   .meta({ examples: [{ factor: "totp", code: "492039" }, { password: "my current password" }] });
 
@@ -30,7 +34,7 @@ export const stepUpRoute = authedProcedure
       path: "/auth/step-up",
       tags: ["auth"],
       summary:
-        "Prove who I am again (a factor's code; the password only without a second factor): a new access token whose sign-in time is now",
+        "Prove who I am again (a factor's code or a passkey's assertion; the password only without a second factor): a new access token whose sign-in time is now",
     },
     errors: [
       "INVALID_CURRENT_PASSWORD",
@@ -42,18 +46,19 @@ export const stepUpRoute = authedProcedure
   .input(ZStepUpInput)
   .output(ZAccessToken)
   .mutation(async ({ ctx, input }) => {
-    if (input.factor !== undefined && input.code !== undefined) {
-      await proveSecondFactor(ctx, ctx.user, { factor: input.factor, code: input.code });
+    const { password, factor, code, webauthn } = input;
+    if (factor !== undefined) {
+      await proveSecondFactor(ctx, ctx.user, toProof({ factor, code, webauthn }));
     } else {
       // With a second factor, the password alone no longer proves who signs in, so it cannot
       // stand in for a sign-in here either.
       if ((await listFactorKinds(ctx.db, ctx.user.id)).length > 0) {
         throw new AppError(
           "STEP_UP_REQUIRED",
-          "You have a second factor: step up with one of its codes (factor and code)",
+          "You have a second factor: step up with it (factor and code, or a passkey)",
         );
       }
-      await requireCurrentPassword(ctx, ctx.user.id, input.password as string);
+      await requireCurrentPassword(ctx, ctx.user.id, password as string);
     }
     return renewAuthentication(ctx, ctx.user);
   });

@@ -11,6 +11,7 @@ export const ZFactor = z
       .int()
       .optional()
       .meta({ description: "Recovery codes: how many are left unused" }),
+    name: z.string().optional().meta({ description: "Passkeys: the name its owner gave it" }),
   })
   .meta({ id: "SecondFactor", description: "A registered second factor; never its secret" });
 
@@ -22,6 +23,7 @@ export const toFactors = (factors: FactorDescription[]) => ({
     createdAt: factor.createdAt.toISOString(),
     lastUsedAt: factor.lastUsedAt?.toISOString() ?? null,
     ...(factor.remaining !== undefined && { remaining: factor.remaining }),
+    ...(factor.name !== undefined && { name: factor.name }),
   })),
 });
 

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { registerPasskey, ZRegistrationResponse } from "../../server/auth/passkeys/index.ts";
-import { authedProcedure } from "../../server/trpc.ts";
+import { enrolmentProcedure } from "../../server/trpc.ts";
 import { toPasskey, ZPasskey, ZPasskeyName } from "./passkey-schema.ts";
 
-export const registerPasskeyRoute = authedProcedure
+export const registerPasskeyRoute = enrolmentProcedure
   .meta({
     openapi: {
       method: "POST",

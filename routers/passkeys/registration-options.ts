@@ -1,10 +1,10 @@
 import { createRegistrationOptions } from "../../server/auth/passkeys/index.ts";
 import { loadVisibleUser } from "../../server/permissions/permissions.ts";
-import { authedProcedure } from "../../server/trpc.ts";
+import { enrolmentProcedure } from "../../server/trpc.ts";
 import { ZNoInput } from "../shared-schema.ts";
 import { creationOptions, ZCreationOptions } from "./passkey-schema.ts";
 
-export const registrationOptionsRoute = authedProcedure
+export const registrationOptionsRoute = enrolmentProcedure
   .meta({
     openapi: {
       method: "POST",

@@ -15,14 +15,20 @@ export const deleteMeRoute = authedProcedure
       tags: ["users"],
       summary: "Delete my account (soft, like an admin delete; every session ends)",
       description:
-        "The body is JSON `{currentPassword}`. The account is soft-deleted at once (its email and username are free again) and purged for good PURGE_DELETED_AFTER_DAYS later, unless an admin restores it before. The last AppAdmin cannot delete their account (409).",
+        "Needs a sign-in or step-up within STEP_UP_SECONDS; without one, the body `{currentPassword}` does instead for a user without a second factor (else 403 STEP_UP_REQUIRED). A password that is sent is checked. The account is soft-deleted at once (its email and username are free again) and purged for good PURGE_DELETED_AFTER_DAYS later, unless an admin restores it before. The last AppAdmin cannot delete their account (409).",
     },
-    errors: ["INVALID_CURRENT_PASSWORD", "RATE_LIMITED", "CONFLICT", "PAYLOAD_TOO_LARGE"],
+    errors: [
+      "INVALID_CURRENT_PASSWORD",
+      "STEP_UP_REQUIRED",
+      "RATE_LIMITED",
+      "CONFLICT",
+      "PAYLOAD_TOO_LARGE",
+    ],
   })
-  .input(z.strictObject({ currentPassword: ZPassword }))
+  .input(z.strictObject({ currentPassword: ZPassword.optional() }))
   .output(ZSuccess)
   .mutation(async ({ ctx, input }) => {
-    await confirmOwnDeletion(ctx, ctx.user.id, input);
+    await confirmOwnDeletion(ctx, input);
     await ctx.db.transaction().execute(async (tx) => {
       if (ctx.user.role === "AppAdmin" && (await countLiveAppAdmins(tx, { lock: true })) <= 1) {
         throw new AppError("CONFLICT", "The last AppAdmin cannot delete their account");

@@ -24,11 +24,11 @@ export type Failure = {
 type ConsoleTokens = Omit<TokenPair, "refreshToken">;
 const asPair = (tokens: ConsoleTokens): TokenPair => ({ ...tokens, refreshToken: "" });
 
-/** A POST to the cookie door; its answer or its contract error as a Failure. */
-async function post<T>(path: string, body?: unknown): Promise<T> {
+/** A POST of JSON to the service; its answer or its contract error as a Failure. */
+async function postTo<T>(url: string, body?: unknown): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`${AUTH}/${path}`, {
+    response = await fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: { "content-type": "application/json" },
@@ -46,6 +46,9 @@ async function post<T>(path: string, body?: unknown): Promise<T> {
     ...(failure?.issues && { issues: failure.issues }),
   } satisfies Failure;
 }
+
+/** A POST to the cookie door. */
+const post = <T>(path: string, body?: unknown) => postTo<T>(`${AUTH}/${path}`, body);
 
 /** Told when the session ends by itself (its refresh was refused), to show the sign-in form. */
 let onEnded: (() => void) | undefined;
@@ -74,9 +77,76 @@ export const trpc = createTrpcClient(session);
 export type Me = Awaited<ReturnType<typeof trpc.users.me.query>>;
 export type User = Awaited<ReturnType<typeof trpc.users.get.query>>;
 
-/** Signs in with the cookie door; the role is checked there (Admin and AppAdmin only). */
-export async function signIn(email: string, password: string): Promise<Me> {
-  session.use(asPair(await post<ConsoleTokens>("token", { email, password })));
+/** The first step's answer for an account with a second factor: no session yet. */
+export type SecondFactorChallenge = {
+  secondFactorRequired: true;
+  challenge: string;
+  factors: string[];
+  expiresIn: number;
+};
+
+/** The kinds of factor the console takes a typed code for. */
+export const CODE_FACTORS = ["totp", "recovery_code"] as const;
+export type CodeFactor = (typeof CODE_FACTORS)[number];
+
+/**
+ * Signs in with the cookie door; the role is checked there (Admin and AppAdmin only). An account
+ * with a second factor gets its challenge back instead, for `completeSignIn`.
+ */
+export async function signIn(
+  email: string,
+  password: string,
+): Promise<{ me: Me } | { challenge: SecondFactorChallenge }> {
+  const answer = await post<ConsoleTokens | SecondFactorChallenge>("token", { email, password });
+  if ("challenge" in answer) return { challenge: answer };
+  session.use(asPair(answer));
+  return { me: await trpc.users.me.query() };
+}
+
+/** The second step: the challenge and a code of the account's factor open the session. */
+export async function completeSignIn(
+  challenge: string,
+  factor: CodeFactor,
+  code: string,
+): Promise<Me> {
+  session.use(asPair(await post<ConsoleTokens>("second-factor", { challenge, factor, code })));
+  return trpc.users.me.query();
+}
+
+/** What this file uses of WebAuthn's JSON helpers (newer than the DOM types it is built with). */
+type WebAuthnJson = {
+  parseRequestOptionsFromJSON?: (options: unknown) => PublicKeyCredentialRequestOptions;
+};
+
+/**
+ * The second step with a passkey: request options for the challenge's user, the browser's own
+ * dialog, then the assertion opens the session.
+ */
+export async function completeSignInWithPasskey(challenge: string): Promise<Me> {
+  const parse =
+    typeof PublicKeyCredential === "undefined"
+      ? undefined
+      : (PublicKeyCredential as unknown as WebAuthnJson).parseRequestOptionsFromJSON;
+  if (!parse) {
+    throw { code: "PASSKEY_UNSUPPORTED", message: "This browser cannot use passkeys" };
+  }
+  const options = await postTo("/api/auth/token/second-factor/passkey-options", { challenge });
+  let credential: Credential | null;
+  try {
+    credential = await navigator.credentials.get({ publicKey: parse(options) });
+  } catch {
+    credential = null;
+  }
+  if (!credential) {
+    throw {
+      code: "PASSKEY_CANCELLED",
+      message: "No passkey was used: the request was cancelled or timed out",
+    } satisfies Failure;
+  }
+  const webauthn = (credential as unknown as { toJSON: () => unknown }).toJSON();
+  session.use(
+    asPair(await post<ConsoleTokens>("second-factor", { challenge, factor: "passkey", webauthn })),
+  );
   return trpc.users.me.query();
 }
 

@@ -16,9 +16,12 @@ const axeSource = readFileSync(
 
 export type ConsoleE2e = Awaited<ReturnType<typeof startConsoleE2e>>;
 
-export async function startConsoleE2e(settings: Record<string, string> = {}) {
+export async function startConsoleE2e(
+  settings: Record<string, string> = {},
+  origin: Parameters<typeof startE2eServer>[1] = {},
+) {
   const built = await buildTestConsole();
-  const server = await startE2eServer({ CONSOLE_DIR: built.dir, ...settings });
+  const server = await startE2eServer({ CONSOLE_DIR: built.dir, ...settings }, origin);
   const browser = await launchBrowser();
   return {
     server,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserRow } from "../../db/users.ts";
+import { enrolTotp } from "../helpers/second-factor.ts";
 import { type ConsoleE2e, expectAccessible, signIn, startConsoleE2e } from "./console-harness.ts";
 
 // The admin console for the other roles: an Admin works on Users and sees what only an AppAdmin
@@ -106,6 +107,37 @@ describe("an Admin", () => {
       .poll(() => page.getByRole("alert").textContent())
       .toBe("UNAUTHENTICATED The session has ended; sign in again");
     expect(await page.getByRole("button", { name: "Sign in" }).isVisible()).toBe(true);
+    await page.close();
+  });
+});
+
+describe("an AppAdmin with TOTP", () => {
+  it("signs in with the password and then a code from an authenticator app", async () => {
+    const user = await e2e.server.t.createUser({
+      role: "AppAdmin",
+      email: "tessa.totp@example.com",
+    });
+    const { app } = await enrolTotp(e2e.server.t, user);
+    const page = await e2e.browser.newPage();
+    await signIn(page, e2e.server.origin, user.email);
+    const code = page.getByRole("textbox", { name: "Authenticator app code" });
+    await code.waitFor();
+    expect(await page.evaluate("document.cookie")).toBe("");
+    await expectAccessible(page);
+    await e2e.browser.screenshot(page, "console-second-factor");
+
+    await code.fill(app.code() === "000000" ? "111111" : "000000");
+    await page.getByRole("button", { name: "Verify" }).click();
+    await expect
+      .poll(() => page.getByRole("alert").textContent())
+      .toContain("INVALID_SECOND_FACTOR");
+
+    await code.fill(app.code());
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+    // Signed in for good: a reload resumes from the cookie.
+    await page.reload();
+    await page.getByRole("heading", { name: "Users" }).waitFor();
     await page.close();
   });
 });

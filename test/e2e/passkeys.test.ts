@@ -148,6 +148,34 @@ describe("passkeys in Chromium", () => {
     await page.close();
   });
 
+  it("signs in with the password and then a passkey as the second factor", async () => {
+    const user = await server.t.createUser();
+    const { page } = await openPasskeysPage();
+    await signInWithPassword(page, user.email);
+    await addPasskey(page, "Second step key");
+    await signOut(page);
+
+    // The password now answers a challenge; the page answers it with the passkey.
+    await signInWithPassword(page, user.email);
+    const [used] = await storedPasskeys(user.id);
+    expect(used?.last_used_at).not.toBeNull();
+    const challenges = await server.t.db
+      .selectFrom("second_factor_challenges")
+      .select("used_at")
+      .where("user_id", "=", user.id)
+      .execute();
+    expect(challenges).toHaveLength(1);
+    expect(challenges[0]?.used_at).not.toBeNull();
+
+    // A fresh sign-in is recent enough to remove it; then the password alone signs in again.
+    await page.getByRole("button", { name: "Remove Second step key" }).click();
+    await expect.poll(() => page.locator("#no-passkeys").isVisible()).toBe(true);
+    await signOut(page);
+    await signInWithPassword(page, user.email);
+    expect(page.problems).toEqual([]);
+    await page.close();
+  });
+
   it("answers a second-factor challenge for a known user (the two-step sign-in's check)", async () => {
     const user = await server.t.createUser();
     const { page } = await openPasskeysPage();

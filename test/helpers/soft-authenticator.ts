@@ -20,11 +20,13 @@ export type SoftAuthenticator = ReturnType<typeof softAuthenticator>;
 
 export function softAuthenticator(origin: string, rpId = new URL(origin).hostname) {
   const credentials: Credential[] = [];
+  // Whether it verifies its user (a PIN, biometrics); a security key without a PIN does not.
+  let verifiesUser = true;
 
   const authData = (counter: number, attested?: Uint8Array) => {
     const head = Buffer.alloc(37);
     sha256(rpId).copy(head, 0);
-    head[32] = UP | UV | (attested ? AT : 0);
+    head[32] = UP | (verifiesUser ? UV : 0) | (attested ? AT : 0);
     head.writeUInt32BE(counter, 33);
     return attested ? Buffer.concat([head, attested]) : head;
   };
@@ -105,5 +107,10 @@ export function softAuthenticator(origin: string, rpId = new URL(origin).hostnam
     if (credential) credential.counter = counter;
   }
 
-  return { create, get, setCounter };
+  /** Turns user verification (the UV flag) on or off for later ceremonies. */
+  function setUserVerification(on: boolean) {
+    verifiesUser = on;
+  }
+
+  return { create, get, setCounter, setUserVerification };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAGES_CSP } from "../../server/http/pages/register.ts";
 import { buildTestConsole } from "../helpers/console-build.ts";
+import { enrolTotp } from "../helpers/second-factor.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 // The admin console over HTTP: its page and assets, and the cookie door it signs in through
@@ -153,6 +154,90 @@ describe("POST /admin/auth/token", () => {
       expect(String(res.headers["set-cookie"]).split("; ")).toContain("Secure");
     } finally {
       await secure.close();
+    }
+  });
+});
+
+describe("two-step sign-in: POST /admin/auth/token, then /admin/auth/second-factor", () => {
+  async function challengeOf(role: "Admin" | "User") {
+    const user = await t.createUser({ role });
+    const factor = await enrolTotp(t, user);
+    const res = await post("token", { email: user.email, password: PASSWORD });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers["set-cookie"]).toBeUndefined();
+    expect(res.headers["cache-control"]).toBe("no-store");
+    expect(res.json()).toEqual({
+      secondFactorRequired: true,
+      challenge: expect.any(String),
+      factors: ["totp", "recovery_code"],
+      expiresIn: t.config.SECOND_FACTOR_CHALLENGE_SECONDS,
+    });
+    return { user, ...factor, challenge: res.json().challenge as string };
+  }
+
+  it("an Admin with TOTP: the challenge, no cookie; a right code opens the cookie session once", async () => {
+    const { challenge, app } = await challengeOf("Admin");
+    const wrong = await post("second-factor", { challenge, factor: "totp", code: "000000" });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().code).toBe("INVALID_SECOND_FACTOR");
+    expect(wrong.headers["set-cookie"]).toBeUndefined();
+    const res = await post("second-factor", { challenge, factor: "totp", code: app.code() });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(Object.keys(res.json()).sort()).toEqual(["accessToken", "expiresIn", "tokenType"]);
+    expect(String(res.headers["set-cookie"])).toMatch(/^console_refresh=[A-Za-z0-9_-]{20,};/);
+    const refreshed = await post("refresh", undefined, { origin: ORIGIN, cookie: cookieOf(res) });
+    expect(refreshed.statusCode).toBe(200);
+    const again = await post("second-factor", { challenge, factor: "totp", code: app.code(1) });
+    expect(again.statusCode).toBe(401);
+    expect(again.json().code).toBe("INVALID_CREDENTIALS");
+  });
+
+  it("a recovery code does too", async () => {
+    const { challenge, recoveryCodes } = await challengeOf("Admin");
+    const res = await post("second-factor", {
+      challenge,
+      factor: "recovery_code",
+      code: recoveryCodes[0],
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  });
+
+  it("a User with TOTP passes the code and is still refused, with no session left", async () => {
+    const { user, challenge, app } = await challengeOf("User");
+    // The session TOTP was enrolled in stays; the console's must not.
+    const before = await liveSessions(user.id);
+    const res = await post("second-factor", { challenge, factor: "totp", code: app.code() });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe("UNAUTHORIZED");
+    expect(res.headers["set-cookie"]).toBeUndefined();
+    expect(await liveSessions(user.id)).toEqual(before);
+  });
+
+  it("refuses another origin, an unknown challenge and bad input", async () => {
+    const { challenge, app } = await challengeOf("Admin");
+    const foreign = await post(
+      "second-factor",
+      { challenge, factor: "totp", code: app.code() },
+      { origin: "http://evil.test" },
+    );
+    expect(foreign.statusCode).toBe(403);
+    const unknown = await post("second-factor", {
+      challenge: "no-such-challenge",
+      factor: "totp",
+      code: "123456",
+    });
+    expect(unknown.statusCode).toBe(401);
+    expect(unknown.json().code).toBe("INVALID_CREDENTIALS");
+    for (const body of [
+      undefined,
+      {},
+      { challenge },
+      { challenge, factor: "sms", code: "1" },
+      { challenge, factor: "totp", code: "1".repeat(65) },
+    ]) {
+      const res = await post("second-factor", body);
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(res.json().code).toBe("VALIDATION_ERROR");
     }
   });
 });

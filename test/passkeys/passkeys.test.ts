@@ -348,7 +348,7 @@ describe("signing in with a passkey alone", () => {
     const options = await signInOptions();
     expect(options).toMatchObject({
       rpId: "localhost",
-      userVerification: "preferred",
+      userVerification: "required",
       allowCredentials: [],
     });
 

@@ -6,7 +6,8 @@ import {
   verifyPasskeyAssertion,
 } from "../../server/auth/passkeys/index.ts";
 import { expectError } from "../helpers/expect-error.ts";
-import { type SoftAuthenticator, softAuthenticator } from "../helpers/soft-authenticator.ts";
+import { registerSoftPasskey } from "../helpers/passkey.ts";
+import type { SoftAuthenticator } from "../helpers/soft-authenticator.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 // The interface the two-step sign-in (issue 21, mfa) calls: options and a check for a known user.
@@ -20,19 +21,7 @@ afterAll(() => t.close());
 /** A user with one passkey on a software authenticator. */
 async function userWithPasskey() {
   const { user, auth } = await t.userWithToken();
-  const device: SoftAuthenticator = softAuthenticator(t.config.APP_URL);
-  const options = await t.app.inject({
-    method: "POST",
-    url: "/api/users/me/passkeys/registration-options",
-    headers: auth,
-  });
-  const res = await t.app.inject({
-    method: "POST",
-    url: "/api/users/me/passkeys",
-    payload: { webauthn: device.create(options.json()) },
-    headers: auth,
-  });
-  expect(res.statusCode, res.body).toBe(201);
+  const { device } = await registerSoftPasskey(t, auth);
   return { user, device, credentialId: device.get({ challenge: "AAAA" }).id };
 }
 

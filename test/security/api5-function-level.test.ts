@@ -50,6 +50,8 @@ const EXPECTED: Record<string, Cell> = {
   "POST /auth/logout-all": AUTHENTICATED,
   "POST /auth/token/second-factor": PUBLIC,
   "POST /auth/step-up": AUTHENTICATED,
+  "POST /auth/token/second-factor/passkey-options": PUBLIC,
+  "POST /auth/step-up/passkey-options": AUTHENTICATED,
   "GET /users/me/factors": AUTHENTICATED,
   "POST /users/me/factors/totp": AUTHENTICATED,
   "POST /users/me/factors/totp/confirm": AUTHENTICATED,

@@ -94,6 +94,8 @@ export type Targets = {
   totpCode: string;
   /** A passkey of `user`, on a software authenticator. */
   passkeyId: number;
+  /** A live sign-in challenge of `user` (whose second factor is that passkey). */
+  passkeyChallenge: string;
   /** A fresh assertion by that passkey, answering a new sign-in challenge. */
   passkeySignIn: () => Promise<unknown>;
   /** A webhook endpoint (for user events), and one delivery of it (about `user`). */
@@ -124,6 +126,10 @@ export const VALID_REQUESTS: Record<string, (t: Targets) => Omit<RequestSpec, "m
     payload: { challenge: t.challenge, factor: "totp", code: t.totpCode },
   }),
   "POST /auth/step-up": () => ({ payload: { password: PASSWORD } }),
+  "POST /auth/token/second-factor/passkey-options": (t) => ({
+    payload: { challenge: t.passkeyChallenge },
+  }),
+  "POST /auth/step-up/passkey-options": () => ({}),
   "GET /users/me/factors": () => ({}),
   "POST /users/me/factors/totp": () => ({}),
   // No enrolment is pending for a fresh caller: a 409, past every authorization check.
@@ -296,6 +302,9 @@ export async function makeTargets(
     name: "Target's key",
     response: device.create(await createRegistrationOptions(app.db, app.config, user)),
   });
+  const passkeyChallenge = await issueSignInChallenge(createContext(app.deps), user.id, [
+    "passkey",
+  ]);
   const webhook = await insertEndpoint(app.db, {
     url: `https://93.184.216.34/${tag()}`,
     description: "",
@@ -316,6 +325,7 @@ export async function makeTargets(
     challenge,
     totpCode,
     passkeyId: passkey.id,
+    passkeyChallenge: passkeyChallenge.challenge,
     passkeySignIn: async () => device.get(await createPasskeyAssertionOptions(app.db, app.config)),
     webhookId: webhook.id,
     deliveryId: delivery.id,

@@ -38,7 +38,10 @@ export async function createPasskeyAssertionOptions(
     rpID: relyingParty(config).id,
     challenge: Buffer.from(challenge, "base64url"),
     timeout: CHALLENGE_TTL_SECONDS * 1000,
-    userVerification: "preferred",
+    // Alone, a passkey is the whole sign-in: the device must verify its user (PIN, biometrics),
+    // which makes it multi-factor by itself. As a second factor, after the password, possession
+    // is what is added, so verification is only preferred.
+    userVerification: userId === undefined ? "required" : "preferred",
     allowCredentials: allowed.map((row) => ({
       id: row.credential_id,
       transports: row.transports ? row.transports.split(",") : undefined,
@@ -57,6 +60,7 @@ async function checkAssertion(
   passkey: StoredPasskey,
   response: TAuthenticationResponse,
   challenge: string,
+  requireUserVerification: boolean,
 ): Promise<boolean> {
   const rp = relyingParty(config);
   const verification = await verifyAuthenticationResponse({
@@ -69,7 +73,7 @@ async function checkAssertion(
       publicKey: passkey.public_key,
       counter: passkey.counter,
     },
-    requireUserVerification: false,
+    requireUserVerification,
   }).catch(() => undefined);
   if (!verification?.verified) return false;
   return recordPasskeyUse(
@@ -101,7 +105,7 @@ export async function verifyPasskeyAssertion(
   if (
     !taken ||
     passkey?.user_id !== input.userId ||
-    !(await checkAssertion(db, config, passkey, input.response, taken.challenge))
+    !(await checkAssertion(db, config, passkey, input.response, taken.challenge, false))
   ) {
     throw refused();
   }
@@ -127,7 +131,9 @@ export async function verifyDiscoverableAssertion(
   if (!passkey) return undefined;
   const { userHandle } = response.response;
   if (userHandle !== undefined && userHandle !== passkey.user_handle) return undefined;
-  if (!(await checkAssertion(db, config, passkey, response, taken.challenge))) return undefined;
+  if (!(await checkAssertion(db, config, passkey, response, taken.challenge, true))) {
+    return undefined;
+  }
   return { userId: passkey.user_id, credentialId: passkey.credential_id };
 }
 

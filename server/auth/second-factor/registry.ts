@@ -1,7 +1,10 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "../../../db/database.ts";
+import { deleteUserPasskeys } from "../../../db/passkeys.ts";
 import { deleteRecoveryCodes } from "../../../db/recovery-codes.ts";
 import { deleteTotp } from "../../../db/totp-factors.ts";
+import type { TAuthenticationResponse } from "../passkeys/response-schema.ts";
+import { checkPasskeyAssertion, describePasskeys } from "./passkey-factor.ts";
 import { checkRecoveryCode, describeRecoveryCodes } from "./recovery-factor.ts";
 import { checkTotpCode, describeTotp, type FactorContext } from "./totp-factor.ts";
 
@@ -10,13 +13,15 @@ import { checkTotpCode, describeTotp, type FactorContext } from "./totp-factor.t
  * view dispatch through. A new kind (passkeys) adds its entry here, its proof to FactorProofs,
  * and its name to FACTOR_KINDS.
  */
-export const FACTOR_KINDS = ["totp", "recovery_code"] as const;
+export const FACTOR_KINDS = ["totp", "passkey", "recovery_code"] as const;
 export type FactorKind = (typeof FACTOR_KINDS)[number];
 
 /** What a proof of each kind carries besides its `factor` (its kind). */
 export type FactorProofs = {
   totp: { code: string };
   recovery_code: { code: string };
+  /** An assertion answering createPasskeyAssertionOptions(…, userId). */
+  passkey: { webauthn: TAuthenticationResponse };
 };
 export type FactorProof = { [K in FactorKind]: { factor: K } & FactorProofs[K] }[FactorKind];
 
@@ -27,6 +32,8 @@ export type FactorDescription = {
   lastUsedAt: Date | null;
   /** Recovery codes: how many are left. */
   remaining?: number;
+  /** Passkeys: the name its owner gave it. */
+  name?: string;
 };
 
 type SecondFactor<P> = {
@@ -49,6 +56,12 @@ export const SECOND_FACTORS: { [K in FactorKind]: SecondFactor<FactorProofs[K]> 
     describe: describeTotp,
     verify: (ctx, userId, proof) => checkTotpCode(ctx, userId, proof.code),
     removeAll: deleteTotp,
+  },
+  passkey: {
+    primary: true,
+    describe: describePasskeys,
+    verify: (ctx, userId, proof) => checkPasskeyAssertion(ctx, userId, proof.webauthn),
+    removeAll: deleteUserPasskeys,
   },
   recovery_code: {
     primary: false,
@@ -106,6 +119,17 @@ export async function removeFactorKind(
 ): Promise<boolean> {
   const had = (await SECOND_FACTORS[kind].describe(tx, userId)).length > 0;
   await SECOND_FACTORS[kind].removeAll(tx, userId);
-  if ((await listFactorKinds(tx, userId)).length === 0) await removeAllFactors(tx, userId);
+  await dropOrphanedBackups(tx, userId);
   return had;
+}
+
+/**
+ * After a factor went (a TOTP, the last passkey): when no primary kind is left, the recovery
+ * codes go too, for they back up a factor that is gone.
+ */
+export async function dropOrphanedBackups(
+  tx: Transaction<Database>,
+  userId: number,
+): Promise<void> {
+  if ((await listFactorKinds(tx, userId)).length === 0) await removeAllFactors(tx, userId);
 }

@@ -1,5 +1,7 @@
+import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import {
   createChallenge,
+  findLiveChallenge,
   reserveChallengeAttempt,
   spendChallenge,
 } from "../../../db/second-factor-challenges.ts";
@@ -8,8 +10,9 @@ import type { Context } from "../../context.ts";
 import { AppError } from "../../errors/api-errors.ts";
 import { mayAuthenticate } from "../authenticate.ts";
 import { hashToken, randomToken } from "../opaque-tokens.ts";
+import { createPasskeyAssertionOptions } from "../passkeys/assertion.ts";
 import { invalidSecondFactor, proveSecondFactor } from "./prove.ts";
-import type { FactorKind, FactorProof } from "./registry.ts";
+import { type FactorKind, type FactorProof, listFactorKinds } from "./registry.ts";
 
 /** Wrong proofs one challenge takes before it is spent (the login lock counts them too). */
 const MAX_ATTEMPTS = 5;
@@ -60,4 +63,21 @@ export async function completeSignInChallenge(
   await proveSecondFactor(ctx, user, proof);
   if (!(await spendChallenge(ctx.db, reserved.id))) throw invalidSecondFactor();
   return user;
+}
+
+/**
+ * The challenge's answer with a passkey, first half: WebAuthn options for the challenge's user,
+ * allowing only their passkeys, whose own single-use challenge is bound to that user (the
+ * second step checks the assertion against it). The sign-in challenge is not spent. Refused
+ * like an unknown challenge when it is not live or its user has no passkey.
+ */
+export async function passkeyOptionsForChallenge(
+  ctx: Context,
+  challenge: string,
+): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const live = await findLiveChallenge(ctx.db, hashToken(challenge), MAX_ATTEMPTS);
+  if (!live || !(await listFactorKinds(ctx.db, live.user_id)).includes("passkey")) {
+    throw invalidChallenge();
+  }
+  return createPasskeyAssertionOptions(ctx.db, ctx.config, live.user_id);
 }

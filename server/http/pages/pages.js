@@ -579,6 +579,42 @@
       show(result, { tone: "error", ...trouble(outcome, false), focus: true });
     });
 
+    /**
+     * The password was right and the account has a second factor: this page answers the
+     * challenge with one of the account's passkeys (codes are for apps that take them).
+     */
+    async function secondStep({ challenge, factors }) {
+      if (!factors.includes("passkey")) {
+        return show(result, {
+          tone: "error",
+          title: "This account signs in with a code",
+          lines: ["This page takes a passkey as the second step; use an app that takes codes."],
+          focus: true,
+        });
+      }
+      if (!supported) return show(result, unsupported);
+      const path = "/api/auth/token/second-factor/passkey-options";
+      const options = await post(path, { challenge });
+      if (!options.ok) return show(result, { tone: "error", ...trouble(options, false) });
+      const webauthn = await ask("get", options.data);
+      if (!webauthn) return;
+      const outcome = await post("/api/auth/token/second-factor", {
+        challenge,
+        factor: "passkey",
+        webauthn,
+      });
+      if (outcome.ok) {
+        byId("password").value = "";
+        return start(outcome.data);
+      }
+      show(result, {
+        tone: "error",
+        title: "This passkey was not accepted",
+        lines: ["Sign in with your password again, then use a passkey of this account."],
+        focus: true,
+      });
+    }
+
     passwordForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       clear(result);
@@ -589,6 +625,7 @@
         password: byId("password").value,
       });
       setBusy(passwordForm, button, false);
+      if (outcome.ok && outcome.data.secondFactorRequired) return secondStep(outcome.data);
       if (outcome.ok) {
         byId("password").value = "";
         return start(outcome.data);
