@@ -1,6 +1,5 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.ts";
-import { type Listener, listen } from "../../db/listener.ts";
 import {
   abandonMail,
   type ClaimedMail,
@@ -13,6 +12,7 @@ import {
   rescheduleMail,
 } from "../../db/mail-outbox.ts";
 import type { Config } from "../config.ts";
+import { createOutboxLoop } from "./outbox-loop.ts";
 import { RESET_REQUEST_KIND, resolveResetRequest } from "./reset-requests.ts";
 import { renderMail, UnrenderableMailError } from "./templates.ts";
 import type { MailLog, MailTransport } from "./transport.ts";
@@ -97,22 +97,24 @@ export function retryDelaySeconds(attempt: number, options: BackoffOptions): num
  */
 export function createMailWorker(options: MailWorkerOptions): MailWorker {
   const { db, transport, log } = options;
-  const listens = options.kind === "postgres" && Boolean(options.listenUrl);
   const maxAttempts = options.maxAttempts ?? 8;
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
   const batchSize = options.batchSize ?? 10;
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const leaseSeconds = options.leaseSeconds ?? 20;
 
-  let running = false;
-  let stopping = false;
-  let draining: Promise<void> | undefined;
-  let again = false;
-  let pollTimer: NodeJS.Timeout | undefined;
-  let unsubscribeLocal: (() => void) | undefined;
-  let listener: Listener | undefined;
-  let heard = false;
-  const pollMs = () => options.pollMs ?? (heard ? 5000 : 1000);
+  const loop = createOutboxLoop({
+    db,
+    log,
+    kind: options.kind,
+    listenUrl: options.listenUrl,
+    channel: MAIL_CHANNEL,
+    subscribeLocally: (queued) => onMailQueuedLocally(db, queued),
+    pollMs: options.pollMs,
+    drain,
+    // The database is down or the claim failed: the next poll or notification tries again.
+    onPassFailed: (error) => log.warn({ error: describe(error) }, "mail worker pass failed"),
+  });
 
   /** Sends one mail (or runs one job); what happened is recorded afterwards (record), once its lease is let go. */
   async function attempt(mail: ClaimedMail): Promise<Outcome> {
@@ -197,7 +199,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
    * over `concurrency` connections; when stopping, mails not yet started are handed back.
    */
   async function drain(): Promise<void> {
-    while (!stopping) {
+    while (!loop.stopping()) {
       const batch = await claimDueMails(db, batchSize, leaseSeconds);
       const waiting = [...batch];
       const held = new Set(batch);
@@ -206,7 +208,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
       let queuedMore = false;
       const lanes = Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
         for (let mail = waiting.shift(); mail; mail = waiting.shift()) {
-          if (stopping) {
+          if (loop.stopping()) {
             waiting.unshift(mail);
             return;
           }
@@ -261,86 +263,7 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
     };
   }
 
-  /** Runs drains one at a time; a wake-up during a drain runs one more afterwards. */
-  function wake(): void {
-    if (stopping) return;
-    if (draining) {
-      again = true;
-      return;
-    }
-    draining = (async () => {
-      try {
-        do {
-          again = false;
-          await drain();
-        } while (again && !stopping);
-      } catch (error) {
-        // The database is down or the claim failed: the next poll or notification tries again.
-        log.warn({ error: describe(error) }, "mail worker pass failed");
-      } finally {
-        draining = undefined;
-      }
-    })();
-  }
-
-  function schedulePoll(): void {
-    if (stopping) return;
-    clearTimeout(pollTimer);
-    pollTimer = setTimeout(() => {
-      wake();
-      schedulePoll();
-    }, pollMs());
-    pollTimer.unref();
-  }
-
-  /** Hearing notifications or not changes how often the worker polls, from now on. */
-  function setHeard(next: boolean): void {
-    heard = next;
-    schedulePoll();
-  }
-
-  return {
-    start() {
-      if (running) return;
-      running = true;
-      stopping = false;
-      if (listens) {
-        // Anything queued while nobody listened is picked up by the wake on (re)connect.
-        listener = listen({
-          databaseUrl: options.listenUrl as string,
-          db,
-          channel: MAIL_CHANNEL,
-          log,
-          onNotification: wake,
-          onListening: () => {
-            setHeard(true);
-            wake();
-          },
-          onLost: () => setHeard(false),
-        });
-      } else {
-        unsubscribeLocal = onMailQueuedLocally(options.db, () => setImmediate(wake));
-      }
-      schedulePoll();
-      wake();
-    },
-    async stop() {
-      stopping = true;
-      running = false;
-      if (pollTimer) clearTimeout(pollTimer);
-      unsubscribeLocal?.();
-      unsubscribeLocal = undefined;
-      await listener?.close();
-      listener = undefined;
-      heard = false;
-      await draining;
-    },
-    async drainOnce() {
-      // Waits for a pass already running (it holds claimed mails), then makes its own.
-      while (draining) await draining;
-      await drain();
-    },
-  };
+  return { start: loop.start, stop: loop.stop, drainOnce: loop.drainOnce };
 }
 
 /** An error as one short line for logs and `last_error` (SMTP replies carry no mail content). */

@@ -4,7 +4,6 @@ import { recordAudit } from "../../db/audit.ts";
 import type { Database } from "../../db/database.ts";
 import { databaseEvents } from "../../db/database-events.ts";
 import { findEventForDelivery, pruneEvents, WEBHOOK_CHANNEL } from "../../db/events.ts";
-import { type Listener, listen } from "../../db/listener.ts";
 import {
   type ClaimedDelivery,
   claimDueDeliveries,
@@ -13,6 +12,7 @@ import {
   markDelivered,
   releaseDeliveries,
 } from "../../db/webhooks.ts";
+import { createOutboxLoop } from "../mail/outbox-loop.ts";
 import { type BackoffOptions, retryDelaySeconds } from "../mail/worker.ts";
 import { DEFAULT_SEND_LIMITS, type SendLimits, type SendResult, sendWebhook } from "./send.ts";
 import { signatureHeader } from "./signature.ts";
@@ -77,17 +77,24 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
   const leaseSeconds =
     options.leaseSeconds ??
     Math.ceil((limits.responseTimeoutMs + limits.connectTimeoutMs) / 1000) + 30;
-  const listens = options.kind === "postgres" && Boolean(options.listenUrl);
 
-  let stopping = false;
-  let running = false;
-  let draining: Promise<void> | undefined;
-  let again = false;
-  let pollTimer: NodeJS.Timeout | undefined;
-  let listener: Listener | undefined;
-  let unsubscribeLocal: (() => void) | undefined;
-  let heard = false;
   let lastPrune = 0;
+  const loop = createOutboxLoop({
+    db,
+    log,
+    kind: options.kind,
+    listenUrl: options.listenUrl,
+    channel: WEBHOOK_CHANNEL,
+    subscribeLocally: (queued) => {
+      const events = databaseEvents(db);
+      events.on("webhooksQueued", queued);
+      return () => events.off("webhooksQueued", queued);
+    },
+    pollMs: options.pollMs,
+    drain,
+    onPassFailed: (error) =>
+      log.warn({ error: (error as Error).message }, "webhook worker pass failed"),
+  });
 
   async function attempt(delivery: ClaimedDelivery): Promise<SendResult> {
     if (delivery.attempts > maxAttempts) {
@@ -156,12 +163,12 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
 
   async function drain(): Promise<void> {
     await pruneNow();
-    while (!stopping) {
+    while (!loop.stopping()) {
       const batch = await claimDueDeliveries(db, batchSize, leaseSeconds);
       const waiting = [...batch];
       const lanes = Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
         for (let delivery = waiting.shift(); delivery; delivery = waiting.shift()) {
-          if (stopping) {
+          if (loop.stopping()) {
             waiting.unshift(delivery);
             return;
           }
@@ -184,85 +191,5 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     if (pruned > 0) log.info({ pruned, retentionDays: options.retentionDays }, "events pruned");
   }
 
-  function wake(): void {
-    if (stopping) return;
-    if (draining) {
-      again = true;
-      return;
-    }
-    draining = (async () => {
-      try {
-        do {
-          again = false;
-          await drain();
-        } while (again && !stopping);
-      } catch (error) {
-        log.warn({ error: (error as Error).message }, "webhook worker pass failed");
-      } finally {
-        draining = undefined;
-      }
-    })();
-  }
-
-  function schedulePoll(): void {
-    if (stopping) return;
-    clearTimeout(pollTimer);
-    pollTimer = setTimeout(
-      () => {
-        wake();
-        schedulePoll();
-      },
-      options.pollMs ?? (heard ? 5000 : 1000),
-    );
-    pollTimer.unref();
-  }
-
-  const setHeard = (next: boolean) => {
-    heard = next;
-    schedulePoll();
-  };
-
-  return {
-    start() {
-      if (running) return;
-      running = true;
-      stopping = false;
-      if (listens) {
-        listener = listen({
-          databaseUrl: options.listenUrl as string,
-          db,
-          channel: WEBHOOK_CHANNEL,
-          log,
-          onNotification: wake,
-          onListening: () => {
-            setHeard(true);
-            wake();
-          },
-          onLost: () => setHeard(false),
-        });
-      } else {
-        const events = databaseEvents(db);
-        const onQueued = () => setImmediate(wake);
-        events.on("webhooksQueued", onQueued);
-        unsubscribeLocal = () => events.off("webhooksQueued", onQueued);
-      }
-      schedulePoll();
-      wake();
-    },
-    async stop() {
-      stopping = true;
-      running = false;
-      clearTimeout(pollTimer);
-      unsubscribeLocal?.();
-      unsubscribeLocal = undefined;
-      await listener?.close();
-      listener = undefined;
-      heard = false;
-      await draining;
-    },
-    async drainOnce() {
-      while (draining) await draining;
-      await drain();
-    },
-  };
+  return { start: loop.start, stop: loop.stop, drainOnce: loop.drainOnce };
 }
