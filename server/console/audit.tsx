@@ -95,6 +95,30 @@ const userLink = (id: number | null) =>
 const idParam = (value: string | null) =>
   value && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 
+/** One user-id box of the audit filter form; its name is the query parameter it sets. */
+function UserIdFilter({
+  name,
+  label,
+  value,
+}: {
+  name: string;
+  label: string;
+  value: number | undefined;
+}) {
+  return (
+    <div class="field">
+      <label for={name}>{label}</label>
+      <input
+        id={name}
+        name={name}
+        inputMode="numeric"
+        pattern="[0-9]{1,15}"
+        defaultValue={value ? String(value) : ""}
+      />
+    </div>
+  );
+}
+
 /** The audit log, filtered by actor and target user (ids, kept in the address). */
 export function AuditPage({ params }: { params: URLSearchParams }) {
   const filter: AuditFilter = {};
@@ -116,26 +140,8 @@ export function AuditPage({ params }: { params: URLSearchParams }) {
     <section>
       <h1>Audit log</h1>
       <form class="filter row" onSubmit={apply} key={params.toString()}>
-        <div class="field">
-          <label for="actorId">Actor (user id)</label>
-          <input
-            id="actorId"
-            name="actorId"
-            inputMode="numeric"
-            pattern="[0-9]{1,15}"
-            defaultValue={actorId ? String(actorId) : ""}
-          />
-        </div>
-        <div class="field">
-          <label for="targetUserId">Target (user id)</label>
-          <input
-            id="targetUserId"
-            name="targetUserId"
-            inputMode="numeric"
-            pattern="[0-9]{1,15}"
-            defaultValue={targetUserId ? String(targetUserId) : ""}
-          />
-        </div>
+        <UserIdFilter name="actorId" label="Actor (user id)" value={actorId} />
+        <UserIdFilter name="targetUserId" label="Target (user id)" value={targetUserId} />
         <button type="submit">Filter</button>
       </form>
       <AuditTable filter={filter} />

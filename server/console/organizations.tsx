@@ -139,17 +139,7 @@ function CreateOrganization({ ordered, onCreated }: { ordered: Ordered; onCreate
   return (
     <form class="card" onSubmit={submit} aria-labelledby="create-org-heading">
       <h2 id="create-org-heading">New organization</h2>
-      <Field label="Name">
-        {(id) => (
-          <input
-            id={id}
-            value={name}
-            onInput={(event) => setName(event.currentTarget.value)}
-            required
-            maxLength={200}
-          />
-        )}
-      </Field>
+      <NameField value={name} onChange={setName} />
       <Field label="Parent">
         {(id) => <ParentSelect id={id} ordered={ordered} value={parent} onChange={setParent} />}
       </Field>
@@ -159,6 +149,23 @@ function CreateOrganization({ ordered, onCreated }: { ordered: Ordered; onCreate
         Create
       </button>
     </form>
+  );
+}
+
+/** An organization's name, as the create and edit forms take it (at most 200 characters). */
+function NameField({ value, onChange }: { value: string; onChange: (name: string) => void }) {
+  return (
+    <Field label="Name">
+      {(id) => (
+        <input
+          id={id}
+          value={value}
+          onInput={(event) => onChange(event.currentTarget.value)}
+          required
+          maxLength={200}
+        />
+      )}
+    </Field>
   );
 }
 
@@ -194,17 +201,7 @@ function OrganizationPanel({
     <>
       <form class="card" onSubmit={save} aria-labelledby="org-heading">
         <h2 id="org-heading">{org.name}</h2>
-        <Field label="Name">
-          {(id) => (
-            <input
-              id={id}
-              value={name}
-              onInput={(event) => setName(event.currentTarget.value)}
-              required
-              maxLength={200}
-            />
-          )}
-        </Field>
+        <NameField value={name} onChange={setName} />
         <Field label="Parent">
           {(id) => (
             <ParentSelect
