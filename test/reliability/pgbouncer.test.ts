@@ -84,12 +84,12 @@ describe.skipIf(unavailable)(
       await checkCoreFlows(a, b, smtp, "pooled-listen");
       const metrics = await api(a.url, "GET", "/metrics", { token: METRICS_TOKEN });
       expect(metrics.text).toMatch(/^auth_state_memory_trusted 0$/m);
-      // One warning per LISTEN connection (auth state, mail), not one per check.
+      // One warning per LISTEN connection (auth state, mail, webhooks), not one per check.
       const warnings = a
         .output()
         .split("\n")
         .filter((line) => line.includes("does not echo"));
-      expect(warnings).toHaveLength(2);
+      expect(warnings).toHaveLength(3);
       expect(warnings[0]).toContain("DATABASE_LISTEN_URL");
       for (const server of [a, b]) await server.stop();
     });
