@@ -612,6 +612,9 @@ export async function startPgBouncer(upstreamUrl = PG_SERVER_URL): Promise<PgBou
       await exited;
       clearTimeout(stuck);
     }
+    // A wrapper killed that way leaves its PgBouncer running (seen: one per run, each holding
+    // server connections): stop whatever still runs this file's config (immediate shutdown).
+    spawnSync("pkill", ["-TERM", "-f", ini]);
     children.delete(child);
     rmSync(dir, { recursive: true, force: true });
   };
