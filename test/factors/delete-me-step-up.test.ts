@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "../../routers/router.ts";
 import { createContext } from "../../server/context.ts";
 import { expectError } from "../helpers/expect-error.ts";
-import { agedAccessToken } from "../helpers/passkey.ts";
-import { enrolTotp } from "../helpers/second-factor.ts";
+import { agedAccessToken, enrolTotp } from "../helpers/second-factor.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 // DELETE /api/users/me with step-up: a recent sign-in suffices; else the password, for a user

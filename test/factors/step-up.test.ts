@@ -5,7 +5,7 @@ import type { Caller } from "../../server/auth/authenticate.ts";
 import { requireRecentAuth } from "../../server/auth/step-up.ts";
 import { createContext } from "../../server/context.ts";
 import { expectError } from "../helpers/expect-error.ts";
-import { authenticator, enrolTotp } from "../helpers/second-factor.ts";
+import { agedAccessToken, authenticator, enrolTotp } from "../helpers/second-factor.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -15,23 +15,6 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}` });
-
-/** A session whose sign-in is `seconds` old, and an access token (refreshed) that says so. */
-async function agedSession(user: Parameters<TestApp["login"]>[0], seconds = 600) {
-  const pair = await t.login(user);
-  await t.db
-    .updateTable("sessions")
-    .set({ authenticated_at: new Date(Date.now() - seconds * 1000) })
-    .where("user_id", "=", user.id)
-    .execute();
-  const refreshed = await t.app.inject({
-    method: "POST",
-    url: "/api/auth/refresh",
-    payload: { refreshToken: pair.refreshToken },
-  });
-  expect(refreshed.statusCode).toBe(200);
-  return refreshed.json() as { accessToken: string; refreshToken: string };
-}
 
 const removeTotp = (accessToken: string) =>
   t.app.inject({
@@ -107,18 +90,18 @@ describe("step-up refusals and success", () => {
   it("an old sign-in cannot remove TOTP or regenerate codes; a TOTP step-up then can", async () => {
     const user = await t.createUser();
     const { app, firstCode } = await enrolTotp(t, user);
-    const old = await agedSession(user);
-    const refused = expectError(await removeTotp(old.accessToken), 403, "STEP_UP_REQUIRED");
+    const old = await agedAccessToken(t, user);
+    const refused = expectError(await removeTotp(old), 403, "STEP_UP_REQUIRED");
     expect(refused.message).toContain("/api/auth/step-up");
-    expectError(await regenerate(old.accessToken), 403, "STEP_UP_REQUIRED");
+    expectError(await regenerate(old), 403, "STEP_UP_REQUIRED");
     // With a factor, the password no longer steps up.
-    expectError(await stepUp(old.accessToken, { password: PASSWORD }), 403, "STEP_UP_REQUIRED");
+    expectError(await stepUp(old, { password: PASSWORD }), 403, "STEP_UP_REQUIRED");
     expectError(
-      await stepUp(old.accessToken, { factor: "totp", code: firstCode }),
+      await stepUp(old, { factor: "totp", code: firstCode }),
       401,
       "INVALID_SECOND_FACTOR",
     ); // spent by the enrolment
-    const stepped = await stepUp(old.accessToken, { factor: "totp", code: app.code() });
+    const stepped = await stepUp(old, { factor: "totp", code: app.code() });
     expect(stepped.statusCode).toBe(200);
     const fresh = stepped.json().accessToken as string;
 
@@ -145,11 +128,11 @@ describe("step-up refusals and success", () => {
 
   it("confirming an authenticator needs a recent sign-in too (a stolen token cannot add one)", async () => {
     const user = await t.createUser();
-    const old = await agedSession(user);
+    const old = await agedAccessToken(t, user);
     const started = await t.app.inject({
       method: "POST",
       url: "/api/users/me/factors/totp",
-      headers: bearer(old.accessToken),
+      headers: bearer(old),
     });
     expect(started.statusCode).toBe(201);
     const phone = authenticator(started.json().otpauthUri);
@@ -160,8 +143,8 @@ describe("step-up refusals and success", () => {
         headers: bearer(accessToken),
         payload: { code: phone.code() },
       });
-    expectError(await confirm(old.accessToken), 403, "STEP_UP_REQUIRED");
-    const stepped = await stepUp(old.accessToken, { password: PASSWORD });
+    expectError(await confirm(old), 403, "STEP_UP_REQUIRED");
+    const stepped = await stepUp(old, { password: PASSWORD });
     expect((await confirm(stepped.json().accessToken)).statusCode).toBe(200);
   });
 
@@ -184,13 +167,13 @@ describe("step-up refusals and success", () => {
 
   it("without a factor the password steps up; a wrong one is INVALID_CURRENT_PASSWORD", async () => {
     const user = await t.createUser();
-    const old = await agedSession(user);
+    const old = await agedAccessToken(t, user);
     expectError(
-      await stepUp(old.accessToken, { password: `${PASSWORD}-nope` }),
+      await stepUp(old, { password: `${PASSWORD}-nope` }),
       403,
       "INVALID_CURRENT_PASSWORD",
     );
-    expect((await stepUp(old.accessToken, { password: PASSWORD })).statusCode).toBe(200);
+    expect((await stepUp(old, { password: PASSWORD })).statusCode).toBe(200);
   });
 
   it("one recovery code raced by 5 concurrent step-ups: exactly one succeeds, in each of 6 rounds", async () => {
@@ -229,8 +212,8 @@ describe("step-up refusals and success", () => {
   it("the tRPC door: STEP_UP_REQUIRED, then auth.stepUp and the change", async () => {
     const user = await t.createUser();
     const { app } = await enrolTotp(t, user);
-    const old = await agedSession(user);
-    const api = createCaller(createContext(t.deps, bearer(old.accessToken)));
+    const old = await agedAccessToken(t, user);
+    const api = createCaller(createContext(t.deps, bearer(old)));
     await expect(api.factors.removeTotp()).rejects.toMatchObject({ apiCode: "STEP_UP_REQUIRED" });
     const { accessToken } = await api.auth.stepUp({ factor: "totp", code: app.code() });
     const fresh = createCaller(createContext(t.deps, bearer(accessToken)));
@@ -240,11 +223,11 @@ describe("step-up refusals and success", () => {
   it("own password and email changes keep their contract: the current password in the request is the step-up", async () => {
     const user = await t.createUser();
     await t.giveOwnHash(user);
-    const old = await agedSession(user);
+    const old = await agedAccessToken(t, user);
     const res = await t.app.inject({
       method: "PUT",
       url: "/api/users/password",
-      headers: bearer(old.accessToken),
+      headers: bearer(old),
       payload: { currentPassword: PASSWORD, newPassword: "amber-delta-canyon-4-violin-sky" },
     });
     expect(res.statusCode).toBe(200);

@@ -2,7 +2,7 @@
 // package; the service uses node:crypto), so a bug shared by both sides cannot hide.
 
 import * as OTPAuth from "otpauth";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import type { UserRow } from "../../db/users.ts";
 import type { TestApp } from "./test-app.ts";
 
@@ -65,3 +65,23 @@ export const forgetUsedSteps = (t: TestApp, userId: number) =>
     .set({ last_used_step: null })
     .where("user_id", "=", userId)
     .execute();
+
+/**
+ * A new session of the user whose sign-in is `seconds` old (older than STEP_UP_SECONDS by
+ * default), and its refreshed access token that says so.
+ */
+export async function agedAccessToken(t: TestApp, user: UserRow, seconds = 600): Promise<string> {
+  const pair = await t.login(user);
+  await t.db
+    .updateTable("sessions")
+    .set({ authenticated_at: new Date(Date.now() - seconds * 1000) })
+    .where("user_id", "=", user.id)
+    .execute();
+  const refreshed = await t.app.inject({
+    method: "POST",
+    url: "/api/auth/refresh",
+    payload: { refreshToken: pair.refreshToken },
+  });
+  expect(refreshed.statusCode, refreshed.body).toBe(200);
+  return refreshed.json().accessToken;
+}

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "../../routers/router.ts";
 import { createContext } from "../../server/context.ts";
 import { expectError, SECRETS } from "../helpers/expect-error.ts";
-import { agedAccessToken, registerSoftPasskey } from "../helpers/passkey.ts";
-import { enrolTotp } from "../helpers/second-factor.ts";
+import { registerSoftPasskey } from "../helpers/passkey.ts";
+import { agedAccessToken, enrolTotp } from "../helpers/second-factor.ts";
 import { createTestApp, PASSWORD, type TestApp } from "../helpers/test-app.ts";
 
 // Issue 21: a passkey as the second factor of the two-step sign-in, in step-up, in the admin
